@@ -1,0 +1,171 @@
+"""Checklists as data: loading and strict validation.
+
+The two shipped checklists (rescuing.toml, crisis.toml) and the shared
+lexicon.toml live beside this file. A practice can add cues, examples or
+whole items in its own TOML file with the same shape; loading is strict so a
+typo fails with the file, the entry and the fix instead of being ignored.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+FLAGS = re.IGNORECASE
+ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
+CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
+ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
+             "also", "also_window", "context", "max_age_days", "flag", "ok", "topic"}
+FILE_KEYS = {"checklist", "version", "item", "extend"}
+EXTEND_KEYS = {"id", "cues", "unless", "also", "flag", "ok"}
+
+
+class ChecklistError(Exception):
+    """One line: the file, the entry and the fix."""
+
+
+@dataclass
+class Item:
+    id: str
+    name: str
+    checklist: str
+    what: str = ""
+    why: str = ""
+    reason: str = ""
+    actor: str = "any"
+    needs_emotion: bool = False
+    negatable: bool = True
+    cues: list[re.Pattern] = field(default_factory=list)
+    unless: list[re.Pattern] = field(default_factory=list)
+    also: list[re.Pattern] = field(default_factory=list)
+    also_window: int = 0
+    context: frozenset[str] = frozenset()
+    max_age_days: int | None = None
+    topic: str | None = None  # a fixed topic, for a practice's own item
+    flag: list[str] = field(default_factory=list)
+    ok: list[str] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass
+class Checklists:
+    items: list[Item]
+    version: str
+
+    def get(self, item_id: str) -> Item | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def by_checklist(self, name: str) -> list[Item]:
+        return [i for i in self.items if i.checklist == name]
+
+
+def _compile(pattern: Any, where: str) -> re.Pattern:
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise ChecklistError(f"{where}: a pattern must be a non-empty string (use '''...''' for regexes)")
+    try:
+        return re.compile(pattern, FLAGS)
+    except re.error as exc:
+        raise ChecklistError(f"{where}: pattern does not compile ({exc}); fix the regex {pattern[:60]!r}") from None
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ChecklistError(f"{where}: must be a list of strings")
+    return list(value)
+
+
+def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
+    where = f"{source}: item #{n} ({raw.get('id', '?')})"
+    unknown = set(raw) - ITEM_KEYS
+    if unknown:
+        raise ChecklistError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(ITEM_KEYS))}")
+    iid = raw.get("id")
+    if not isinstance(iid, str) or not ITEM_ID.match(iid):
+        raise ChecklistError(f"{where}: 'id' must look like R1, C5 or a practice id such as X1")
+    if not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise ChecklistError(f"{where}: 'name' is required (one word, e.g. \"redirect\")")
+    ctx = set(_strings(raw.get("context", []), f"{where} context"))
+    if ctx - CONTEXT_KINDS:
+        raise ChecklistError(f"{where}: context may only hold {', '.join(sorted(CONTEXT_KINDS))}")
+    actor = raw.get("actor", "therapist" if checklist == "rescuing" else "any")
+    if actor not in ("therapist", "any"):
+        raise ChecklistError(f"{where}: 'actor' must be \"therapist\" or \"any\"")
+    age = raw.get("max_age_days")
+    if age is not None and (not isinstance(age, int) or age < 0):
+        raise ChecklistError(f"{where}: 'max_age_days' must be a whole number of days")
+    cues = [_compile(p, f"{where} cues[{k}]") for k, p in enumerate(_strings(raw.get("cues", []), f"{where} cues"))]
+    if not cues:
+        raise ChecklistError(f"{where}: at least one cue is required")
+    return Item(
+        id=iid, name=raw["name"], checklist=checklist, what=str(raw.get("what", "")), why=str(raw.get("why", "")),
+        reason=str(raw.get("reason", raw.get("what", ""))), actor=actor,
+        needs_emotion=bool(raw.get("needs_emotion", False)), negatable=bool(raw.get("negatable", True)),
+        cues=cues,
+        unless=[_compile(p, f"{where} unless[{k}]") for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],
+        also=[_compile(p, f"{where} also[{k}]") for k, p in enumerate(_strings(raw.get("also", []), f"{where} also"))],
+        also_window=int(raw.get("also_window", 0)), context=frozenset(ctx), max_age_days=age,
+        topic=raw.get("topic"), flag=_strings(raw.get("flag", []), f"{where} flag"),
+        ok=_strings(raw.get("ok", []), f"{where} ok"), source=source,
+    )
+
+
+def parse(data: dict, source: str, into: dict[str, Item] | None = None) -> tuple[dict[str, Item], str]:
+    unknown = set(data) - FILE_KEYS
+    if unknown:
+        raise ChecklistError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(FILE_KEYS))}")
+    items = into if into is not None else {}
+    checklist = data.get("checklist", "rescuing")
+    if checklist not in ("rescuing", "crisis"):
+        raise ChecklistError(f"{source}: 'checklist' must be \"rescuing\" or \"crisis\"")
+    for n, raw in enumerate(data.get("item", []), 1):
+        if not isinstance(raw, dict):
+            raise ChecklistError(f"{source}: item #{n} must be a [[item]] table")
+        item = _item(raw, checklist, source, n)
+        if item.id in items and items[item.id].source != source:
+            raise ChecklistError(f"{source}: item {item.id} already exists; use [[extend]] with id = \"{item.id}\" to add cues or examples")
+        items[item.id] = item
+    for n, raw in enumerate(data.get("extend", []), 1):
+        where = f"{source}: extend #{n} ({raw.get('id', '?')})"
+        if set(raw) - EXTEND_KEYS:
+            raise ChecklistError(f"{where}: unknown key(s) {', '.join(sorted(set(raw) - EXTEND_KEYS))}; allowed: {', '.join(sorted(EXTEND_KEYS))}")
+        target = items.get(raw.get("id", ""))
+        if target is None:
+            raise ChecklistError(f"{where}: no item with id {raw.get('id')!r} to extend; known: {', '.join(sorted(items))}")
+        for key in ("cues", "unless", "also"):
+            getattr(target, key).extend(_compile(p, f"{where} {key}[{k}]") for k, p in enumerate(_strings(raw.get(key, []), f"{where} {key}")))
+        target.flag.extend(_strings(raw.get("flag", []), f"{where} flag"))
+        target.ok.extend(_strings(raw.get("ok", []), f"{where} ok"))
+    return items, str(data.get("version", "1"))
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChecklistError(f"{path}: checklist file not found; check the path under [checklists] files") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ChecklistError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _shipped(name: str) -> dict:
+    return tomllib.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+
+
+def load(extra: list[Path] | tuple[Path, ...] = ()) -> Checklists:
+    """The shipped checklists plus a practice's own files, in order."""
+    items: dict[str, Item] = {}
+    versions = []
+    for name in ("rescuing.toml", "crisis.toml"):
+        _, v = parse(_shipped(name), f"notesplugin/checklists/{name}", items)
+        versions.append(v)
+    for path in extra:
+        _, v = parse(read_toml(path), str(path), items)
+        versions.append(f"{Path(path).name}:{v}")
+    return Checklists(items=list(items.values()), version="+".join(versions))
+
+
+def lexicon() -> dict:
+    return _shipped("lexicon.toml")

@@ -1,0 +1,271 @@
+"""The checklist engine: sentences -> cues -> who acted, during what, in what
+context -> findings. Rules live in the TOML files; this file holds only the
+mechanics that every rule shares."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from notesplugin import context
+from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
+from notesplugin.model import Finding, Note
+
+TOPIC_ORDER = ["trauma", "grief", "substance", "sexuality", "relationship", "anger", "fear", "shame", "sadness"]
+EMOTION_WINDOW = 3  # sentences before the act in which the client's emotion counts
+
+_QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”')
+_NEG_BEFORE = re.compile(
+    r"\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|"
+    r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)\s+(?:\w+\s+){0,2}$", FLAGS)
+_EMO_NEG = re.compile(r"\b(?:no|not|denies|denied|without|nor|never)\s+(?:\w+\s+){0,2}$", FLAGS)
+_COORD = re.compile(r"(?:\b(?:and|then|but|or|so)\s*|[,;]\s*(?:and\s+|then\s+|so\s+)?)$", FLAGS)
+_LEADING_CLAUSE = re.compile(
+    r"^\s*(?:[A-Z][\w ]{0,25}:\s*)?(?:(?:As|When|While|After|Before|Once|Although|Though|Because|Since|If|Until|About|"
+    r"Toward|Towards|Near|During|Later|At|Halfway|Midway|Whenever)\b[^,]{0,160},\s*)?")
+_LABEL_ONLY = re.compile(r"^\s*(?:[A-Z][\w /&'-]{0,30}:)?\s*(?:then\s+|also\s+|\w+ly\s+)?$")
+_ADVERBS = r"(?:then|also|quickly|immediately|just|again|gently|briefly|instead|had|has|have|was|were|did|would|eventually|soon|further|abruptly|promptly|\w+ly|notes?|noted|reports?|reported|states?|stated|admits?|admitted|acknowledges?|acknowledged|recognizes?|recognized)"
+_OBJECT_BEFORE = re.compile(
+    r"\b(?:told|tell|asked|ask|reassured|reminded|helped|encouraged|invited|with|to|for|gave|handed|stopped|"
+    r"redirected|informed|assured|let|made|offered|showed|taught|urged|from|about|of|by|at|that|saw|see|met|"
+    r"called|than|whom|as|like)\s+$", FLAGS)
+
+_DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
+_YEAR = re.compile(r"\b(?:in|since|during|from|of)\s+((?:19|20)\d{2})\b", FLAGS)
+_AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
+_OLD = re.compile(r"\b(?:at\s+age\s+\d+|when\s+(?:she|he|they|cl|pt)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
+_WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+            "nine": 9, "ten": 10, "several": 3, "few": 3}
+_UNIT = {"day": 1, "night": 1, "week": 7, "month": 30, "year": 365}
+
+
+@dataclass(frozen=True)
+class _Sent:
+    start: int
+    end: int
+    text: str
+    masked: str  # quotes blanked: quoted speech is the client's, not the clinician's act
+
+
+def _mask(text: str) -> str:
+    return _QUOTE.sub(lambda m: " " * len(m.group()), text)
+
+
+def _initials(name: str) -> str | None:
+    words = [w for w in re.split(r"[\s,]+", name) if w[:1].isalpha() and w[:1].isupper() and not w.isupper()]
+    return "".join(w[0] for w in words[:2]) if len(words) >= 2 else None
+
+
+class Engine:
+    def __init__(self, checklists: Checklists | None = None, lex: dict | None = None):
+        self.checklists = checklists or load()
+        lex = lex or lexicon()
+        self.therapist_re = lex["actors"]["therapist"]
+        self.other_re = lex["actors"]["other"]
+        self.emotions = [(re.compile(e["re"], FLAGS), e.get("topic")) for e in lex["emotion"]["patterns"]]
+        self.topics = [(name, float(t.get("weight", 1.0)), re.compile(t["re"], FLAGS))
+                       for name, t in lex["topics"].items()]
+        self.rescuing = self.checklists.by_checklist("rescuing")
+        self.crisis = self.checklists.by_checklist("crisis")
+        self._unions = {i.id: re.compile("|".join(f"(?:{c.pattern})" for c in i.cues), FLAGS)
+                        for i in self.checklists.items}
+        self._actor_cache: dict[str, tuple[re.Pattern, re.Pattern, re.Pattern]] = {}
+
+    # ------------------------------------------------------------ actors
+    def _actor_res(self, note: Note) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+        extra_t, extra_o = [], []
+        ini = _initials(note.clinician)
+        if ini:
+            extra_t.append(rf"(?-i:\b{ini}\b)")
+        first = re.split(r"[\s,]+", note.client.strip())[0] if note.client.strip() else ""
+        if len(first) > 1 and first[0].isupper():
+            extra_o.append(rf"\b{re.escape(first.rstrip('.'))}\b")
+        key = "|".join(extra_t + extra_o)
+        if key not in self._actor_cache:
+            t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"] + extra_t)
+            o = "|".join([self.other_re] + extra_o)
+            actor = re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS)
+            immediate = re.compile(rf"(?:(?P<t>{t})|(?P<o>{o}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
+            self._actor_cache[key] = (actor, immediate, re.compile(t, FLAGS))
+        return self._actor_cache[key]
+
+    def _subjects(self, actor_re: re.Pattern, text: str):
+        """Actor mentions that can be a subject: not possessive, not right after a verb or preposition."""
+        for m in actor_re.finditer(text):
+            if text[m.end():m.end() + 2] in ("'s", "’s"):
+                continue
+            if _OBJECT_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
+                continue
+            yield m
+
+    def who(self, note: Note, masked: str, cue_start: int) -> str:
+        """'therapist' or 'other' for the act that begins at cue_start."""
+        actor_re, immediate, _ = self._actor_res(note)
+        prefix = masked[:cue_start]
+        m = immediate.search(prefix)
+        if m:
+            return "therapist" if m.group("t") else "other"
+        if _LABEL_ONLY.match(prefix):
+            return "therapist"  # telegraphic: "Redirected cl to ..." is the writer's own act
+        if _COORD.search(prefix):
+            # "X did A and then B": B's subject is the clause's first subject.
+            clause = max(prefix.rfind(";"), prefix.rfind(":"), prefix.rfind(" - ")) + 1
+            lead = clause + _LEADING_CLAUSE.match(masked[clause:]).end()
+            for s in self._subjects(actor_re, masked[lead:cue_start]):
+                return "therapist" if s.group("t") else "other"
+            return "therapist"
+        last = None
+        for s in self._subjects(actor_re, prefix):
+            last = s
+        if last is None:
+            return "therapist"
+        return "therapist" if last.group("t") else "other"
+
+    # ------------------------------------------------------------ emotion and topic
+    def _emotion_in(self, text: str) -> bool:
+        for rx, _ in self.emotions:
+            for m in rx.finditer(text):
+                if not _EMO_NEG.search(text[max(0, m.start() - 30):m.start()]):
+                    return True
+        return False
+
+    def topic_of(self, texts: list[tuple[str, float]]) -> str | None:
+        scores: dict[str, float] = {}
+        for text, weight in texts:
+            for name, w, rx in self.topics:
+                n = len(rx.findall(text))
+                if n:
+                    scores[name] = scores.get(name, 0.0) + n * w * weight
+        if not scores:
+            return None
+        best = max(scores.values())
+        return next(t for t in TOPIC_ORDER + sorted(scores) if scores.get(t) == best)
+
+    # ------------------------------------------------------------ recency
+    @staticmethod
+    def age_days(sentence: str, note_date: date | None) -> int | None:
+        """The oldest time reference in a sentence, in days before the session (None: none found)."""
+        ages = []
+        if _OLD.search(sentence):
+            ages.append(10_000)
+        for m in _AGO.finditer(sentence):
+            n = m.group(1).lower()
+            ages.append((int(n) if n.isdigit() else _WORDNUM.get(n, 1)) * _UNIT[m.group(2).lower()])
+        if note_date:
+            for m in _YEAR.finditer(sentence):
+                if int(m.group(1)) < note_date.year:
+                    ages.append((note_date - date(int(m.group(1)), 12, 31)).days)
+            for m in _DATE_MD.finditer(sentence):
+                mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
+                if not (1 <= mo <= 12 and 1 <= d <= 31):
+                    continue
+                year = (int(y) + 2000 if len(y) == 2 else int(y)) if y else note_date.year
+                try:
+                    when = date(year, mo, d)
+                except ValueError:
+                    continue
+                if not y and when > note_date + timedelta(days=1):
+                    when = date(year - 1, mo, d)
+                if when <= note_date:
+                    ages.append((note_date - when).days)
+        return max(ages) if ages else None
+
+    # ------------------------------------------------------------ the note
+    def check(self, note: Note) -> list[Finding]:
+        text = note.text
+        sents = [_Sent(a, b, text[a:b], _mask(text[a:b])) for a, b in context.split_sentences(text)]
+        try:
+            ndate = date.fromisoformat(note.date) if note.date else None
+        except ValueError:
+            ndate = None
+        crisis = self._crisis(note, sents, ndate)
+        crisis_ids = tuple(sorted({f.item for f in crisis}))
+        rescuing = self._rescuing(note, sents, crisis_ids)
+        return crisis + rescuing
+
+    def _finding(self, note: Note, item: Item, s: _Sent, status: str, topic: str | None,
+                 exempt_by: tuple[str, ...] = ()) -> Finding:
+        reason = item.reason + (f" (exempt: crisis {', '.join(exempt_by)})" if exempt_by else "")
+        return Finding(note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
+                       name=item.name, status=status, topic=topic, evidence=s.text, start=s.start, end=s.end,
+                       location=note.location_of(s.start, s.end), reason=reason, exempt_by=exempt_by,
+                       clinician=note.clinician, client=note.client, date=note.date)
+
+    def _crisis(self, note: Note, sents: list[_Sent], ndate: date | None) -> list[Finding]:
+        out = []
+        for item in self.crisis:
+            union = self._unions[item.id]
+            for k, s in enumerate(sents):
+                if not union.search(s.text) or any(u.search(s.text) for u in item.unless):
+                    continue
+                if not self._crisis_hit(item, s.text):
+                    continue
+                if item.max_age_days is not None:
+                    age = self.age_days(s.text, ndate)
+                    if age is not None and age > item.max_age_days:
+                        continue
+                if item.also:
+                    lo, hi = max(0, k - item.also_window), min(len(sents), k + item.also_window + 1)
+                    if not any(a.search(x.text) for x in sents[lo:hi] for a in item.also):
+                        continue
+                out.append(self._finding(note, item, s, "present", item.topic))
+        return out
+
+    @staticmethod
+    def _crisis_hit(item: Item, sentence: str) -> bool:
+        # Cue by cue: one greedy cue must not hide another's separate match.
+        for m in (m for cue in item.cues for m in cue.finditer(sentence)):
+            if not item.context:
+                return True
+            a = context.assess(sentence, m.start(), m.end())
+            if not any(getattr(a, kind) for kind in item.context):
+                return True
+        return False
+
+    def _rescuing(self, note: Note, sents: list[_Sent], crisis_ids: tuple[str, ...]) -> list[Finding]:
+        out = []
+        emotional = [self._emotion_in(s.text) for s in sents]
+        for item in self.rescuing:
+            union = self._unions[item.id]
+            for k, s in enumerate(sents):
+                if not union.search(s.masked) or any(u.search(s.text) for u in item.unless):
+                    continue
+                if not self._act(note, item, s):
+                    continue
+                if item.needs_emotion and not any(emotional[max(0, k - EMOTION_WINDOW):k + 1]):
+                    continue
+                topic = item.topic or self._topic_for(item, sents, k)
+                exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
+                out.append(self._finding(note, item, s, "exempt" if exempt else "flagged", topic, exempt))
+        return out
+
+    def _act(self, note: Note, item: Item, s: _Sent) -> bool:
+        for m in (m for cue in item.cues for m in cue.finditer(s.masked)):
+            if item.negatable and _NEG_BEFORE.search(s.masked[max(0, m.start() - 40):m.start()]):
+                continue
+            if item.actor == "therapist" and self.who(note, s.masked, m.start()) != "therapist":
+                continue
+            return True
+        return False
+
+    def _topic_for(self, item: Item, sents: list[_Sent], k: int) -> str:
+        if item.id == "R7":  # the issue the clinician names as outside their training
+            own = self.topic_of([(sents[k].text, 1.0)])
+            if own:
+                return own
+        window = [(sents[j].text, 1.5 if j == k else 1.0) for j in range(max(0, k - EMOTION_WINDOW), k + 1)]
+        return (self.topic_of(window)
+                or self.topic_of([(x.text, 1.0) for x in sents])
+                or "other")
+
+
+_DEFAULT: Engine | None = None
+
+
+def check_note(note: Note, engine: Engine | None = None) -> list[Finding]:
+    global _DEFAULT
+    if engine is None:
+        if _DEFAULT is None:
+            _DEFAULT = Engine()
+        engine = _DEFAULT
+    return engine.check(note)

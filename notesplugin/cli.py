@@ -1,0 +1,204 @@
+"""The command line: parse options, call the library, render its results.
+
+No note text reaches the terminal unless --show-evidence is given."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from notesplugin import __version__
+from notesplugin.checklists import ChecklistError
+from notesplugin.checklists import load as load_checklists
+from notesplugin.config import Config, ConfigError, load_config
+
+EXIT_PARTIAL = 3
+
+
+def _config(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="notesplugin")
+def main() -> None:
+    """Check session-note exports for rescuing and crisis exceptions.
+
+    \b
+    Weekly routine:
+      notesplugin scan exports/ --out reviewed/
+      notesplugin gaps
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for annotated copies, findings.jsonl, run.json and letters/ "
+                   "(default: [output] dir in config, else ./notesplugin-out).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (notesplugin.toml).")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="History ledger file (default: from config, else the user data folder).")
+@click.option("--no-ledger", is_flag=True, help="Scan without recording history or writing letters.")
+@click.option("--show-evidence", is_flag=True, help="Print the evidence sentences (note text) in the terminal.")
+@click.option("--include-excerpts", is_flag=True, help="Letters quote evidence sentences (client names as initials).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Files processed in parallel.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Summary format on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="Only errors.")
+def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None, ledger_path: Path | None,
+         no_ledger: bool, show_evidence: bool, include_excerpts: bool, jobs: int, fmt: str, quiet: bool) -> None:
+    """Scan DOCX/XLSX/XLSM/CSV exports (files or folders) and write annotated copies.
+
+    \b
+    Example:
+      notesplugin scan sample_notes/ --out reviewed/
+    Exit codes: 0 all files done, 3 some files could not be read (named on stderr), 2 usage error.
+    """
+    from notesplugin.pipeline import scan as run_scan
+
+    cfg = _config(config_path)
+    out = out_dir or cfg.output_dir or Path("notesplugin-out")
+    try:
+        load_checklists(cfg.checklists)
+    except ChecklistError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
+                      include_excerpts=include_excerpts)
+    for r in result.failed:
+        click.echo(f"error: {r.error}", err=True)
+    if result.history_error:
+        click.echo(f"warning: {result.history_error}", err=True)
+    counts = result.counts()
+    if fmt == "json":
+        click.echo(json.dumps({"run_id": result.run_id, "out": str(result.out_dir), "counts": counts,
+                               "history": result.history,
+                               "errors": {r.path: r.error for r in result.failed}}, indent=2))
+    elif not quiet:
+        _summary(result, counts, show_evidence)
+    if result.failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _summary(result, counts: dict, show_evidence: bool) -> None:
+    click.echo(f"Scanned {counts['files']} file(s): {counts['notes']} notes read, "
+               f"{counts['notes_skipped']} skipped, {counts['files_failed']} file(s) failed.")
+    click.echo(f"Rescuing flagged: {counts['rescuing_flagged']} in {counts['notes_flagged']} note(s); "
+               f"exempt (crisis): {counts['rescuing_exempt']}; crisis items: {counts['crisis']} "
+               f"in {counts['notes_crisis']} note(s).")
+    for r in result.files:
+        if r.ok:
+            flagged = sum(f.status == "flagged" for f in r.findings)
+            click.echo(f"  {Path(r.path).name}: {len(r.notes)} notes, {flagged} flagged -> {Path(r.output).name}")
+            for w in r.warnings:
+                click.echo(f"    note: {w}")
+    if show_evidence:
+        for f in result.findings:
+            tag = f"{f.item} {f.name} [{f.status}{' ' + ','.join(f.exempt_by) if f.exempt_by else ''}]"
+            click.echo(f"  {f.note_id}: {tag} ({f.topic or '-'}) {f.evidence}")
+    hist = result.history or {}
+    for gap in hist.get("new_gaps", []) or []:
+        click.echo(f"Repeated gap: {gap.get('clinician')} / {gap.get('topic')} "
+                   f"({len(gap.get('sessions', []))} sessions)")
+    for letter in hist.get("letters", []) or []:
+        click.echo(f"Letter written: {letter if isinstance(letter, str) else letter.get('docx') or letter}")
+    click.echo(f"Outputs in {result.out_dir}/ (findings.jsonl, run.json)")
+
+
+@main.group()
+def checklist() -> None:
+    """Show the checklists or test a practice's own checklist file."""
+
+
+@checklist.command("show")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (adds its checklists).")
+def checklist_show(config_path: str | None) -> None:
+    """List every item: id, name and what it means.
+
+    \b
+    Example:
+      notesplugin checklist show
+    """
+    cfg = _config(config_path)
+    try:
+        lists = load_checklists(cfg.checklists)
+    except ChecklistError as exc:
+        raise click.UsageError(str(exc)) from None
+    for name in ("rescuing", "crisis"):
+        click.echo(f"{name} checklist:")
+        for item in lists.by_checklist(name):
+            click.echo(f"  {item.id:4} {item.name:11} {item.what}")
+
+
+@checklist.command("test")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def checklist_test(files: tuple[Path, ...]) -> None:
+    """Run every item's examples (flag = must find it, ok = must not).
+
+    \b
+    Example:
+      notesplugin checklist test my_practice_items.toml
+    """
+    from notesplugin.checklists.selftest import run_examples
+
+    try:
+        lists = load_checklists(list(files))
+    except ChecklistError as exc:
+        raise click.UsageError(str(exc)) from None
+    only = {i.id for i in lists.items if any(i.source == str(f) for f in files)} if files else None
+    if files:  # a practice file may extend shipped items: test those too
+        only = None
+    results = run_examples(lists, only)
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        want = "should flag" if r.kind == "flag" else "should not flag"
+        click.echo(f"FAIL {r.item} {want}: {r.text!r} (found: {', '.join(r.got) or 'nothing'})")
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("item_id")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (adds its checklists).")
+def explain(item_id: str, config_path: str | None) -> None:
+    """Explain one checklist item: what, why and its examples.
+
+    \b
+    Example:
+      notesplugin explain R3
+    """
+    cfg = _config(config_path)
+    lists = load_checklists(cfg.checklists)
+    item = lists.get(item_id.upper())
+    if item is None:
+        raise click.UsageError(f"no item {item_id!r}; known: {', '.join(i.id for i in lists.items)}")
+    click.echo(f"{item.id} {item.name} ({item.checklist} checklist)")
+    click.echo(f"What: {item.what}")
+    click.echo(f"Why:  {item.why}")
+    if item.flag:
+        click.echo("Flags, for example:")
+        for t in item.flag:
+            click.echo(f"  + {t}")
+    if item.ok:
+        click.echo("Does not flag:")
+        for t in item.ok:
+            click.echo(f"  - {t}")
+
+
+def _register() -> None:
+    from notesplugin.cli_history import gaps_command, letter_command
+    main.add_command(gaps_command)
+    main.add_command(letter_command)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()

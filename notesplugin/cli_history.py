@@ -1,0 +1,84 @@
+"""Click commands `gaps` and `letter`; the main CLI group registers them."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from .config import Config, ConfigError, load_config
+from .gaps import current_gaps, find_gap, week_of
+from .ledger import Ledger, LedgerError
+from .letters import KINDS, LetterError, write_letter
+
+
+def _config(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _since(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(f"--since '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-05") from None
+
+
+def _ledger(cfg: Config, path: str | None) -> Ledger:
+    try:
+        return Ledger(Path(path) if path else cfg.ledger_path(), create=False,
+                      file_mode=cfg.file_mode, dir_mode=cfg.dir_mode)
+    except LedgerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("gaps")
+@click.option("--json", "as_json", is_flag=True, help="Print the gaps as JSON.")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file (default: from config).")
+@click.option("--since", help="Only count sessions on or after this date (YYYY-MM-DD).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
+def gaps_command(as_json: bool, ledger_path: str | None, since: str | None, config_path: str | None) -> None:
+    """List repeated gaps (same clinician, same topic) from the history ledger."""
+    cfg = _config(config_path)
+    with _ledger(cfg, ledger_path) as led:
+        found = current_gaps(led, cfg, _since(since))
+    if as_json:
+        click.echo(json.dumps([g.to_dict() for g in found], indent=2))
+        return
+    if not found:
+        click.echo("No repeated gaps.")
+    for g in found:
+        weeks = f"week of {week_of(g.sessions[0].date)} to week of {week_of(g.sessions[-1].date)}"
+        click.echo(f"{g.clinician} / {g.topic}: {len(g.sessions)} sessions, {weeks}; "
+                   f"rule met week of {week_of(g.first_met)}; letter: {g.letter or 'none yet'}")
+
+
+@click.command("letter")
+@click.option("--clinician", required=True, help="Clinician name (any spelling, credentials optional).")
+@click.option("--topic", required=True, help="Topic, e.g. grief.")
+@click.option("--kind", type=click.Choice(KINDS), default=KINDS[0], show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (letters/ goes inside).")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file (default: from config).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
+def letter_command(clinician: str, topic: str, kind: str, out_dir: str | None, ledger_path: str | None,
+                   config_path: str | None) -> None:
+    """Write a consultation-request or training-referral letter for a repeated gap."""
+    cfg = _config(config_path)
+    out = Path(out_dir) if out_dir else (cfg.output_dir or Path("notesplugin-out"))
+    with _ledger(cfg, ledger_path) as led:
+        gap = find_gap(led, cfg, clinician, topic)
+        if gap is None:
+            raise click.ClickException(f"no repeated gap for '{clinician}' on '{topic}' in {led.path}; "
+                                       "run 'notesplugin gaps' to list them")
+        try:
+            files = write_letter(gap, cfg, out, kind)
+        except (LetterError, OSError) as exc:
+            raise click.ClickException(str(exc).splitlines()[0]) from None
+        led.record_letter(gap.clinician_key, gap.topic, kind, gap.session_keys, files.docx)
+    click.echo(f"wrote {files.markdown}")
+    click.echo(f"wrote {files.docx}")

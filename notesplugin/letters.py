@@ -1,0 +1,242 @@
+"""Consultation-request and training-referral letters for a repeated gap.
+
+The text comes from a Jinja2 Markdown template (the practice's templates folder
+first, then notesplugin/templates); the DOCX is built from that text with
+python-docx, on the practice letterhead when one is configured.
+
+De-identified by default: no client names, no note text, no date finer than
+the week. Excerpts are opt-in, and because the ledger never stores note text
+they can only come from the findings of the current scan.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+import traceback
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+from docx import Document
+from docx.opc.exceptions import PackageNotFoundError
+
+from .config import Config, Person
+from .fileio import ensure_dir, write_atomic, write_text_atomic
+from .gaps import Gap, week_of
+from .model import Finding, Note
+
+KINDS = ("consultation-request", "training-referral")
+# Canonical names, used when a stored finding carries no name of its own.
+ITEM_NAMES = {"R1": "redirect", "R2": "interrupt", "R3": "reassure", "R4": "fix", "R5": "avoid",
+              "R6": "exit", "R7": "discomfort"}
+
+
+class LetterError(Exception):
+    """One line: the template or letterhead and the fix."""
+
+
+@dataclass
+class LetterFiles:
+    kind: str
+    markdown: Path
+    docx: Path
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "markdown": str(self.markdown), "docx": str(self.docx)}
+
+
+def load_topics() -> dict[str, dict]:
+    text = resources.files("notesplugin").joinpath("data/topics.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if config.templates_dir:
+        loaders.append(jinja2.FileSystemLoader(str(config.templates_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(resources.files("notesplugin").joinpath("templates"))))
+    # Markdown, not HTML: no autoescape; DOCX text goes through python-docx, which escapes XML itself.
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+                              autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _template_error(name: str, exc: Exception) -> LetterError:
+    line = getattr(exc, "lineno", None)
+    if line is None:  # runtime errors: Jinja maps template lines into the traceback
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.endswith(".j2") or frame.filename == "<template>":
+                line = frame.lineno
+                break
+    msg = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+    where = f"{name}, line {line}" if line else name
+    return LetterError(f"letter template {where}: {msg}; fix the template or remove it to use the built-in one")
+
+
+def _person(p: Person) -> str:
+    return ", ".join(x for x in (p.name, p.role) if x)
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0].upper() + "." for w in re.findall(r"[^\W\d_]+", name))
+
+
+def deidentify(text: str, client: str) -> str:
+    """Client name (whole and by part) -> initials; dates -> [date]."""
+    init = _initials(client)
+    parts = sorted({client.strip(), *re.findall(r"[^\W\d_]{2,}", client)}, key=len, reverse=True)
+    for p in parts:
+        if p:
+            text = re.sub(rf"(?<!\w){re.escape(p)}(?!\w)", init, text, flags=re.IGNORECASE)
+    text = re.sub(r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b", "[date]", text)
+    return " ".join(text.split())
+
+
+def excerpts_for(gap: Gap, notes: list[Note], findings: list[Finding], session_key_of) -> list[str]:
+    """Evidence of this gap's flagged findings that are in the current scan, de-identified."""
+    by_note = {(Path(n.file).name, str(n.note_id)): n for n in notes}
+    keys = gap.session_keys
+    out: list[str] = []
+    for f in findings:
+        note = by_note.get((Path(f.file).name, str(f.note_id)))
+        if (note is None or f.checklist != "rescuing" or f.status != "flagged" or f.topic != gap.topic
+                or not note.date or session_key_of(note) not in keys or not f.evidence):
+            continue
+        week = week_of(date.fromisoformat(note.date)).isoformat()
+        line = f"week of {week}, {f.item} {f.name}: \u201c{deidentify(f.evidence, note.client or f.client)}\u201d"
+        if line not in out:
+            out.append(line)
+    return out
+
+
+def letter_context(gap: Gap, config: Config, kind: str, *, follow_up: bool = False, new_sessions: int = 0,
+                   excerpts: list[str] | None = None, today: date | None = None) -> dict:
+    topics = load_topics()
+    t = topics.get(gap.topic) or {**topics["other"], "plain": gap.topic}
+    counts: dict[str, int] = {}
+    for s in gap.sessions:
+        for it in s.items:
+            counts[it] = counts.get(it, 0) + 1
+    names = {i: gap.item_names.get(i) or ITEM_NAMES.get(i, "") for i in counts}
+    sup, con = _person(config.supervisor), _person(config.consultant)
+    signature = [sup] if sup else ["Clinical supervision"]
+    if config.practice_name:
+        signature.append(config.practice_name)
+    if kind == "consultation-request":
+        greeting = f"Dear {config.consultant.name}," if config.consultant.name else "Dear colleague,"
+    else:
+        greeting = f"Dear {gap.clinician},"
+    on_behalf = f"on behalf of {config.practice_name}" if config.practice_name else "as clinical supervisor"
+    first, last = week_of(gap.sessions[0].date), week_of(gap.sessions[-1].date)
+    return {
+        "kind": kind, "practice_name": config.practice_name, "practice_address": config.practice_address,
+        "letter_date": (today or date.today()).isoformat(), "greeting": greeting, "on_behalf": on_behalf,
+        "clinician": gap.clinician, "topic": gap.topic, "topic_plain": t.get("plain", gap.topic),
+        "period": f"week of {first.isoformat()} and the week of {last.isoformat()}",
+        "period_from": first.isoformat(), "period_to": last.isoformat(),
+        "n_sessions": len(gap.sessions), "has_r7": gap.has_r7, "exempt_left_out": gap.exempt_left_out,
+        "items": [{"id": i, "name": names[i], "count": n} for i, n in sorted(counts.items())],
+        "sessions": [{"week": week_of(s.date).isoformat(),
+                      "what": ", ".join(f"{i} {names[i]}".strip() for i in s.items)}
+                     for s in gap.sessions],
+        "consultation": t.get("consultation", ""), "training": t.get("training", ""),
+        "reading": list(t.get("reading", [])),
+        "consultation_offer": f"a case consultation with {con}" if con else "a case consultation",
+        "follow_up": follow_up, "new_sessions": new_sessions, "excerpts": list(excerpts or []),
+        "closing": "With thanks and best regards,", "signature": signature,
+        "supervisor": sup, "consultant": con,
+    }
+
+
+def render_letter(gap: Gap, config: Config, kind: str = "consultation-request", **kw) -> str:
+    if kind not in KINDS:
+        raise LetterError(f"unknown letter kind '{kind}'; use one of: {', '.join(KINDS)}")
+    name = f"{kind}.md.j2"
+    env = make_environment(config)
+    try:
+        text = env.get_template(name).render(letter_context(gap, config, kind, **kw))
+    except jinja2.TemplateNotFound as exc:
+        need = "" if exc.name == name else f" (included by {name})"
+        raise LetterError(f"letter template {exc.name} not found{need}; put it in the practice templates folder") from None
+    except jinja2.TemplateError as exc:
+        raise _template_error(name, exc) from None
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+# -- DOCX ---------------------------------------------------------------------
+def _base_document(config: Config):
+    if not config.letterhead:
+        return Document()
+    lh = Path(config.letterhead)
+    if not lh.is_file():
+        raise LetterError(f"{lh}: letterhead not found; fix practice.letterhead in the config")
+    try:
+        doc = Document(str(lh))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise LetterError(f"{lh}: letterhead is not a readable .docx; save it as Word .docx and try again") from None
+    body = doc.element.body
+    for child in list(body):
+        if not child.tag.endswith("}sectPr"):  # keep the section: it carries header and footer
+            body.remove(child)
+    return doc
+
+
+def _add_runs(par, text: str) -> None:
+    for i, chunk in enumerate(re.split(r"\*\*", text)):
+        if chunk:
+            par.add_run(chunk).bold = bool(i % 2)
+
+
+def _styled(doc, style: str, fallback_prefix: str = ""):
+    try:
+        return doc.add_paragraph(style=style), ""
+    except KeyError:  # a letterhead without that style
+        return doc.add_paragraph(), fallback_prefix
+
+
+def markdown_to_docx(text: str, doc) -> None:
+    """The small Markdown the templates use: # headings, - bullets, **bold**, blank-line paragraphs."""
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        if all(ln.startswith("- ") for ln in lines):
+            for ln in lines:
+                par, prefix = _styled(doc, "List Bullet", "\u2022 ")
+                _add_runs(par, prefix + ln[2:])
+            continue
+        m = re.match(r"(#{1,3}) (.*)", lines[0])
+        if m and len(lines) == 1:
+            par, _ = _styled(doc, f"Heading {len(m.group(1))}")
+            _add_runs(par, f"**{m.group(2)}**" if par.style.name == "Normal" else m.group(2))
+            continue
+        par = doc.add_paragraph()
+        for i, ln in enumerate(lines):  # address blocks and signatures keep their lines
+            if i:
+                par.add_run().add_break()
+            _add_runs(par, ln)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "unknown"
+
+
+def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultation-request", *,
+                 follow_up: bool = False, new_sessions: int = 0, excerpts: list[str] | None = None,
+                 today: date | None = None) -> LetterFiles:
+    """Write out_dir/letters/<clinician>_<topic>_<kind>_<date>.md and .docx atomically."""
+    today = today or date.today()
+    text = render_letter(gap, config, kind, follow_up=follow_up, new_sessions=new_sessions,
+                         excerpts=excerpts, today=today)
+    doc = _base_document(config)
+    markdown_to_docx(text, doc)
+    folder = ensure_dir(Path(out_dir) / "letters", config.dir_mode)
+    stem = f"{_slug(gap.clinician)}_{_slug(gap.topic)}_{kind}{'-follow-up' if follow_up else ''}_{today.isoformat()}"
+    n, base = 1, stem
+    while (folder / f"{stem}.md").exists() or (folder / f"{stem}.docx").exists():
+        n += 1
+        stem = f"{base}-{n}"
+    md, dx = folder / f"{stem}.md", folder / f"{stem}.docx"
+    write_text_atomic(md, text, config.file_mode)
+    write_atomic(dx, lambda tmp: doc.save(str(tmp)), config.file_mode)
+    return LetterFiles(kind, md, dx)

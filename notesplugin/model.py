@@ -1,0 +1,87 @@
+"""The plain records that flow read -> check -> write/record -> letters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a note's text and where it came from in the source file.
+
+    `start`/`end` are offsets into `Note.text`. `location` is format specific
+    and JSON-ready, e.g. {"paragraph": 12} (index among all body w:p elements
+    in document order) or {"sheet": "Notes", "row": 5, "column": "F"}.
+    `offset` is where this segment starts inside that source unit's own text,
+    so a writer can turn a note span back into a span of the paragraph/cell.
+    """
+
+    start: int
+    end: int
+    location: dict[str, Any]
+    offset: int = 0
+
+
+@dataclass
+class Note:
+    note_id: str
+    file: str
+    text: str
+    segments: tuple[Segment, ...] = ()
+    clinician: str = ""
+    client: str = ""
+    date: str | None = None  # ISO yyyy-mm-dd when known
+    fields: dict[str, str] = field(default_factory=dict)  # other header fields
+    position: int = 0  # order of the note in its file
+
+    def locate(self, start: int, end: int) -> list[tuple[Segment, int, int]]:
+        """The source pieces covering text[start:end]: (segment, local_start, local_end)."""
+        out = []
+        for seg in self.segments:
+            lo, hi = max(start, seg.start), min(end, seg.end)
+            if lo < hi:
+                out.append((seg, seg.offset + lo - seg.start, seg.offset + hi - seg.start))
+        return out
+
+    def location_of(self, start: int, end: int) -> dict[str, Any]:
+        hits = self.locate(start, end)
+        return dict(hits[0][0].location) if hits else {}
+
+
+@dataclass(frozen=True)
+class Finding:
+    note_id: str
+    file: str
+    checklist: str  # "rescuing" | "crisis"
+    item: str  # R1..R7, C1..C5 or a practice's own id
+    name: str
+    status: str  # "flagged" | "exempt" | "present"
+    topic: str | None
+    evidence: str
+    start: int
+    end: int
+    location: dict[str, Any]
+    reason: str = ""
+    exempt_by: tuple[str, ...] = ()
+    clinician: str = ""
+    client: str = ""
+    date: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "note_id": self.note_id, "clinician": self.clinician,
+            "client": self.client, "date": self.date, "checklist": self.checklist,
+            "item": self.item, "name": self.name, "status": self.status, "topic": self.topic,
+            "evidence": self.evidence, "start": self.start, "end": self.end,
+            "location": self.location, "reason": self.reason, "exempt_by": list(self.exempt_by),
+        }
+
+
+class InputError(Exception):
+    """A file the tool cannot use; the message is one line for the user, with the fix."""
+
+
+@dataclass
+class ReadResult:
+    notes: list[Note]
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,229 @@
+"""One scan, end to end: find files -> read -> check -> write copies ->
+findings.jsonl + run.json -> history and letters. Never prints: the CLI
+renders the ScanResult."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from notesplugin import __version__, readers
+from notesplugin.checklists import load as load_checklists
+from notesplugin.checklists.engine import Engine
+from notesplugin.config import Config
+from notesplugin.fileio import ensure_dir, write_text_atomic
+from notesplugin.model import Finding, InputError, Note
+
+log = logging.getLogger("notesplugin")
+
+
+@dataclass
+class FileResult:
+    path: str
+    kind: str = ""
+    ok: bool = True
+    error: str = ""
+    output: str = ""
+    notes: list[Note] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    run_id: str
+    out_dir: Path
+    files: list[FileResult]
+    history: dict[str, Any] | None = None
+    history_error: str = ""
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.files for f in r.findings]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.files if not r.ok]
+
+    def counts(self) -> dict[str, int]:
+        fs = self.findings
+        notes = [n for r in self.files for n in r.notes]
+        return {
+            "files": len(self.files),
+            "files_failed": len(self.failed),
+            "notes": len(notes),
+            "notes_skipped": sum(_skipped(w) for r in self.files for w in r.warnings),
+            "rescuing_flagged": sum(f.checklist == "rescuing" and f.status == "flagged" for f in fs),
+            "rescuing_exempt": sum(f.status == "exempt" for f in fs),
+            "crisis": sum(f.checklist == "crisis" for f in fs),
+            "notes_flagged": len({(f.file, f.note_id) for f in fs if f.status == "flagged"}),
+            "notes_crisis": len({(f.file, f.note_id) for f in fs if f.checklist == "crisis"}),
+        }
+
+
+def _skipped(warning: str) -> int:
+    head = warning.split(" ", 1)[0]
+    return int(head) if head.isdigit() and "skipped" in warning else 0
+
+
+def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path]:
+    """Files to scan: given files as they are; folders walked for exports,
+    skipping Office lock files, hidden files and our own outputs."""
+    out = []
+    skip = out_dir.resolve() if out_dir else None
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                rootp = Path(root)
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or (rootp / d).resolve() != skip))
+                for name in sorted(files):
+                    if name.startswith(("~$", ".")) or ".annotated." in name:
+                        continue
+                    if Path(name).suffix.lower() in readers.SUFFIXES:
+                        out.append(rootp / name)
+        else:
+            out.append(p)
+    seen, unique = set(), []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def annotated_name(path: Path, taken: set[str]) -> str:
+    base = f"{path.stem}.annotated"
+    name, n = f"{base}{path.suffix.lower()}", 2
+    while name in taken:
+        name, n = f"{base}-{n}{path.suffix.lower()}", n + 1
+    taken.add(name)
+    return name
+
+
+_ENGINE: Engine | None = None
+_ENGINE_KEY: tuple = ()
+
+
+def _engine(config: Config) -> Engine:
+    global _ENGINE, _ENGINE_KEY
+    key = tuple(str(p) for p in config.checklists)
+    if _ENGINE is None or key != _ENGINE_KEY:
+        _ENGINE, _ENGINE_KEY = Engine(load_checklists(config.checklists)), key
+    return _ENGINE
+
+
+def process_file(path: Path, dest: Path, config: Config, comment_date: datetime | None = None) -> FileResult:
+    """Read, check and annotate one file; every failure is caught here so the batch goes on."""
+    res = FileResult(path=str(path))
+    try:
+        res.kind, read = readers.read(path, config)
+        res.warnings.extend(read.warnings)
+        engine = _engine(config)
+        for note in read.notes:
+            res.notes.append(note)
+            res.findings.extend(engine.check(note))
+        res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date))
+        res.output = str(dest)
+    except InputError as exc:
+        res.ok, res.error = False, str(exc)
+    except MemoryError:
+        res.ok, res.error = False, f"{path.name}: too large to process in memory; split the export into smaller files"
+    except Exception as exc:  # the file boundary: never a traceback, never note text
+        log.debug("internal error on %s: %s", path.name, type(exc).__name__)
+        res.ok, res.error = False, (f"{path.name}: internal error ({type(exc).__name__}); the file was skipped, "
+                                    "please report this with the file type and size (not its content)")
+    if not res.ok:
+        res.notes, res.findings = [], []
+    return res
+
+
+def _write(kind: str, src: Path, dest: Path, notes: list[Note], findings: list[Finding], config: Config,
+           comment_date: datetime | None) -> list[str]:
+    if kind == "docx":
+        from notesplugin.writers.docx_writer import write_docx
+        return write_docx(src, dest, notes, findings, comment_date=comment_date, file_mode=config.file_mode)
+    if kind == "xlsx":
+        from notesplugin.writers.xlsx_writer import write_xlsx
+        return write_xlsx(src, dest, notes, findings, file_mode=config.file_mode)
+    from notesplugin.writers.csv_writer import write_csv
+    return write_csv(src, dest, notes, findings, file_mode=config.file_mode)
+
+
+def _process_star(args: tuple) -> FileResult:
+    return process_file(*args)
+
+
+def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool = True,
+         ledger_path: Path | None = None, jobs: int = 1, include_excerpts: bool = False,
+         comment_date: datetime | None = None,
+         progress: Callable[[FileResult], None] | None = None) -> ScanResult:
+    out_dir = Path(out_dir)
+    ensure_dir(out_dir, config.dir_mode)
+    inputs = find_inputs(paths, out_dir)
+    taken: set[str] = set()
+    jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
+    results: list[FileResult] = []
+    if jobs > 1 and len(jobs_args) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for r in pool.map(_process_star, jobs_args):
+                results.append(r)
+                if progress:
+                    progress(r)
+    else:
+        for a in jobs_args:
+            r = _process_star(a)
+            results.append(r)
+            if progress:
+                progress(r)
+    result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results)
+    _write_findings(out_dir / "findings.jsonl", result.findings, config)
+    if ledger:
+        try:
+            from notesplugin.history import after_scan
+            notes = [n for r in results for n in r.notes]
+            hist = after_scan(notes, result.findings, config, out_dir, ledger_path=ledger_path,
+                              checklist_version=_engine(config).checklists.version,
+                              include_excerpts=include_excerpts)
+            result.history = hist.to_dict()
+        except Exception as exc:  # history must never lose the scan's own outputs
+            result.history_error = _history_error(exc)
+    _write_run(out_dir / "run.json", result, config)
+    return result
+
+
+def _history_error(exc: Exception) -> str:
+    from notesplugin.ledger import LedgerError
+    from notesplugin.letters import LetterError
+    # Only our own errors carry vetted one-line messages; others may hold anything.
+    if isinstance(exc, (LedgerError, LetterError)):
+        return f"history not recorded: {exc}"
+    return f"history not recorded (internal error {type(exc).__name__}); outputs of this scan are complete"
+
+
+def _write_findings(path: Path, findings: list[Finding], config: Config) -> None:
+    lines = [json.dumps(f.to_dict(), ensure_ascii=False) for f in findings]
+    write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""), config.file_mode)
+
+
+def _write_run(path: Path, result: ScanResult, config: Config) -> None:
+    data = {
+        "run_id": result.run_id,
+        "version": __version__,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "counts": result.counts(),
+        "files": {r.path: ("ok" if r.ok else r.error) for r in result.files},
+        "outputs": {r.path: r.output for r in result.files if r.ok},
+        "warnings": {r.path: r.warnings for r in result.files if r.warnings},
+        "history": result.history,
+        "history_error": result.history_error or None,
+    }
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", config.file_mode)

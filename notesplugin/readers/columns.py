@@ -1,0 +1,214 @@
+"""Header-row detection and row -> Note for tabular exports (XLSX, XLSM, CSV).
+
+An export may put title lines above the header row, so the first rows are
+scanned for the row that best matches the configured column roles. Several
+text columns (a main note column and/or SOAP/DAP/BIRP split columns) are all
+read and joined with "\n", one Segment per cell.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+
+from notesplugin.config import Config
+from notesplugin.model import InputError, Note, Segment
+
+SCAN_ROWS = 30
+ROLES = ("note", "note_id", "clinician", "client", "date")
+# Split-note section headers (full words), read as note text.
+SECTION_WORDS = {"subjective", "objective", "assessment", "plan", "data", "behavior", "behaviour",
+                 "intervention", "interventions", "response", "client response"}
+# Single-letter section headers count only as a whole set, so a lone "A" column is not text.
+LETTER_SETS = ({"s", "o", "a", "p"}, {"d", "a", "p"}, {"b", "i", "r", "p"})
+_NOTE_TAILS = {"text", "body", "narrative", "content", "notes"}
+_DATE_WORDS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
+_US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})(?:[ T].*)?$")
+_ISO_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T].*)?$")
+
+
+def norm_header(value: Any) -> str:
+    """'Note #' == 'note no.' == 'NOTE NUMBER'; case, punctuation and spaces ignored."""
+    words = re.findall(r"[a-z0-9]+|#", str(value).lower())
+    return " ".join("no" if w in ("#", "number", "num", "nbr") else w for w in words)
+
+
+@dataclass
+class Layout:
+    header_row: int  # 1-based
+    headers: list[str]  # header text by 0-based column index ("" when blank)
+    roles: dict[str, int] = field(default_factory=dict)  # role -> 0-based column
+    text_cols: list[int] = field(default_factory=list)  # note text columns, left to right
+
+    @property
+    def score(self) -> int:
+        return len(self.roles) + len(self.text_cols)
+
+
+def role_lookup(config: Config) -> dict[str, tuple[str, int]]:
+    """normalized header -> (role, priority); lower priority wins."""
+    out: dict[str, tuple[str, int]] = {}
+    for role in ROLES:
+        for prio, name in enumerate(config.columns.get(role, [])):
+            out.setdefault(norm_header(name), (role, prio))
+    return out
+
+
+def _looks_like_note(key: str) -> bool:
+    words = key.split()
+    return "narrative" in words or (len(words) > 1 and "note" in words[:-1] and words[-1] in _NOTE_TAILS)
+
+
+def detect_layout(rows: Sequence[Sequence[Any]], config: Config, lookup: dict | None = None) -> Layout | None:
+    """The best header row among `rows` (the first rows of a sheet), or None."""
+    lookup = lookup if lookup is not None else role_lookup(config)
+    extra = {norm_header(n) for n in config.text_columns}
+    best: Layout | None = None
+    for r, row in enumerate(rows[:SCAN_ROWS], start=1):
+        keys = [norm_header(v) if isinstance(v, str) else "" for v in row]
+        if not any(keys):
+            continue
+        layout = Layout(r, [str(v).strip() if isinstance(v, str) else "" for v in row])
+        prio: dict[str, int] = {}
+        for c, key in enumerate(keys):
+            hit = lookup.get(key)
+            if hit is None and key and _looks_like_note(key):
+                hit = ("note", 10_000)
+            if hit and (hit[0] not in prio or hit[1] < prio[hit[0]]):
+                layout.roles[hit[0]], prio[hit[0]] = c, hit[1]
+        letters = {k for k in keys if len(k) == 1}
+        letter_ok = any(s <= letters for s in LETTER_SETS)
+        note_col = layout.roles.pop("note", None)
+        for c, key in enumerate(keys):
+            if not key or c in layout.roles.values():
+                continue
+            if c == note_col or key in extra or key in SECTION_WORDS or (letter_ok and key in letters
+                                                                          and any(key in s for s in LETTER_SETS)):
+                layout.text_cols.append(c)
+        if note_col is not None:
+            layout.roles["note"] = note_col
+        if layout.text_cols and (best is None or layout.score > best.score):
+            best = layout
+    return best
+
+
+def seen_columns(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Short header-like strings of the fullest early row, for an error message.
+    Long cells are left out: they may be note text, which never goes in a message."""
+    best: list[str] = []
+    for row in rows[:SCAN_ROWS]:
+        cells = [v.strip() for v in row if isinstance(v, str) and v.strip()]
+        if len(cells) > len(best):
+            best = cells
+    return [c if len(c) <= 40 else c[:37] + "..." for c in best if len(c) <= 60][:20]
+
+
+def no_note_column(name: str, seen: list[str]) -> InputError:
+    cols = ", ".join(seen) if seen else "(none)"
+    return InputError(f"{name}: no note column found; columns seen: {cols}; "
+                      f"map one in notesplugin.toml under [columns] note = [\"Your Column\"]")
+
+
+def parse_date(value: Any) -> str | None:
+    """Excel dates/datetimes, serial numbers and ISO or US strings -> yyyy-mm-dd."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 20_000 <= value <= 80_000:  # an Excel serial date without a date format (1954..2119)
+            return from_excel(value).date().isoformat()
+        return None
+    if not isinstance(value, str):
+        return None
+    s = value.strip()
+    try:
+        m = _ISO_DATE.match(s)
+        if m:
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        m = _US_DATE.match(s)
+        if m:
+            year = int(m[3])
+            if len(m[3]) == 2:
+                year += 2000 if year < 70 else 1900
+            return date(year, int(m[1]), int(m[2])).isoformat()
+    except ValueError:
+        return None
+    s = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s)
+    for fmt in _DATE_WORDS:
+        try:
+            return datetime.strptime(s, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def cell_str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+class RowReader:
+    """Turns data rows under one header into Notes; counts rows without note text."""
+
+    def __init__(self, layout: Layout, *, file: str, stem: str, sheet: str | None):
+        self.layout, self.file, self.stem, self.sheet = layout, file, stem, sheet
+        self.letters = [get_column_letter(c + 1) for c in range(len(layout.headers))]
+        self.skipped = 0
+
+    def note(self, row: Sequence[Any], row_number: int, position: int) -> Note | None:
+        lay = self.layout
+        parts: list[str] = []
+        segs: list[Segment] = []
+        pos = 0
+        for c in lay.text_cols:
+            text = row[c] if c < len(row) else None
+            text = cell_str(text).replace("\r\n", "\n").replace("\r", "\n") if text is not None else ""
+            if not text:
+                continue
+            if parts:
+                pos += 1  # the "\n" between columns
+            loc: dict[str, Any] = {"row": row_number, "column": self.letters[c], "header": lay.headers[c]}
+            if self.sheet is not None:
+                loc = {"sheet": self.sheet, **loc}
+            segs.append(Segment(pos, pos + len(text), loc, 0))
+            parts.append(text)
+            pos += len(text)
+        if not parts:
+            if any(v is not None and cell_str(v) for v in row):
+                self.skipped += 1
+            return None
+
+        def get(role: str) -> Any:
+            c = lay.roles.get(role)
+            return row[c] if c is not None and c < len(row) else None
+
+        fields: dict[str, str] = {}
+        used = set(lay.roles.values()) | set(lay.text_cols)
+        for c, header in enumerate(lay.headers):
+            if c not in used and header and c < len(row) and row[c] is not None:
+                fields[header] = cell_str(row[c])
+        raw_date = get("date")
+        iso = parse_date(raw_date)
+        if iso is None and cell_str(raw_date):
+            fields["date"] = cell_str(raw_date)
+        note_id = cell_str(get("note_id"))
+        if not note_id:
+            note_id = f"{self.stem}:{self.sheet}:{row_number}" if self.sheet is not None else f"{self.stem}:{row_number}"
+        return Note(note_id=note_id, file=self.file, text="\n".join(parts), segments=tuple(segs),
+                    clinician=cell_str(get("clinician")), client=cell_str(get("client")), date=iso,
+                    fields=fields, position=position)
+
+
+def skipped_warning(name: str, skipped: int) -> list[str]:
+    return [f"{name}: {skipped} rows without note text skipped"] if skipped else []

@@ -1,0 +1,345 @@
+"""DOCX exports -> Notes: one note per file or many, split by header blocks.
+
+A header block is a two-column label|value table, or consecutive
+`Label: value` lines, naming at least two of note_id/clinician/client/date
+(or just a note ID). When a file has header blocks, each one starts a note;
+a title paragraph ("Progress Note", a Heading/Title style) right before a
+header is dropped. When it has none, page breaks split the notes.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from docx import Document
+from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml.ns import qn
+
+from notesplugin.config import Config
+from notesplugin.model import InputError, Note, ReadResult, Segment
+from notesplugin.readers.docx_text import (
+    W_P, body_paragraphs, page_break_offsets, paragraph_text,
+)
+
+ROLES = ("note_id", "clinician", "client", "date")
+MAX_UNZIPPED = 300 * 1024 * 1024  # refuse zip bombs before python-docx inflates them
+W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
+W_SECTPR = qn("w:sectPr")
+_LABEL_LINE = re.compile(r"^\s*([^:\n]{1,40}?)\s*:\s*(.*?)\s*$", re.S)
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%B %d, %Y", "%b %d, %Y",
+                 "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d")
+
+
+def norm_label(label: str) -> str:
+    """'Note #' == 'note no.' == 'NOTE NUMBER'; punctuation and case ignored."""
+    s = label.lower().replace("#", " number ")
+    words = re.sub(r"[^a-z0-9]+", " ", s).split()
+    return " ".join("number" if w in ("no", "num", "nbr") else w for w in words)
+
+
+def role_lookup(config: Config) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for role in ROLES:
+        for name in config.columns.get(role, []):
+            out.setdefault(norm_label(name), role)
+    return out
+
+
+def parse_date(raw: str) -> str | None:
+    s = raw.strip()
+    s = re.sub(r"[T ]\d{1,2}:\d{2}.*$", "", s) if re.match(r"^\d", s) else s  # drop a time part
+    s = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s)
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(s, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass
+class _Para:
+    p: object
+    text: str
+    loc: dict
+    title: bool = False
+
+
+@dataclass
+class _Header:
+    pairs: list[tuple[str, str]]  # (label as written, value)
+
+
+@dataclass
+class _Draft:
+    header: _Header | None = None
+    pieces: list[tuple[str, dict, int]] = field(default_factory=list)  # (text, location, offset)
+
+
+def _sniff(path: Path) -> None:
+    name = path.name
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise InputError(f"{name}: password-protected or legacy .doc file; save an unprotected copy as .docx")
+    if not head.startswith(b"PK\x03\x04"):
+        raise InputError(f"{name}: not a DOCX file (empty or damaged); export the notes again as .docx")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile:
+        raise InputError(f"{name}: damaged DOCX (not a readable zip); export the notes again as .docx") from None
+    if total > MAX_UNZIPPED:
+        raise InputError(f"{name}: DOCX expands to over {MAX_UNZIPPED // 2**20} MB; split the export into smaller files")
+
+
+def open_docx(path: Path):
+    """python-docx Document, or InputError with a one-line fix."""
+    path = Path(path)
+    _sniff(path)
+    try:
+        return Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as exc:
+        kind = type(exc).__name__
+        raise InputError(f"{path.name}: not a usable Word document ({kind}); open it in Word and save as .docx") from None
+
+
+def _is_title(p, text: str, note_labels: set[str]) -> bool:
+    styles = p.xpath("./w:pPr/w:pStyle/@w:val")
+    style = styles[0].lower() if styles else ""
+    if style.startswith("heading") or style in ("title", "subtitle"):
+        return len(text) <= 80
+    return norm_label(text) in note_labels
+
+
+def _cell_text(tc, index: dict) -> str:
+    return " ".join(paragraph_text(p)[0].strip() for p in tc.iter(W_P) if p in index).strip()
+
+
+def _table_header(tbl, index: dict, roles: dict[str, str]) -> _Header | None:
+    pairs: list[tuple[str, str]] = []
+    for tr in tbl.iterchildren(W_TR):
+        cells = [_cell_text(tc, index) for tc in tr.iterchildren(W_TC)]
+        if len(cells) not in (2, 4):
+            return None
+        for i in range(0, len(cells), 2):
+            if cells[i]:
+                pairs.append((cells[i], cells[i + 1]))
+    return _header_if_enough(pairs, roles)
+
+
+def _header_if_enough(pairs: list[tuple[str, str]], roles: dict[str, str]) -> _Header | None:
+    found = {roles.get(norm_label(label)) for label, _ in pairs} - {None}
+    return _Header(pairs) if len(found) >= 2 or "note_id" in found else None
+
+
+def _blocks(container, index: dict):
+    """Top-level paragraphs and tables in order, looking through content controls etc."""
+    for child in container.iterchildren():
+        if child.tag == W_P:
+            if child in index:
+                yield child
+        elif child.tag == W_TBL:
+            yield child
+        elif child.tag != W_SECTPR:
+            yield from _blocks(child, index)
+
+
+def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _Header]]:
+    """Runs of `Label: value` paragraphs that form a header: {first i: (last i, header)}."""
+    out: dict[int, tuple[int, _Header]] = {}
+    i = 0
+    while i < len(paras):
+        item = paras[i]
+        m = _LABEL_LINE.match(item.text) if isinstance(item, _Para) else None
+        if not m or norm_label(m.group(1)) not in roles:
+            i += 1
+            continue
+        seen: set[str] = set()
+        pairs: list[tuple[str, str]] = []
+        last_role_j, last_role_pairs = i, 0
+        j = i
+        while j < len(paras) and isinstance(paras[j], _Para):
+            mm = _LABEL_LINE.match(paras[j].text)
+            if not paras[j].text.strip():
+                j += 1
+                continue
+            if not mm:
+                break
+            role = roles.get(norm_label(mm.group(1)))
+            if role in seen:
+                break
+            pairs.append((mm.group(1), mm.group(2)))
+            if role:
+                seen.add(role)
+                last_role_j, last_role_pairs = j, len(pairs)
+            j += 1
+        header = _header_if_enough(pairs[:last_role_pairs], roles)
+        if header:
+            out[i] = (last_role_j, header)
+            i = last_role_j + 1
+        else:
+            i += 1
+    return out
+
+
+def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) -> Note:
+    parts, segs, pos = [], [], 0
+    for text, loc, offset in draft.pieces:
+        if parts:
+            pos += 1  # the "\n" between paragraphs
+        parts.append(text)
+        segs.append(Segment(pos, pos + len(text), loc, offset))
+        pos += len(text)
+    values: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    for label, value in draft.header.pairs if draft.header else []:
+        role = roles.get(norm_label(label))
+        if role and role not in values:
+            values[role] = value.strip()
+        elif label.strip():
+            fields[label.strip()] = value.strip()
+    date = None
+    if values.get("date"):
+        date = parse_date(values["date"])
+        if date is None:
+            fields["date"] = values["date"]
+    return Note(
+        note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="\n".join(parts),
+        segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
+        date=date, fields=fields, position=position,
+    )
+
+
+def read_docx(path: Path, config: Config) -> ReadResult:
+    path = Path(path)
+    doc = open_docx(path)
+    body = doc.element.body
+    plist = body_paragraphs(body)
+    index = {p: i for i, p in enumerate(plist)}
+    roles = role_lookup(config)
+    note_labels = {norm_label(n) for n in config.columns.get("note", [])}
+
+    # Flatten to top-level items: _Para, or ("tbl", element, table number).
+    items: list = []
+    for n_tbl, block in _enumerate_tables(_blocks(body, index)):
+        if block.tag == W_P:
+            text = paragraph_text(block)[0]
+            items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels)))
+        else:
+            items.append(("tbl", block, n_tbl))
+    line_headers = _line_headers(items, roles)
+    headers: dict[int, tuple[int, _Header]] = dict(line_headers)
+    for i, item in enumerate(items):
+        if isinstance(item, tuple):
+            h = _table_header(item[1], index, roles)
+            if h:
+                headers[i] = (i, h)
+    split_on_pages = not headers
+
+    drafts: list[_Draft] = [_Draft()]
+    pending: list[_Para] = []  # titles/blank lines that may precede a header
+
+    def flush_pending() -> None:
+        for para in pending:
+            if para.text.strip():
+                drafts[-1].pieces.append((para.text, para.loc, 0))
+        pending.clear()
+
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if i in headers:
+            last, header = headers[i]
+            pending.clear()  # a title right before a header is dropped
+            if drafts[-1].header or drafts[-1].pieces:
+                drafts.append(_Draft())
+            drafts[-1].header = header
+            i = last + 1
+            continue
+        if isinstance(item, _Para):
+            breaks = split_on_pages and (page_break_offsets(item.p) or item.p.xpath("./w:pPr/w:sectPr"))
+            if (item.title or not item.text.strip()) and not breaks:
+                pending.append(item)
+            else:
+                flush_pending()
+                _add_paragraph(drafts, item, split_on_pages)
+        else:
+            flush_pending()
+            for p in item[1].iter(W_P):
+                if p in index:
+                    text = paragraph_text(p)[0]
+                    if text.strip():
+                        drafts[-1].pieces.append((text, _cell_loc(p, item[1], item[2], index), 0))
+        i += 1
+    flush_pending()
+
+    warnings: list[str] = []
+    notes: list[Note] = []
+    for draft in drafts:
+        if not draft.pieces:
+            if draft.header:
+                warnings.append(f"{path.name}: a note header with no note text was skipped (note {len(notes) + 1})")
+            continue
+        note = _note_from(draft, path, len(notes) + 1, roles)
+        if len(note.text) > config.max_note_chars:
+            warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
+                            "and was not checked; raise limits.max_note_chars to include it")
+            continue
+        notes.append(note)
+    if not notes and not warnings:
+        raise InputError(f"{path.name}: no note text found; the body is empty (text boxes, headers and "
+                         "footers are not read) - export the notes as ordinary paragraphs")
+    ids = [n.note_id for n in notes]
+    dupes = sorted({x for x in ids if ids.count(x) > 1})
+    if dupes:
+        warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
+    return ReadResult(notes, warnings)
+
+
+def _enumerate_tables(blocks):
+    """Pair each block with the running number of top-level tables (for locations)."""
+    n = -1
+    for block in blocks:
+        if block.tag == W_TBL:
+            n += 1
+        yield n, block
+
+
+def _cell_loc(p, tbl, n_tbl: int, index: dict) -> dict:
+    """{"paragraph", "table", "row", "cell"} for a paragraph inside top-level table `tbl`."""
+    tc = p
+    while tc is not None and not (tc.tag == W_TC and tc.getparent() is not None
+                                  and tc.getparent().getparent() is tbl):
+        tc = tc.getparent()
+    loc = {"paragraph": index[p], "table": n_tbl}
+    if tc is not None:
+        tr = tc.getparent()
+        loc["row"] = list(tbl.iterchildren(W_TR)).index(tr)
+        loc["cell"] = list(tr.iterchildren(W_TC)).index(tc)
+    return loc
+
+
+def _add_paragraph(drafts: list[_Draft], para: _Para, split_on_pages: bool) -> None:
+    """Add a paragraph; without header blocks, page breaks start new notes."""
+    p, text = para.p, para.text
+    if split_on_pages and p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]") \
+            and drafts[-1].pieces:
+        drafts.append(_Draft())
+    cuts = page_break_offsets(p) if split_on_pages else []
+    start = 0
+    for k, cut in enumerate(cuts + [len(text)]):
+        piece = text[start:cut]
+        if piece.strip():
+            drafts[-1].pieces.append((piece, para.loc, start))
+        if k < len(cuts) and drafts[-1].pieces:
+            drafts.append(_Draft())
+        start = cut + 1  # the break itself is one "\n"
+    if split_on_pages and p.xpath("./w:pPr/w:sectPr") and drafts[-1].pieces:
+        drafts.append(_Draft())

@@ -1,0 +1,97 @@
+"""XLSX/XLSM exports -> Notes: one note per row, header row found on any sheet."""
+from __future__ import annotations
+
+import warnings
+import zipfile
+from itertools import islice
+from pathlib import Path
+
+import openpyxl
+
+from notesplugin.config import Config
+from notesplugin.model import InputError, Note, ReadResult
+from notesplugin.readers.columns import (
+    SCAN_ROWS, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
+)
+
+MAX_UNZIPPED = 500 * 1024 * 1024  # shared strings can expand enormously; refuse before openpyxl inflates them
+
+
+def check_workbook(path: Path) -> None:
+    """InputError with a one-line fix for files openpyxl would fail on with a generic error."""
+    name = path.name
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise InputError(f"{name}: password-protected or legacy .xls workbook; save an unprotected copy as .xlsx")
+    if not head.startswith(b"PK\x03\x04"):
+        raise InputError(f"{name}: not an XLSX workbook (empty or damaged); export the notes again as .xlsx")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile:
+        raise InputError(f"{name}: damaged workbook (not a readable zip); export the notes again as .xlsx") from None
+    if total > MAX_UNZIPPED:
+        raise InputError(f"{name}: workbook expands to over {MAX_UNZIPPED // 2**20} MB; split the export")
+
+
+def open_workbook(path: Path, **kwargs):
+    """openpyxl workbook, or InputError with a one-line fix."""
+    check_workbook(path)
+    try:
+        return openpyxl.load_workbook(path, **kwargs)
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError, SyntaxError) as exc:
+        raise InputError(f"{path.name}: not a usable workbook ({type(exc).__name__}); "
+                         f"open it in Excel and save it again as .xlsx") from None
+
+
+def read_xlsx(path: Path, config: Config) -> ReadResult:
+    path = Path(path)
+    # read-only parsing happens while iterating, so openpyxl's warnings are caught around all of it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _read(path, config)
+    result.warnings[:0] = list(dict.fromkeys(f"{path.name}: {w.message}" for w in caught))
+    return result
+
+
+def _read(path: Path, config: Config) -> ReadResult:
+    wb = open_workbook(path, read_only=True, data_only=False, keep_links=False)
+    lookup = role_lookup(config)
+    notes: list[Note] = []
+    skipped = 0
+    found = False
+    first_rows: list = []
+    try:
+        for ws in wb.worksheets:
+            if not hasattr(ws, "iter_rows"):
+                continue  # chartsheets
+            ws.reset_dimensions()  # exports often carry a wrong <dimension>; read what is there
+            rows = ws.iter_rows(values_only=True)
+            head = list(islice(rows, SCAN_ROWS))
+            layout = detect_layout(head, config, lookup)
+            if layout is None:
+                first_rows = first_rows or head
+                continue
+            found = True
+            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=ws.title)
+            number = layout.header_row
+            for row in head[layout.header_row:]:
+                number += 1
+                note = reader.note(row, number, len(notes))
+                if note:
+                    notes.append(note)
+            for row in rows:
+                number += 1
+                note = reader.note(row, number, len(notes))
+                if note:
+                    notes.append(note)
+            skipped += reader.skipped
+    finally:
+        wb.close()
+    if not found:
+        raise no_note_column(path.name, seen_columns(first_rows))
+    return ReadResult(notes, skipped_warning(path.name, skipped))

@@ -1,0 +1,1 @@
+"""Writers: annotated copies of inputs. Never touch the input; write atomically."""

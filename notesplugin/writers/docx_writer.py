@@ -1,0 +1,161 @@
+"""Annotated DOCX copy: one Word comment per finding, anchored on the evidence.
+
+Offsets come from readers.docx_text.paragraph_text, the same function the
+reader used, so spans line up. Runs are split at span edges (formatting kept)
+so a comment covers exactly the evidence. The copy is checked before it is
+moved into place: every body paragraph must read exactly as in the input.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from docx.enum.text import WD_COLOR_INDEX
+from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+from notesplugin.fileio import atomic_path
+from notesplugin.model import Finding, InputError, Note
+from notesplugin.readers.docx_reader import open_docx
+from notesplugin.readers.docx_text import (
+    HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, paragraph_text,
+)
+
+COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same input gives the same bytes
+
+
+def comment_text(f: Finding) -> list[str]:
+    """Comment paragraphs: 'R3 reassure — reason' and, if exempt, 'exempt: crisis C1'."""
+    reason = " ".join(f.reason.split())
+    lines = [f"{f.item} {f.name} — {reason}" if reason else f"{f.item} {f.name}"]
+    if f.status == "exempt":
+        lines.append(f"exempt: crisis {', '.join(f.exempt_by) or '(unnamed)'}")
+    return lines
+
+
+def _color(f: Finding):
+    if f.checklist == "crisis":
+        return COLORS["crisis"]
+    return COLORS["exempt"] if f.status == "exempt" else COLORS["flagged"]
+
+
+def _splittable(r) -> bool:
+    return all(child.tag in TEXT_CHILDREN or child.tag in HARMLESS_CHILDREN for child in r)
+
+
+def _split_run(r, k: int) -> None:
+    """Split run `r` at local offset k: a deep copy before it keeps [0, k), `r` keeps [k, ...)."""
+    left = copy.deepcopy(r)
+    r.addprevious(left)
+    for keep_left, run in ((True, left), (False, r)):
+        pos = 0
+        for child in list(run):
+            n = len(child_text(child))
+            if child.tag == qn("w:rPr"):
+                continue
+            if pos < k < pos + n:  # only a w:t can straddle the cut
+                child.text = child.text[:k - pos] if keep_left else child.text[k - pos:]
+                child.set(_XML_SPACE, "preserve")
+            elif (pos + n <= k if n else pos < k) != keep_left:
+                run.remove(child)
+            elif child.tag == W_T:
+                child.set(_XML_SPACE, "preserve")
+            pos += n
+
+
+def _split_at(p, offset: int) -> bool:
+    """Make `offset` a run boundary in paragraph p; False if a run there cannot be split."""
+    for r, s, e in paragraph_text(p)[1]:
+        if s < offset < e:
+            if not _splittable(r):
+                return False
+            _split_run(r, offset - s)
+            return True
+    return True
+
+
+def _span_runs(p, lo: int, hi: int, warnings: list[str], name: str) -> list:
+    ok = _split_at(p, lo) & _split_at(p, hi)
+    if not ok:
+        warnings.append(f"{name}: a comment covers a little more than its evidence (a run holds a field or drawing)")
+    return [r for r, s, e in paragraph_text(p)[1] if s < hi and e > lo]
+
+
+def _deterministic_zip(data: bytes, dest: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            out = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE)
+            out.compress_type = zipfile.ZIP_DEFLATED
+            out.external_attr = 0o600 << 16
+            zout.writestr(out, zin.read(info.filename))
+
+
+def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding], *,
+               author: str = "notesplugin", comment_date: datetime | None = None,
+               file_mode: int = 0o600) -> list[str]:
+    """Write dest = src plus one comment and highlight per finding; returns warnings."""
+    src, dest = Path(src), Path(dest)
+    name = src.name
+    if dest.exists() and dest.resolve() == src.resolve():
+        raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
+    doc = open_docx(src)
+    plist = body_paragraphs(doc.element.body)
+    before = [paragraph_text(p)[0] for p in plist]
+    here = [n for n in notes if n.file == str(src)] or list(notes)
+    by_id: dict[str, Note] = {}
+    for n in here:
+        by_id.setdefault(n.note_id, n)
+    initials = "".join(w[0] for w in author.split())[:4].upper() or None
+    warnings: list[str] = []
+    missing = 0
+
+    def order(f: Finding):
+        note = by_id.get(f.note_id)
+        return (note.position if note else 0, f.start, f.end, f.checklist, f.item)
+
+    for f in sorted(findings, key=order):
+        note = by_id.get(f.note_id)
+        pieces = note.locate(f.start, f.end) if note else []
+        runs = []
+        for seg, lo, hi in pieces:
+            idx = seg.location.get("paragraph")
+            if not isinstance(idx, int) or not 0 <= idx < len(plist) or lo >= hi:
+                continue
+            p = plist[idx]
+            found = _span_runs(p, lo, hi, warnings, name)
+            runs.extend((r, p) for r in found)
+        if not runs:
+            missing += 1
+            continue
+        for r, _ in runs:
+            r.get_or_add_rPr().highlight_val = _color(f)
+        first, last = runs[0], runs[-1]
+        lines = comment_text(f)
+        comment = doc.add_comment(
+            [Run(first[0], Paragraph(first[1], doc._body)), Run(last[0], Paragraph(last[1], doc._body))],
+            text=lines[0], author=author, initials=initials)
+        for line in lines[1:]:
+            comment.add_paragraph(line)
+        if comment_date is not None:
+            comment._comment_elm.date = comment_date
+    if missing:
+        warnings.append(f"{name}: {missing} finding(s) could not be placed in the document and have no comment")
+
+    buf = io.BytesIO()
+    doc.save(buf)
+    with atomic_path(dest, file_mode) as tmp:
+        _deterministic_zip(buf.getvalue(), tmp)
+        try:
+            after = [paragraph_text(p)[0] for p in body_paragraphs(open_docx(tmp).element.body)]
+        except InputError:
+            after = None
+        if after != before:
+            raise InputError(f"{name}: annotating would change the note text, so no annotated copy was written; "
+                             "report this file's layout to the maintainers")
+    return sorted(set(warnings), key=warnings.index)

@@ -1,0 +1,392 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
+
+from notesplugin.config import Config
+from notesplugin.model import Finding, InputError
+from notesplugin.readers.docx_reader import norm_label, parse_date, read_docx
+from notesplugin.readers.docx_text import body_paragraphs, paragraph_text
+from notesplugin.writers.docx_writer import write_docx
+
+CFG = Config()
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+T1 = "Client was tearful about her mother's death."
+T2 = "Writer told her it would all be fine and moved on."
+T3 = "Client denied SI/HI."
+
+
+def _add_note(doc, labels: list[tuple[str, str]], paras: list[str], sign: str = "Dr. A") -> None:
+    # Same shape as score_corpus.add_note.
+    doc.add_heading("Progress Note", level=1)
+    table = doc.add_table(rows=0, cols=2)
+    for label, value in labels:
+        row = table.add_row().cells
+        row[0].text, row[1].text = label, value
+    for para in paras:
+        doc.add_paragraph(para)
+    doc.add_paragraph(f"Electronically signed by {sign} on 2026-03-02")
+
+
+def _layout_a(path: Path) -> Path:
+    doc = Document()
+    _add_note(doc, [("Note ID", "dev-001"), ("Client", "Erin K."), ("Date of Service", "2026-01-06"),
+                    ("Clinician", "Priya R.")], [T1, T2])
+    doc.save(path)
+    return path
+
+
+def _layout_b(path: Path) -> Path:
+    doc = Document()
+    for i, (d, paras) in enumerate([("03/02/2026", [T1, T2]), ("3/9/26", [T3]), ("March 16, 2026", [T2])]):
+        if i:
+            doc.add_page_break()
+        _add_note(doc, [("Patient", f"Client {i}"), ("DOS", d), ("Provider", "Sam T."), ("Note #", f"N-{i + 1}")], paras)
+    doc.save(path)
+    return path
+
+
+def _finding(note, evidence: str, item="R3", name="reassure", status="flagged", checklist="rescuing",
+             reason="reassured before the grief was explored", exempt_by=()) -> Finding:
+    start = note.text.index(evidence)
+    end = start + len(evidence)
+    return Finding(note.note_id, note.file, checklist, item, name, status, "grief", evidence, start, end,
+                   note.location_of(start, end), reason=reason, exempt_by=tuple(exempt_by))
+
+
+def _anchored(path: Path) -> dict[str, str]:
+    """comment id -> text between its commentRangeStart and commentRangeEnd (body only)."""
+    doc = Document(str(path))
+    body = doc.element.body
+    out = {}
+    for start in body.iter(qn("w:commentRangeStart")):
+        cid = start.get(qn("w:id"))
+        parts, on = [], False
+        for el in body.iter():
+            if el is start:
+                on = True
+            elif el.tag == qn("w:commentRangeEnd") and el.get(qn("w:id")) == cid:
+                break
+            elif on and el.tag == qn("w:p") and parts:
+                parts.append("\n")
+            elif on and el.tag == qn("w:t") and not _deleted(el):
+                parts.append(el.text or "")
+        out[cid] = "".join(parts)
+    return out
+
+
+def _deleted(el) -> bool:
+    node = el.getparent()
+    while node is not None:
+        if node.tag in (qn("w:del"), qn("w:moveFrom")):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _comments(path: Path) -> list:
+    return list(Document(str(path)).comments)
+
+
+# ---------------------------------------------------------------- reader
+
+
+def test_layout_a_one_note_with_header_table(tmp_path):
+    res = read_docx(_layout_a(tmp_path / "a.docx"), CFG)
+    assert len(res.notes) == 1
+    n = res.notes[0]
+    assert (n.note_id, n.client, n.clinician, n.date) == ("dev-001", "Erin K.", "Priya R.", "2026-01-06")
+    assert n.text == f"{T1}\n{T2}\nElectronically signed by Dr. A on 2026-03-02"
+    assert "Progress Note" not in n.text and "dev-001" not in n.text
+    assert n.file == str(tmp_path / "a.docx")
+
+
+def test_layout_b_many_notes_split_and_dates_normalized(tmp_path):
+    res = read_docx(_layout_b(tmp_path / "weekly_export.docx"), CFG)
+    assert [n.note_id for n in res.notes] == ["N-1", "N-2", "N-3"]
+    assert [n.date for n in res.notes] == ["2026-03-02", "2026-03-09", "2026-03-16"]
+    assert [n.position for n in res.notes] == [1, 2, 3]
+    assert res.notes[1].text.startswith(T3) and T1 not in res.notes[1].text
+    assert res.notes[2].client == "Client 2" and res.notes[2].clinician == "Sam T."
+    assert not res.warnings
+
+
+def test_segments_map_back_to_paragraph_text(tmp_path):
+    path = _layout_b(tmp_path / "b.docx")
+    res = read_docx(path, CFG)
+    plist = body_paragraphs(Document(str(path)).element.body)
+    for note in res.notes:
+        for seg in note.segments:
+            ptext = paragraph_text(plist[seg.location["paragraph"]])[0]
+            assert note.text[seg.start:seg.end] == ptext[seg.offset:seg.offset + seg.end - seg.start]
+
+
+def test_label_lines_layout_and_unparseable_date(tmp_path):
+    doc = Document()
+    for i, d in enumerate(["2026-03-02", "next Tuesday"]):
+        doc.add_paragraph("Client: Jo B.")
+        doc.add_paragraph("Note Type: DAP")
+        doc.add_paragraph(f"Session Date: {d}")
+        doc.add_paragraph("Therapist: K. Lee")
+        doc.add_paragraph("D: " + T1)
+        doc.add_paragraph(T2)
+    path = tmp_path / "lines.docx"
+    doc.save(path)
+    notes = read_docx(path, CFG).notes
+    assert len(notes) == 2
+    assert notes[0].note_id == "lines#1" and notes[1].note_id == "lines#2"
+    assert notes[0].text == f"D: {T1}\n{T2}"
+    assert notes[0].fields == {"Note Type": "DAP"} and notes[0].clinician == "K. Lee"
+    assert notes[1].date is None and notes[1].fields["date"] == "next Tuesday"
+
+
+def test_plain_narrative_without_header_is_one_note(tmp_path):
+    doc = Document()
+    doc.add_paragraph(T1)
+    doc.add_paragraph("")
+    doc.add_paragraph(T2)
+    path = tmp_path / "plain.docx"
+    doc.save(path)
+    notes = read_docx(path, CFG).notes
+    assert len(notes) == 1 and notes[0].note_id == "plain#1" and notes[0].text == f"{T1}\n{T2}"
+
+
+def test_without_headers_page_breaks_split_notes(tmp_path):
+    doc = Document()
+    doc.add_paragraph(T1)
+    doc.add_page_break()
+    doc.add_paragraph(T2)
+    path = tmp_path / "pages.docx"
+    doc.save(path)
+    assert [n.text for n in read_docx(path, CFG).notes] == [T1, T2]
+
+
+def test_empty_docx_is_input_error(tmp_path):
+    path = tmp_path / "empty.docx"
+    Document().save(path)
+    with pytest.raises(InputError, match="empty.docx: no note text found"):
+        read_docx(path, CFG)
+
+
+@pytest.mark.parametrize("data,match", [(b"", "not a DOCX"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 50,
+                                                                 "password-protected or legacy"),
+                                        (b"PK\x03\x04garbage", "damaged")])
+def test_bad_files_give_one_line_errors(tmp_path, data, match):
+    path = tmp_path / "bad.docx"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=match) as err:
+        read_docx(path, CFG)
+    assert "\n" not in str(err.value) and "bad.docx" in str(err.value)
+
+
+def _hidden_text_doc(path: Path) -> Path:
+    """Hyperlink, tracked insertion and deletion, inline and block content control,
+    smart tag, simple field, nested table, text box, header."""
+    doc = Document()
+    doc.sections[0].header.paragraphs[0].text = "HEADER TEXT"
+    _add_note(doc, [("Note ID", "x-1"), ("Client", "C"), ("DOS", "2026-03-02")], [])
+    body = doc.element.body
+    sect = body[-1]
+    p = doc.add_paragraph("Writer said ")
+    p._p.append(parse_xml(
+        f'<w:hyperlink {nsdecls("w", "r")} r:id="rId99"><w:r><w:t>it would be fine</w:t></w:r></w:hyperlink>'))
+    p._p.append(parse_xml(f'<w:ins {nsdecls("w")} w:id="1" w:author="a"><w:r><w:t xml:space="preserve"> and'
+                          f'</w:t></w:r></w:ins>'))
+    p._p.append(parse_xml(f'<w:del {nsdecls("w")} w:id="2" w:author="a"><w:r><w:delText> GONE</w:delText>'
+                          f'</w:r></w:del>'))
+    p._p.append(parse_xml(f'<w:sdt {nsdecls("w")}><w:sdtContent><w:r><w:t xml:space="preserve"> moved on'
+                          f'</w:t></w:r></w:sdtContent></w:sdt>'))
+    p._p.append(parse_xml(f'<w:smartTag {nsdecls("w")} w:element="x"><w:r><w:t xml:space="preserve"> quickly'
+                          f'</w:t></w:r></w:smartTag>'))
+    p._p.append(parse_xml(f'<w:fldSimple {nsdecls("w")} w:instr="AUTHOR"><w:r><w:t>.</w:t></w:r></w:fldSimple>'))
+    block = parse_xml(f'<w:sdt {nsdecls("w")}><w:sdtContent><w:p><w:r><w:t>Block control text.</w:t></w:r></w:p>'
+                      f'</w:sdtContent></w:sdt>')
+    sect.addprevious(block)
+    outer = doc.add_table(rows=1, cols=1)
+    inner = outer.cell(0, 0).add_table(rows=1, cols=1)
+    inner.cell(0, 0).text = "Nested cell text."
+    box = parse_xml(f'<w:p {nsdecls("w")}><w:r><w:t>Before box.</w:t></w:r><w:r><w:pict><w:txbxContent><w:p><w:r>'
+                    f'<w:t>BOX TEXT</w:t></w:r></w:p></w:txbxContent></w:pict></w:r></w:p>')
+    sect.addprevious(box)
+    doc.save(path)
+    return path
+
+
+def test_hidden_text_kinds_are_read_and_deleted_boxed_header_text_is_not(tmp_path):
+    notes = read_docx(_hidden_text_doc(tmp_path / "h.docx"), CFG).notes
+    assert len(notes) == 1
+    text = notes[0].text
+    assert "Writer said it would be fine and moved on quickly." in text
+    assert "Block control text." in text and "Nested cell text." in text and "Before box." in text
+    for absent in ("GONE", "BOX TEXT", "HEADER TEXT"):
+        assert absent not in text
+
+
+def test_label_normalization_and_dates():
+    assert norm_label("Note #") == norm_label("note no.") == norm_label("NOTE NUMBER")
+    assert norm_label("Note #") != norm_label("Note")
+    assert parse_date("3/2/26") == "2026-03-02"
+    assert parse_date("March 2, 2026") == "2026-03-02"
+    assert parse_date("2026-03-02T10:00") == "2026-03-02"
+    assert parse_date("soon") is None
+
+
+# ---------------------------------------------------------------- writer
+
+
+def test_comment_anchored_exactly_on_evidence(tmp_path):
+    src = _layout_a(tmp_path / "a.docx")
+    raw = src.read_bytes()
+    note = read_docx(src, CFG).notes[0]
+    f = _finding(note, "told her it would all be fine")
+    dest = tmp_path / "out" / "a.docx"
+    dest.parent.mkdir()
+    warnings = write_docx(src, dest, [note], [f], comment_date=datetime(2026, 3, 3, tzinfo=timezone.utc))
+    assert warnings == []
+    assert src.read_bytes() == raw
+    assert list(_anchored(dest).values()) == ["told her it would all be fine"]
+    (c,) = _comments(dest)
+    assert c.text.startswith("R3 reassure — reassured before") and c.author == "notesplugin"
+    assert c.timestamp == datetime(2026, 3, 3, tzinfo=timezone.utc)
+    again = read_docx(dest, CFG).notes[0]
+    assert again.text == note.text
+    hl = Document(str(dest)).element.body.xpath('.//w:r[w:rPr/w:highlight[@w:val="yellow"]]/w:t/text()')
+    assert "".join(hl) == "told her it would all be fine"
+    assert (dest.stat().st_mode & 0o777) == 0o600
+
+
+def test_same_input_gives_identical_bytes(tmp_path):
+    src = _layout_a(tmp_path / "a.docx")
+    note = read_docx(src, CFG).notes[0]
+    f = _finding(note, "moved on")
+    when = datetime(2026, 3, 3, tzinfo=timezone.utc)
+    write_docx(src, tmp_path / "x.docx", [note], [f], comment_date=when)
+    write_docx(src, tmp_path / "y.docx", [note], [f], comment_date=when)
+    assert (tmp_path / "x.docx").read_bytes() == (tmp_path / "y.docx").read_bytes()
+
+
+def test_evidence_across_runs_with_different_formatting_and_in_hyperlink(tmp_path):
+    doc = Document()
+    _add_note(doc, [("Note ID", "n1"), ("Client", "C"), ("Date", "2026-03-02")], [])
+    p = doc.add_paragraph("Writer ")
+    p.add_run("reassured her").bold = True
+    p.add_run(" it was fine, see ")
+    p._p.append(parse_xml(f'<w:hyperlink {nsdecls("w", "r")} r:id="rId99"><w:r><w:rPr><w:i/></w:rPr>'
+                          f'<w:t>the safety plan link</w:t></w:r></w:hyperlink>'))
+    p.add_run(" today.")
+    src = tmp_path / "fmt.docx"
+    doc.save(src)
+    note = read_docx(src, CFG).notes[0]
+    f1 = _finding(note, "sured her it was")
+    f2 = _finding(note, "safety plan", item="C3", name="danger", checklist="crisis", status="present",
+                  reason="unsafe at home")
+    dest = tmp_path / "fmt_annotated.docx"
+    write_docx(src, dest, [note], [f1, f2])
+    assert sorted(_anchored(dest).values()) == sorted(["sured her it was", "safety plan"])
+    body = Document(str(dest)).element.body
+    bold = "".join(body.xpath(".//w:r[w:rPr/w:b]/w:t/text()"))
+    assert bold == "reassured her"  # split halves kept the bold
+    assert "".join(body.xpath(".//w:hyperlink//w:r[w:rPr/w:i]/w:t/text()")) == "the safety plan link"
+    assert "".join(body.xpath('.//w:r[w:rPr/w:highlight[@w:val="cyan"]]/w:t/text()')) == "safety plan"
+    assert read_docx(dest, CFG).notes[0].text == note.text
+
+
+def test_hidden_text_evidence_and_span_across_paragraphs(tmp_path):
+    src = _hidden_text_doc(tmp_path / "h.docx")
+    note = read_docx(src, CFG).notes[0]
+    f1 = _finding(note, "fine and moved on quickly")  # hyperlink + w:ins + sdt + smart tag
+    f2 = _finding(note, "quickly.\nBlock control", item="R1", name="redirect")
+    f3 = _finding(note, "Nested cell", item="R5", name="avoid", status="exempt", exempt_by=("C1",))
+    dest = tmp_path / "h_out.docx"
+    write_docx(src, dest, [note], [f1, f2, f3])
+    assert sorted(_anchored(dest).values()) == sorted(["fine and moved on quickly", "quickly.\nBlock control",
+                                                         "Nested cell"])
+    texts = [c.text for c in _comments(dest)]
+    assert any(t.startswith("R5 avoid") and "exempt: crisis C1" in t for t in texts)
+    doc = Document(str(dest))
+    assert not doc.sections[0].header._element.xpath(".//w:commentRangeStart")
+    assert read_docx(dest, CFG).notes[0].text == note.text
+
+
+def test_many_findings_in_multi_note_file(tmp_path):
+    src = _layout_b(tmp_path / "b.docx")
+    notes = read_docx(src, CFG).notes
+    fs = [_finding(notes[0], "it would all be fine"), _finding(notes[0], "tearful"),
+          _finding(notes[2], "it would all be fine"), _finding(notes[2], "it would all be fine", item="R1",
+                                                                  name="redirect")]
+    dest = tmp_path / "b_out.docx"
+    write_docx(src, dest, notes, fs)
+    assert sorted(_anchored(dest).values()) == sorted(["it would all be fine"] * 3 + ["tearful"])
+    assert len(_comments(dest)) == 4
+    assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in notes]
+
+
+def test_unplaceable_finding_is_a_warning_without_note_text(tmp_path):
+    src = _layout_a(tmp_path / "a.docx")
+    note = read_docx(src, CFG).notes[0]
+    bad = Finding("nope", str(src), "rescuing", "R3", "reassure", "flagged", "grief", "secret words", 0, 5, {})
+    warnings = write_docx(src, tmp_path / "o.docx", [note], [bad])
+    assert len(warnings) == 1 and "secret" not in warnings[0]
+    assert _comments(tmp_path / "o.docx") == []
+
+
+def test_changed_text_is_refused_and_nothing_written(tmp_path, monkeypatch):
+    import notesplugin.writers.docx_writer as w
+
+    src = _layout_a(tmp_path / "a.docx")
+    note = read_docx(src, CFG).notes[0]
+    real = w._split_run
+
+    def broken(r, k):  # simulate a bug that loses text
+        real(r, k)
+        r.getprevious().clear()
+
+    monkeypatch.setattr(w, "_split_run", broken)
+    dest = tmp_path / "o.docx"
+    with pytest.raises(InputError, match="a.docx: annotating would change the note text"):
+        write_docx(src, dest, [note], [_finding(note, "would all")])
+    assert not dest.exists() and not list(tmp_path.glob(".o.docx*"))
+
+
+def test_refuses_to_overwrite_input(tmp_path):
+    src = _layout_a(tmp_path / "a.docx")
+    with pytest.raises(InputError, match="overwrite the input"):
+        write_docx(src, src, read_docx(src, CFG).notes, [])
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_opens_annotated_copy(tmp_path):
+    src = _hidden_text_doc(tmp_path / "h.docx")
+    note = read_docx(src, CFG).notes[0]
+    dest = tmp_path / "h_out.docx"
+    write_docx(src, dest, [note], [_finding(note, "fine and moved on quickly")])
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(dest)],
+                   check=True, capture_output=True, timeout=180)
+    assert (tmp_path / "h_out.pdf").stat().st_size > 0
+
+
+def test_random_spans_anchor_exactly(tmp_path):
+    import random
+
+    src = _layout_b(tmp_path / "b.docx")
+    notes = read_docx(src, CFG).notes
+    rnd = random.Random(7)
+    fs = []
+    for note in notes:
+        for _ in range(6):
+            a = rnd.randrange(len(note.text) - 1)
+            b = min(len(note.text), a + rnd.randrange(1, 70))
+            if note.text[a:b].strip() and note.text[a] != "\n" and note.text[b - 1] != "\n":
+                fs.append(_finding(note, note.text[a:b]) if note.text.count(note.text[a:b]) == 1 else None)
+    fs = [f for f in fs if f]
+    assert len(fs) >= 6
+    dest = tmp_path / "r.docx"
+    assert write_docx(src, dest, notes, fs) == []
+    assert sorted(_anchored(dest).values()) == sorted(f.evidence for f in fs)

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from notesplugin.config import Config
+from notesplugin.gaps import current_gaps, find_gap, week_of
+from notesplugin.history import after_scan
+from notesplugin.ledger import Ledger
+from notesplugin.model import Finding, Note
+
+CORPUS = Path("/work/shared/corpus/dev_notes.jsonl")
+D0 = date(2026, 1, 5)
+
+
+def session(nid, day, clinician="Dana Whitfield, LPC", client="Alicia M.", file=None):
+    day = day if isinstance(day, str) else day.isoformat()
+    return Note(note_id=nid, file=file or f"export-{nid}.csv", text=f"note {nid}", clinician=clinician,
+                client=client, date=day)
+
+
+def finding(n, item="R1", topic="grief", status="flagged", checklist="rescuing"):
+    return Finding(n.note_id, n.file, checklist, item, item.lower(), status, topic, "steered away", 0, 1, {},
+                   clinician=n.clinician, client=n.client, date=n.date)
+
+
+def gaps_of(tmp_path, notes, findings, config=None, since=None):
+    with Ledger(tmp_path / "l.db") as led:
+        led.record_scan(notes, findings, "1")
+        return {(g.clinician, g.topic): g for g in current_gaps(led, config or Config(), since)}
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared dev corpus not present")
+def test_dev_corpus_gaps(tmp_path):
+    notes, findings = [], []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        n = Note(note_id=d["id"], file="dev_notes.jsonl", text=d["text"], clinician=d["clinician"],
+                 client=d["client"], date=d["date"])
+        notes.append(n)
+        for status, items in (("flagged", d["rescuing"]), ("exempt", d["exempt"])):
+            findings += [finding(n, it, t, status) for it in items for t in d["topics"]]
+        findings += [finding(n, c, None, "present", "crisis") for c in d["crisis"]]
+    got = gaps_of(tmp_path, notes, findings)
+    assert set(got) == {("Dana Whitfield", "grief"), ("Elena Vasquez-Hart", "relationship"),
+                        ("Marcus Oyelaran", "anger"), ("Keisha Monroe-Tate", "anger")}
+    assert len(got[("Marcus Oyelaran", "anger")].sessions) == 3  # the crisis note's R7 counts
+    assert len(got[("Keisha Monroe-Tate", "anger")].sessions) == 2
+    # Elena's fourth relationship note is a crisis note: exempt, left out of the count, reported.
+    elena = got[("Elena Vasquez-Hart", "relationship")]
+    assert len(elena.sessions) == 3 and elena.exempt_left_out == 0  # dev-045 lies after the gap's period
+
+
+def test_exempt_repeats_make_no_gap(tmp_path):
+    notes = [session(f"n{i}", D0 + timedelta(weeks=i)) for i in range(4)]
+    assert gaps_of(tmp_path, notes, [finding(n, status="exempt") for n in notes]) == {}
+
+
+def test_three_sessions_within_window_and_not_beyond(tmp_path):
+    near = [session("a", D0), session("b", D0 + timedelta(days=20)), session("c", D0 + timedelta(days=55))]
+    got = gaps_of(tmp_path / "1", near, [finding(n) for n in near])
+    assert got[("Dana Whitfield", "grief")].first_met == D0 + timedelta(days=55)
+    far = [session("a", D0), session("b", D0 + timedelta(days=20)), session("c", D0 + timedelta(days=56))]
+    assert gaps_of(tmp_path / "2", far, [finding(n) for n in far]) == {}
+
+
+def test_two_sessions_suffice_with_r7(tmp_path):
+    notes = [session("a", D0), session("b", D0 + timedelta(weeks=7))]
+    got = gaps_of(tmp_path / "1", notes, [finding(notes[0]), finding(notes[1], "R7")])
+    assert got[("Dana Whitfield", "grief")].has_r7
+    # R7 on another topic does not lower the bar for this one
+    got = gaps_of(tmp_path / "2", notes, [finding(notes[0]), finding(notes[1]), finding(notes[1], "R7", "fear")])
+    assert got == {}
+
+
+def test_two_notes_of_one_session_count_once(tmp_path):
+    notes = [session("a", D0), session("a2", D0), session("b", D0 + timedelta(days=7))]
+    assert gaps_of(tmp_path, notes, [finding(n) for n in notes]) == {}
+
+
+def test_covering_clinician_counts_for_the_writer(tmp_path):
+    a1, a2 = session("a1", D0), session("a2", D0 + timedelta(days=7))
+    cover = session("c1", D0 + timedelta(days=14), clinician="Marcus Oyelaran, LCSW")  # same client, covering
+    notes = [a1, a2, cover]
+    assert gaps_of(tmp_path / "1", notes, [finding(n) for n in notes]) == {}
+    a3 = session("a3", D0 + timedelta(days=21), clinician="WHITFIELD, DANA")
+    got = gaps_of(tmp_path / "2", notes + [a3], [finding(n) for n in notes + [a3]])
+    assert list(got) == [("Dana Whitfield", "grief")]
+    dates = [s.date for s in got[("Dana Whitfield", "grief")].sessions]
+    assert dates == [D0, D0 + timedelta(days=7), D0 + timedelta(days=21)]
+
+
+def test_since_limits_the_sessions(tmp_path):
+    notes = [session(f"n{i}", D0 + timedelta(weeks=i)) for i in range(3)]
+    assert gaps_of(tmp_path / "1", notes, [finding(n) for n in notes])
+    assert gaps_of(tmp_path / "2", notes, [finding(n) for n in notes], since=D0 + timedelta(days=1)) == {}
+
+
+def test_find_gap_accepts_any_spelling(tmp_path):
+    notes = [session(f"n{i}", D0 + timedelta(weeks=i)) for i in range(3)]
+    with Ledger(tmp_path / "l.db") as led:
+        led.record_scan(notes, [finding(n) for n in notes], "1")
+        assert find_gap(led, Config(), "whitfield, dana", "grief") is not None
+        assert find_gap(led, Config(), "Dana Whitfield", "anger") is None
+
+
+def test_week_of_is_monday():
+    assert week_of(date(2026, 1, 8)) == date(2026, 1, 5) and week_of(date(2026, 1, 5)) == date(2026, 1, 5)
+
+
+def test_weekly_exports_letters_when_and_only_when_due(tmp_path):
+    """Five weekly runs through one ledger: which gaps and letters appear, and when."""
+    led, out, cfg = tmp_path / "ledger.db", tmp_path / "out", Config()
+
+    def run(week, notes, findings):
+        return after_scan(notes, findings, cfg, out, ledger_path=led, today=D0 + timedelta(weeks=week))
+
+    w1 = [session("1", D0, file="week1.csv")]
+    r1 = run(1, w1, [finding(w1[0])])
+    assert (r1.gaps, r1.letters) == ([], [])
+    w2 = [session("2", D0 + timedelta(days=7), file="week2.csv"),
+          session("x", D0 + timedelta(days=8), clinician="Elena Vasquez-Hart, LMFT", client="Kayla S.", file="week2.csv")]
+    r2 = run(2, w2, [finding(w2[0], "R3"), finding(w2[1], topic="relationship")])
+    assert r2.letters == []
+    w3 = [session("3", D0 + timedelta(days=14), file="week3.csv")]
+    r3 = run(3, w3, [finding(w3[0], "R4")])
+    assert [(g.clinician, g.topic) for g in r3.new_gaps] == [("Dana Whitfield", "grief")]
+    assert [(x["clinician"], x["follow_up"]) for x in r3.letters] == [("Dana Whitfield", False)]
+    assert Path(r3.letters[0]["markdown"]).is_file() and Path(r3.letters[0]["docx"]).is_file()
+    assert r3.gaps[0].letter == r3.letters[0]["docx"]
+    r3b = run(3, w3, [finding(w3[0], "R4")])  # the same export again: nothing new
+    assert (r3b.run.findings_recorded, r3b.letters, r3b.new_gaps) == (0, [], [])
+    assert len(r3b.gaps) == 1
+    w4 = [session("4", D0 + timedelta(days=21), file="week4.csv")]
+    r4 = run(4, w4, [finding(w4[0], "R1", status="exempt")])  # crisis week: no follow-up
+    assert r4.letters == []
+    w5 = [session("5", D0 + timedelta(days=28), file="week5.csv")]
+    r5 = run(5, w5, [finding(w5[0], "R2")])
+    assert [(x["follow_up"], x["sessions"]) for x in r5.letters] == [(True, 4)]
+    assert r5.new_gaps == []
+    assert "Follow-up" in Path(r5.letters[0]["markdown"]).read_text()
+    assert len(list((out / "letters").glob("*.md"))) == 2
+    json.dumps(r5.to_dict())  # JSON-able
