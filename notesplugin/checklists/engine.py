@@ -14,11 +14,13 @@ from notesplugin.model import Finding, Note
 TOPIC_ORDER = ["trauma", "grief", "substance", "sexuality", "relationship", "anger", "fear", "shame", "sadness"]
 EMOTION_WINDOW = 3  # sentences before the act in which the client's emotion counts
 
+_PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
 _QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”')
 _NEG_BEFORE = re.compile(
     r"\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|"
     r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)\s+(?:\w+\s+){0,2}$", FLAGS)
 _EMO_NEG = re.compile(r"\b(?:no|not|denies|denied|without|nor|never)\s+(?:\w+\s+){0,2}$", FLAGS)
+_CLAUSE_OPEN = re.compile(r"(?:[,;:(]|\b(?:and|but|so|then|while|because|as|when|after|before))\s*$", FLAGS)
 _COORD = re.compile(r"(?:\b(?:and|then|but|or|so)\s*|[,;]\s*(?:and\s+|then\s+|so\s+)?)$", FLAGS)
 _LEADING_CLAUSE = re.compile(
     r"^\s*(?:[A-Z][\w ]{0,25}:\s*)?(?:(?:As|When|While|After|Before|Once|Although|Though|Because|Since|If|Until|About|"
@@ -34,6 +36,8 @@ _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
 _YEAR = re.compile(r"\b(?:in|since|during|from|of)\s+((?:19|20)\d{2})\b", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
 _OLD = re.compile(r"\b(?:at\s+age\s+\d+|when\s+(?:she|he|they|cl|pt)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
+_WEEKDAY = re.compile(r"\b(?:(last|this|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:'s)?\b", FLAGS)
+_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
             "nine": 9, "ten": 10, "several": 3, "few": 3}
 _UNIT = {"day": 1, "night": 1, "week": 7, "month": 30, "year": 365}
@@ -45,6 +49,11 @@ class _Sent:
     end: int
     text: str
     masked: str  # quotes blanked: quoted speech is the client's, not the clinician's act
+
+
+def _plain(text: str) -> str:
+    """Typographic quotes and dashes as ASCII, same length, so offsets still hold."""
+    return text.translate(_PLAIN)
 
 
 def _mask(text: str) -> str:
@@ -67,7 +76,8 @@ class Engine:
                        for name, t in lex["topics"].items()]
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
-        self._unions = {i.id: re.compile("|".join(f"(?:{c.pattern})" for c in i.cues), FLAGS)
+        # One alternation per item: a cheap first test before cue-by-cue work.
+        self._unions = {i.id: re.compile("|".join(f"(?:{c.pattern.replace('(?P<act>', '(?:')})" for c in i.cues), FLAGS)
                         for i in self.checklists.items}
         self._actor_cache: dict[str, tuple[re.Pattern, re.Pattern, re.Pattern]] = {}
 
@@ -89,37 +99,55 @@ class Engine:
             self._actor_cache[key] = (actor, immediate, re.compile(t, FLAGS))
         return self._actor_cache[key]
 
-    def _subjects(self, actor_re: re.Pattern, text: str):
+    def _subjects(self, actor_re: re.Pattern, text: str, pos: int = 0):
         """Actor mentions that can be a subject: not possessive, not right after a verb or preposition."""
-        for m in actor_re.finditer(text):
+        for m in actor_re.finditer(text, pos):
             if text[m.end():m.end() + 2] in ("'s", "’s"):
                 continue
             if _OBJECT_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
                 continue
             yield m
 
-    def who(self, note: Note, masked: str, cue_start: int) -> str:
+    def who(self, note: Note, masked: str, cue_start: int, item_id: str = "") -> str:
         """'therapist' or 'other' for the act that begins at cue_start."""
         actor_re, immediate, _ = self._actor_res(note)
         prefix = masked[:cue_start]
         m = immediate.search(prefix)
         if m:
-            return "therapist" if m.group("t") else "other"
+            return self._side(m, masked, actor_re, item_id)
         if _LABEL_ONLY.match(prefix):
             return "therapist"  # telegraphic: "Redirected cl to ..." is the writer's own act
         if _COORD.search(prefix):
-            # "X did A and then B": B's subject is the clause's first subject.
+            # "X did A and then B": B's subject is the subject that opened the
+            # last coordinated clause, not a pronoun inside a "that ..." clause.
             clause = max(prefix.rfind(";"), prefix.rfind(":"), prefix.rfind(" - ")) + 1
             lead = clause + _LEADING_CLAUSE.match(masked[clause:]).end()
-            for s in self._subjects(actor_re, masked[lead:cue_start]):
-                return "therapist" if s.group("t") else "other"
-            return "therapist"
+            subjects = list(self._subjects(actor_re, masked[:cue_start], lead))
+            opening = [x for x in subjects if x.start() == lead or _CLAUSE_OPEN.search(masked[lead:x.start()])]
+            pick = opening[-1] if opening else (subjects[0] if subjects else None)
+            if pick is None:  # "Cl engaged w/ court prep; did not return to ...": subject carried over
+                earlier = list(self._subjects(actor_re, masked[:clause]))
+                pick = earlier[-1] if earlier else None
+            return self._side(pick, masked, actor_re, item_id) if pick else "therapist"
         last = None
         for s in self._subjects(actor_re, prefix):
             last = s
         if last is None:
             return "therapist"
-        return "therapist" if last.group("t") else "other"
+        return self._side(last, masked, actor_re, item_id)
+
+    def _side(self, m: re.Match, masked: str, actor_re: re.Pattern, item_id: str) -> str:
+        if m.group("t"):
+            return "therapist"
+        pron = m.group().lower()
+        if pron == "they" or (item_id == "R7" and pron in ("she", "he")):
+            # "they" is often clinician and client together ("GL told her they could
+            # get into it later"); in a clinician's self-report ("GL notes feeling
+            # rattled; he has had little training") he/she refers back to the clinician.
+            nouns = [x for x in actor_re.finditer(masked, 0, m.start()) if x.group().lower() not in ("she", "he", "they")]
+            if nouns and nouns[-1].group("t"):
+                return "therapist"
+        return "other"
 
     # ------------------------------------------------------------ emotion and topic
     def _emotion_in(self, text: str) -> bool:
@@ -152,6 +180,9 @@ class Engine:
             n = m.group(1).lower()
             ages.append((int(n) if n.isdigit() else _WORDNUM.get(n, 1)) * _UNIT[m.group(2).lower()])
         if note_date:
+            for m in _WEEKDAY.finditer(sentence):
+                back = (note_date.weekday() - _DAYS.index(m.group(2).lower())) % 7
+                ages.append(back or (7 if (m.group(1) or "").lower() == "last" else 0))
             for m in _YEAR.finditer(sentence):
                 if int(m.group(1)) < note_date.year:
                     ages.append((note_date - date(int(m.group(1)), 12, 31)).days)
@@ -173,7 +204,8 @@ class Engine:
     # ------------------------------------------------------------ the note
     def check(self, note: Note) -> list[Finding]:
         text = note.text
-        sents = [_Sent(a, b, text[a:b], _mask(text[a:b])) for a, b in context.split_sentences(text)]
+        plain = _plain(text)
+        sents = [_Sent(a, b, plain[a:b], _mask(plain[a:b])) for a, b in context.split_sentences(plain)]
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
@@ -187,7 +219,8 @@ class Engine:
                  exempt_by: tuple[str, ...] = ()) -> Finding:
         reason = item.reason + (f" (exempt: crisis {', '.join(exempt_by)})" if exempt_by else "")
         return Finding(note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
-                       name=item.name, status=status, topic=topic, evidence=s.text, start=s.start, end=s.end,
+                       name=item.name, status=status, topic=topic, evidence=note.text[s.start:s.end],
+                       start=s.start, end=s.end,
                        location=note.location_of(s.start, s.end), reason=reason, exempt_by=exempt_by,
                        clinician=note.clinician, client=note.client, date=note.date)
 
@@ -228,7 +261,7 @@ class Engine:
         for item in self.rescuing:
             union = self._unions[item.id]
             for k, s in enumerate(sents):
-                if not union.search(s.masked) or any(u.search(s.text) for u in item.unless):
+                if not union.search(s.text if item.quoted else s.masked) or any(u.search(s.text) for u in item.unless):
                     continue
                 if not self._act(note, item, s):
                     continue
@@ -240,10 +273,13 @@ class Engine:
         return out
 
     def _act(self, note: Note, item: Item, s: _Sent) -> bool:
-        for m in (m for cue in item.cues for m in cue.finditer(s.masked)):
-            if item.negatable and _NEG_BEFORE.search(s.masked[max(0, m.start() - 40):m.start()]):
+        text = s.text if item.quoted else s.masked
+        for m in (m for cue in item.cues for m in cue.finditer(text)):
+            # A cue may mark where the act's verb is with (?P<act>...); who acted is read there.
+            at = m.start("act") if "act" in m.re.groupindex and m.group("act") else m.start()
+            if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
                 continue
-            if item.actor == "therapist" and self.who(note, s.masked, m.start()) != "therapist":
+            if item.actor == "therapist" and self.who(note, s.masked, at, item.id) != "therapist":
                 continue
             return True
         return False
