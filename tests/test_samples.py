@@ -173,7 +173,6 @@ def test_expected_json_is_derived_from_labels(notes):
         assert v == {"rescuing": sorted(notes[i]["rescuing"]), "crisis": sorted(notes[i]["crisis"])}
 
 
-@pytest.mark.xfail(reason="detector does not yet generalize to every sample phrasing (issue 3); strict once it does", strict=False)
 def test_scan_findings_match_expected(tmp_path, monkeypatch):
     cli = pytest.importorskip("notesplugin.cli")
     from click.testing import CliRunner

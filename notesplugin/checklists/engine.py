@@ -74,6 +74,8 @@ class Engine:
         self.emotions = [(re.compile(e["re"], FLAGS), e.get("topic")) for e in lex["emotion"]["patterns"]]
         self.topics = [(name, float(t.get("weight", 1.0)), re.compile(t["re"], FLAGS))
                        for name, t in lex["topics"].items()]
+        # A shown emotion ("raised his voice", "could barely look at me") also names its topic.
+        self.shown = [(topic, 1.0, rx) for rx, topic in self.emotions if topic]
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
         # One alternation per item: a cheap first test before cue-by-cue work.
@@ -139,12 +141,12 @@ class Engine:
     def _side(self, m: re.Match, masked: str, actor_re: re.Pattern, item_id: str) -> str:
         if m.group("t"):
             return "therapist"
-        pron = m.group().lower()
+        pron = (m.group("o") or "").strip().lower()
         if pron == "they" or (item_id == "R7" and pron in ("she", "he")):
             # "they" is often clinician and client together ("GL told her they could
             # get into it later"); in a clinician's self-report ("GL notes feeling
             # rattled; he has had little training") he/she refers back to the clinician.
-            nouns = [x for x in actor_re.finditer(masked, 0, m.start()) if x.group().lower() not in ("she", "he", "they")]
+            nouns = [x for x in actor_re.finditer(masked, 0, m.start("o")) if x.group().lower() not in ("she", "he", "they")]
             if nouns and nouns[-1].group("t"):
                 return "therapist"
         return "other"
@@ -157,10 +159,11 @@ class Engine:
                     return True
         return False
 
-    def topic_of(self, texts: list[tuple[str, float]]) -> str | None:
+    def topic_of(self, texts: list[tuple[str, float]], shown: bool = True) -> str | None:
         scores: dict[str, float] = {}
+        families = self.topics + self.shown if shown else self.topics
         for text, weight in texts:
-            for name, w, rx in self.topics:
+            for name, w, rx in families:
                 n = len(rx.findall(text))
                 if n:
                     scores[name] = scores.get(name, 0.0) + n * w * weight
@@ -286,7 +289,8 @@ class Engine:
 
     def _topic_for(self, item: Item, sents: list[_Sent], k: int) -> str:
         if item.id == "R7":  # the issue the clinician names as outside their training
-            own = self.topic_of([(sents[k].text, 1.0)])
+            # The feelings in that sentence are the clinician's own: score the issue words only.
+            own = self.topic_of([(sents[k].text, 1.0)], shown=False)
             if own:
                 return own
         window = [(sents[j].text, 1.5 if j == k else 1.0) for j in range(max(0, k - EMOTION_WINDOW), k + 1)]
