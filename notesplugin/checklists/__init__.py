@@ -92,8 +92,8 @@ def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
     if ctx - CONTEXT_KINDS:
         raise ChecklistError(f"{where}: context may only hold {', '.join(sorted(CONTEXT_KINDS))}")
     actor = raw.get("actor", "therapist" if checklist == "rescuing" else "any")
-    if actor not in ("therapist", "any"):
-        raise ChecklistError(f"{where}: 'actor' must be \"therapist\" or \"any\"")
+    if actor not in ("therapist", "clinician", "any"):
+        raise ChecklistError(f"{where}: 'actor' must be \"therapist\", \"clinician\" (named explicitly) or \"any\"")
     age = raw.get("max_age_days")
     if age is not None and (not isinstance(age, int) or age < 0):
         raise ChecklistError(f"{where}: 'max_age_days' must be a whole number of days")

@@ -111,14 +111,14 @@ class Engine:
             yield m
 
     def who(self, note: Note, masked: str, cue_start: int, item_id: str = "") -> str:
-        """'therapist' or 'other' for the act that begins at cue_start."""
+        """'therapist', 'other', or 'unnamed' (no actor written: usually the writer) for the act at cue_start."""
         actor_re, immediate, _ = self._actor_res(note)
         prefix = masked[:cue_start]
         m = immediate.search(prefix)
         if m:
             return self._side(m, masked, actor_re, item_id)
         if _LABEL_ONLY.match(prefix):
-            return "therapist"  # telegraphic: "Redirected cl to ..." is the writer's own act
+            return "unnamed"  # telegraphic: "Redirected cl to ..." is usually the writer's own act
         if _COORD.search(prefix):
             # "X did A and then B": B's subject is the subject that opened the
             # last coordinated clause, not a pronoun inside a "that ..." clause.
@@ -130,12 +130,12 @@ class Engine:
             if pick is None:  # "Cl engaged w/ court prep; did not return to ...": subject carried over
                 earlier = list(self._subjects(actor_re, masked[:clause]))
                 pick = earlier[-1] if earlier else None
-            return self._side(pick, masked, actor_re, item_id) if pick else "therapist"
+            return self._side(pick, masked, actor_re, item_id) if pick else "unnamed"
         last = None
         for s in self._subjects(actor_re, prefix):
             last = s
         if last is None:
-            return "therapist"
+            return "unnamed"
         return self._side(last, masked, actor_re, item_id)
 
     def _side(self, m: re.Match, masked: str, actor_re: re.Pattern, item_id: str) -> str:
@@ -282,8 +282,12 @@ class Engine:
             at = m.start("act") if "act" in m.re.groupindex and m.group("act") else m.start()
             if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
                 continue
-            if item.actor == "therapist" and self.who(note, s.masked, at, item.id) != "therapist":
-                continue
+            if item.actor != "any":
+                side = self.who(note, s.masked, at, item.id)
+                # "clinician" items (R7) need the clinician named or "I": a bare
+                # "posture was tense" is an observation of the client.
+                if side == "other" or (side == "unnamed" and item.actor == "clinician"):
+                    continue
             return True
         return False
 
