@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -29,10 +30,14 @@ def _config(path: str | None) -> Config:
 def main() -> None:
     """Check session-note exports for rescuing and crisis exceptions.
 
+    It supports supervision; it does not diagnose. Everything runs offline.
+
     \b
-    Weekly routine:
+    Example (the weekly routine):
       notesplugin scan exports/ --out reviewed/
       notesplugin gaps
+    Set-up: notesplugin init, then notesplugin doctor.
+    Shell completion (bash): eval "$(_NOTESPLUGIN_COMPLETE=bash_source notesplugin)"
     """
 
 
@@ -51,17 +56,25 @@ def main() -> None:
               help="Files processed in parallel.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Summary format on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="Only errors.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="summary.xlsx: weekly chart and open gaps from this date (YYYY-MM-DD) on.")
+@click.option("--quiet", "-q", is_flag=True, help="Only errors (no progress bar, no summary).")
 def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None, ledger_path: Path | None,
-         no_ledger: bool, show_evidence: bool, include_excerpts: bool, jobs: int, fmt: str, quiet: bool) -> None:
+         no_ledger: bool, show_evidence: bool, include_excerpts: bool, jobs: int, fmt: str, since, quiet: bool) -> None:
     """Scan DOCX/XLSX/XLSM/CSV exports (files or folders) and write annotated copies.
+
+    Also writes findings.jsonl, run.json and summary.xlsx (by clinician, by
+    week with a chart, open gaps, files); letters go to letters/.
 
     \b
     Example:
       notesplugin scan sample_notes/ --out reviewed/
+      notesplugin scan exports/ --format json --since 2026-01-01
     Exit codes: 0 all files done, 3 some files could not be read (named on stderr), 2 usage error.
     """
+    from notesplugin.pipeline import find_inputs
     from notesplugin.pipeline import scan as run_scan
+    from notesplugin.summary import write_summary
 
     cfg = _config(config_path)
     out = out_dir or cfg.output_dir or Path("notesplugin-out")
@@ -69,16 +82,25 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
         load_checklists(cfg.checklists)
     except ChecklistError as exc:
         raise click.UsageError(str(exc)) from None
+    bar = Progress(len(find_inputs(paths, out)), enabled=not quiet)
     result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
-                      include_excerpts=include_excerpts)
+                      include_excerpts=include_excerpts, progress=bar.update)
+    bar.finish()
     for r in result.failed:
         click.echo(f"error: {r.error}", err=True)
     if result.history_error:
         click.echo(f"warning: {result.history_error}", err=True)
+    used = None if (no_ledger or result.history_error) else (ledger_path or cfg.ledger_path())
+    summary = None
+    try:
+        summary = write_summary(result, out, cfg, used, since.date() if since else None)
+    except Exception as exc:  # the scan's own outputs are complete; say so and go on
+        why = exc.strerror if isinstance(exc, OSError) else f"internal error {type(exc).__name__}"
+        click.echo(f"warning: {out / 'summary.xlsx'} not written ({why}); the other outputs are complete", err=True)
     counts = result.counts()
     if fmt == "json":
         click.echo(json.dumps({"run_id": result.run_id, "out": str(result.out_dir), "counts": counts,
-                               "history": result.history,
+                               "history": result.history, "summary": str(summary) if summary else None,
                                "errors": {r.path: r.error for r in result.failed}}, indent=2))
     elif not quiet:
         _summary(result, counts, show_evidence)
@@ -103,17 +125,52 @@ def _summary(result, counts: dict, show_evidence: bool) -> None:
             tag = f"{f.item} {f.name} [{f.status}{' ' + ','.join(f.exempt_by) if f.exempt_by else ''}]"
             click.echo(f"  {f.note_id}: {tag} ({f.topic or '-'}) {f.evidence}")
     hist = result.history or {}
+    sessions = {(g.get("clinician"), g.get("topic")): len(g.get("sessions", [])) for g in hist.get("gaps", []) or []}
     for gap in hist.get("new_gaps", []) or []:
-        click.echo(f"Repeated gap: {gap.get('clinician')} / {gap.get('topic')} "
-                   f"({len(gap.get('sessions', []))} sessions)")
+        n = sessions.get((gap.get("clinician"), gap.get("topic")))
+        click.echo(f"Repeated gap: {gap.get('clinician')} / {gap.get('topic')}" + (f" ({n} sessions)" if n else ""))
     for letter in hist.get("letters", []) or []:
         click.echo(f"Letter written: {letter if isinstance(letter, str) else letter.get('docx') or letter}")
-    click.echo(f"Outputs in {result.out_dir}/ (findings.jsonl, run.json)")
+    click.echo(f"Outputs in {result.out_dir}/ (findings.jsonl, run.json, summary.xlsx)")
+
+
+class Progress:
+    """Files and notes done, on one stderr line; only on a terminal and only once a run takes over a second."""
+
+    def __init__(self, total: int, *, enabled: bool = True, stream=None, clock=time.monotonic, delay: float = 1.0):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.total, self.files, self.notes = total, 0, 0
+        self.clock, self.start, self.delay = clock, clock(), delay
+        self.drawn = False
+
+    def update(self, file_result) -> None:
+        self.files += 1
+        self.notes += len(file_result.notes)
+        if not self.enabled or self.clock() - self.start < self.delay:
+            return
+        width = 24
+        done = width * self.files // max(self.total, 1)
+        self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {self.files}/{self.total} files, "
+                          f"{self.notes} notes")
+        self.stream.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 @main.group()
 def checklist() -> None:
-    """Show the checklists or test a practice's own checklist file."""
+    """Show the checklists or test a practice's own checklist file.
+
+    \b
+    Example:
+      notesplugin checklist show
+      notesplugin checklist test checklists/riverbend.toml
+    """
 
 
 @checklist.command("show")
@@ -190,6 +247,59 @@ def explain(item_id: str, config_path: str | None) -> None:
         click.echo("Does not flag:")
         for t in item.ok:
             click.echo(f"  - {t}")
+
+
+@main.command()
+@click.option("--path", "path", type=click.Path(dir_okay=False, path_type=Path), default=Path("notesplugin.toml"),
+              show_default=True, help="Where to write the config.")
+@click.option("--user", is_flag=True, help="Write it to the user config folder instead (found from any folder).")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def init(path: Path, user: bool, force: bool) -> None:
+    """Write a commented notesplugin.toml for the practice to fill in.
+
+    It covers every setting: practice, letterhead, templates, supervisor,
+    consultant, gap rule, column names, checklist files, output, ledger, limits.
+    An existing file is never replaced without --force.
+
+    \b
+    Example:
+      notesplugin init
+      notesplugin init --path /srv/practice/notesplugin.toml
+    """
+    from notesplugin.config import user_config_path
+    from notesplugin.init_config import write_config
+
+    dest = user_config_path() if user else path
+    try:
+        written = write_config(dest, force=force)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{dest}: cannot write ({exc.strerror}); choose another --path") from None
+    click.echo(f"wrote {written}")
+    click.echo(f"next: edit it, then run 'notesplugin doctor --config {written}'")
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (notesplugin.toml).")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file to check instead.")
+def doctor(config_path: str | None, ledger_path: str | None) -> None:
+    """Check the set-up: config, letterhead, letter templates, ledger, checklists.
+
+    Prints one line per check; exits 1 if any check fails. Nothing is
+    changed: letters are rendered with sample data into a temporary folder.
+
+    \b
+    Example:
+      notesplugin doctor --config notesplugin.toml
+    """
+    from notesplugin.doctor import run_checks
+
+    checks = run_checks(config_path, ledger_path)
+    for c in checks:
+        click.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:11} {c.detail}")
+    if not all(c.ok for c in checks):
+        sys.exit(1)
 
 
 def _register() -> None:

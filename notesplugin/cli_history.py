@@ -38,12 +38,21 @@ def _ledger(cfg: Config, path: str | None) -> Ledger:
 
 
 @click.command("gaps")
-@click.option("--json", "as_json", is_flag=True, help="Print the gaps as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the gaps as JSON (same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
 @click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file (default: from config).")
 @click.option("--since", help="Only count sessions on or after this date (YYYY-MM-DD).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
-def gaps_command(as_json: bool, ledger_path: str | None, since: str | None, config_path: str | None) -> None:
-    """List repeated gaps (same clinician, same topic) from the history ledger."""
+def gaps_command(as_json: bool, fmt: str, ledger_path: str | None, since: str | None, config_path: str | None) -> None:
+    """List repeated gaps (same clinician, same topic) from the history ledger.
+
+    \b
+    Example:
+      notesplugin gaps --since 2026-01-05
+      notesplugin gaps --format json
+    """
+    as_json = as_json or fmt == "json"
     cfg = _config(config_path)
     with _ledger(cfg, ledger_path) as led:
         found = current_gaps(led, cfg, _since(since))
@@ -67,7 +76,12 @@ def gaps_command(as_json: bool, ledger_path: str | None, since: str | None, conf
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
 def letter_command(clinician: str, topic: str, kind: str, out_dir: str | None, ledger_path: str | None,
                    config_path: str | None) -> None:
-    """Write a consultation-request or training-referral letter for a repeated gap."""
+    """Write a consultation-request or training-referral letter for a repeated gap.
+
+    \b
+    Example:
+      notesplugin letter --clinician "Dana Whitfield" --topic grief --kind training-referral
+    """
     cfg = _config(config_path)
     out = Path(out_dir) if out_dir else (cfg.output_dir or Path("notesplugin-out"))
     with _ledger(cfg, ledger_path) as led:

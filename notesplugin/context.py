@@ -8,14 +8,14 @@ towards the target and ends at a terminator, a sentence boundary or after
 the triggers they overlap. A recency cue ("last night", "today") that is
 closer to the target than a historical cue makes the target current.
 
-All rules are compiled once into one regex at import; the matches of a
-sentence are cached, so several targets in one sentence cost one scan.
+Rules are compiled once at import (all literals into one prefix-tree regex,
+patterns into two or three more); the matches of a sentence are cached, so
+several targets in one sentence cost one scan.
 """
 from __future__ import annotations
 
 import re
 import tomllib
-from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -33,7 +33,7 @@ _CATEGORIES = {c: c for c in (*MODIFIERS, PSEUDO, TERMINATE)} | {
     "FAMILY": OTHER, "OTHER": OTHER, "NEGATED": NEGATED, "NEGATION": NEGATED, "RECENT": CURRENT,
 }
 _DIRECTIONS = {"forward", "backward", "bidirectional", "terminate", "pseudo"}
-_RULE_KEYS = {"literal", "pattern", "category", "direction", "max_scope", "terminates", "comment"}
+_RULE_KEYS = {"literal", "pattern", "name", "category", "direction", "max_scope", "terminates", "comment"}
 
 # A trigger must not start or end inside a word; patterns that begin or end
 # with punctuation (": denied", ";") may touch a word.
@@ -58,11 +58,12 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Rule:
-    label: str  # the literal or pattern, for explanations
+    label: str  # the literal, or the pattern's name, for explanations
     category: str
     direction: str
     max_scope: int | None = None
     terminates: frozenset[str] = frozenset(MODIFIERS)
+    kind: str = "literal"  # or "pattern"
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,14 @@ _ABBREVIATIONS = frozenset(
 )
 _SENT_END = re.compile(r"[.!?]+['\")\]]*[ \t]+(?=['\"(\[]?[A-Z0-9])")
 _NEWLINE = re.compile(r"[\r\n]+")
-# A label that opens a section: "S:", "Data:", "SI/HI:", "Risk Assessment:".
-# Up to four words, the first capitalised, then a colon and a space.
-_LABEL = re.compile(r"(?<=\s)(?=[A-Z][\w/&'-]*(?:[ \t]+[\w/&'-]+){0,3}[ \t]*:(?:\s|$))")
+# A label that opens a section: "S:", "Data:", "SI/HI:", "Risk Assessment:":
+# capitalised, then a colon and a space. At a line start up to four words
+# (matched, so "MEDICAL HISTORY:" is cut before MEDICAL only); inside a line
+# one word, so "A: MDD P: f/u" cuts before P, not before MDD.
+_LABEL = re.compile(
+    r"(?:^|(?<=\n))[ \t]*[A-Z][\w/&'-]*(?:[ \t]+[\w/&'-]+){0,3}[ \t]*:(?=\s|$)"
+    r"|(?<=\s)[A-Z][\w/&'-]*:(?=\s|$)"
+)
 _WORD_BEFORE = re.compile(r"(\S+)$")
 
 
@@ -171,7 +177,7 @@ def parse_rules(data: dict[str, Any], source: str = "context rules") -> list[tup
             regexes = [(str(x), _literal_regex(str(x))) for x in items]
         else:
             items = t["pattern"] if isinstance(t["pattern"], list) else [t["pattern"]]
-            regexes = [(str(x), str(x)) for x in items]
+            regexes = [(str(t.get("name") or x), str(x)) for x in items]
         for label, rx in regexes:
             if not label.strip():
                 raise ValueError(f"{where}: empty literal or pattern")
@@ -185,7 +191,8 @@ def parse_rules(data: dict[str, Any], source: str = "context rules") -> list[tup
                 raise ValueError(f"{where}: use (?:...) groups only, not capturing groups")
             if compiled.match(""):
                 raise ValueError(f"{where}: pattern matches the empty string")
-            out.append((Rule(label, category, direction, max_scope, terminates), rx))
+            kind = "literal" if "literal" in t else "pattern"
+            out.append((Rule(label, category, direction, max_scope, terminates, kind), rx))
     return out
 
 
@@ -257,8 +264,12 @@ def _starts_with_word_char(rx: str) -> bool | None:
                 return out
             if op is c.SUBPATTERN:
                 return firsts(list(av[-1]) + rest)
-            if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] > 0:
-                return firsts(list(av[2]) + rest)
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                inner = firsts(list(av[2]) + rest)
+                if av[0] > 0 or inner is None:
+                    return inner
+                after = firsts(rest)
+                return None if after is None else inner | after
             return None
         return None
 
@@ -278,7 +289,7 @@ class _Matcher:
         self._patterns: list[tuple[Rule, re.Pattern[str]]] = []
         groups: dict[bool | None, list[str]] = {True: [], False: [], None: []}
         for rule, rx in rules:
-            if rx == _literal_regex(rule.label):
+            if rule.kind == "literal":
                 self._literals.setdefault(_norm(rule.label), []).append(rule)
             else:
                 self._patterns.append((rule, re.compile(f"{_START_GUARD}(?:{rx}){_END_GUARD}")))
@@ -332,31 +343,34 @@ class ConText:
             raise ValueError(f"{source}: not valid TOML ({exc})") from None
         return cls(parse_rules(data, source))
 
-    def _scan_uncached(self, text: str) -> tuple[list[tuple[int, int]], list[_Match], list[int]]:
-        blocked = [(m.start, m.end) for m in self._pseudo.finditer(text)]
-        found = [m for m in self._main.finditer(text)
-                 if not any(m.start < pb and pa < m.end for pa, pb in blocked)]
-        token_starts = [m.start() for m in _TOKEN.finditer(text)]
-        return split_sentences(text), found, token_starts
+    def _scan_uncached(self, text: str) -> tuple[list[tuple[int, int]], list[_Match], list[tuple[int, int]]]:
+        pseudo = [(m.start, m.end) for m in self._pseudo.finditer(text)]
+        return split_sentences(text), self._main.finditer(text), pseudo
 
     def assess(self, sentence: str, start: int, end: int) -> Assessment:
         """Context of the target sentence[start:end]."""
         if not (0 <= start < end <= len(sentence)):
             raise ValueError(f"target span {start}:{end} is outside the sentence (length {len(sentence)})")
-        spans, found, tokens = self._scan(sentence)
+        spans, found, pseudo = self._scan(sentence)
+        # a pseudo-trigger that overlaps the target is part of it ("no CHANGE IN
+        # VISION"), so it blocks nothing
+        blocked = [(a, b) for a, b in pseudo if not (a < end and start < b)]
         lo = next((a for a, b in reversed(spans) if a <= start), 0)
         hi = next((b for a, b in spans if b >= end), len(sentence))
 
         def n_tokens(a: int, b: int) -> int:
-            return bisect_left(tokens, b) - bisect_left(tokens, a)
+            return len(_TOKEN.findall(sentence, a, b))
 
-        stops = [m for m in found if m.rule.category == TERMINATE and lo <= m.start and m.end <= hi]
+        stops = [m for m in found if m.rule.category == TERMINATE and lo <= m.start and m.end <= hi
+                 and not any(m.start < b and a < m.end for a, b in blocked)]
         hits: dict[str, list[tuple[int, str]]] = {}
         for m in found:
             rule = m.rule
             if rule.category in (TERMINATE, PSEUDO) or m.start < lo or m.end > hi:
                 continue
             if m.start < end and start < m.end:  # overlaps the target itself
+                continue
+            if any(m.start < b and a < m.end for a, b in blocked):
                 continue
             if m.end <= start and rule.direction in ("forward", "bidirectional"):
                 gap = (m.end, start)

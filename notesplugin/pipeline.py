@@ -20,6 +20,8 @@ from notesplugin.checklists.engine import Engine
 from notesplugin.config import Config
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.model import Finding, InputError, Note
+from notesplugin.readers.sniff import LEGACY
+from notesplugin.safety import claim_out_dir
 
 log = logging.getLogger("notesplugin")
 
@@ -87,7 +89,7 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
                 for name in sorted(files):
                     if name.startswith(("~$", ".")) or ".annotated." in name:
                         continue
-                    if Path(name).suffix.lower() in readers.SUFFIXES:
+                    if Path(name).suffix.lower() in (*readers.SUFFIXES, *LEGACY):  # legacy: to say "save as"
                         out.append(rootp / name)
         else:
             out.append(p)
@@ -125,13 +127,13 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
     """Read, check and annotate one file; every failure is caught here so the batch goes on."""
     res = FileResult(path=str(path))
     try:
-        res.kind, read = readers.read(path, config)
+        res.kind, read, doc = readers.read_keep(path, config)
         res.warnings.extend(read.warnings)
         engine = _engine(config)
-        for note in read.notes:
+        for note in _within_limit(read.notes, path, config, res.warnings):
             res.notes.append(note)
             res.findings.extend(engine.check(note))
-        res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date))
+        res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date, doc))
         res.output = str(dest)
     except InputError as exc:
         res.ok, res.error = False, str(exc)
@@ -146,11 +148,24 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
     return res
 
 
+def _within_limit(notes: list[Note], path: Path, config: Config, warnings: list[str]) -> list[Note]:
+    """Notes over max_note_chars are skipped with a warning (checking time grows with length)."""
+    keep = []
+    for note in notes:
+        if len(note.text) > config.max_note_chars:
+            warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
+                            "and was not checked; raise limits.max_note_chars to include it")
+        else:
+            keep.append(note)
+    return keep
+
+
 def _write(kind: str, src: Path, dest: Path, notes: list[Note], findings: list[Finding], config: Config,
-           comment_date: datetime | None) -> list[str]:
+           comment_date: datetime | None, doc=None) -> list[str]:
     if kind == "docx":
         from notesplugin.writers.docx_writer import write_docx
-        return write_docx(src, dest, notes, findings, comment_date=comment_date, file_mode=config.file_mode)
+        return write_docx(src, dest, notes, findings, comment_date=comment_date, file_mode=config.file_mode,
+                          doc=doc)
     if kind == "xlsx":
         from notesplugin.writers.xlsx_writer import write_xlsx
         return write_xlsx(src, dest, notes, findings, file_mode=config.file_mode)
@@ -168,36 +183,37 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
          progress: Callable[[FileResult], None] | None = None) -> ScanResult:
     out_dir = Path(out_dir)
     ensure_dir(out_dir, config.dir_mode)
-    inputs = find_inputs(paths, out_dir)
-    taken: set[str] = set()
-    jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
-    results: list[FileResult] = []
-    if jobs > 1 and len(jobs_args) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for r in pool.map(_process_star, jobs_args):
+    with claim_out_dir(out_dir):  # also clears temp files a killed scan left here
+        inputs = find_inputs(paths, out_dir)
+        taken: set[str] = set()
+        jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
+        results: list[FileResult] = []
+        if jobs > 1 and len(jobs_args) > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for r in pool.map(_process_star, jobs_args):
+                    results.append(r)
+                    if progress:
+                        progress(r)
+        else:
+            for a in jobs_args:
+                r = _process_star(a)
                 results.append(r)
                 if progress:
                     progress(r)
-    else:
-        for a in jobs_args:
-            r = _process_star(a)
-            results.append(r)
-            if progress:
-                progress(r)
-    result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results)
-    _write_findings(out_dir / "findings.jsonl", result.findings, config)
-    if ledger:
-        try:
-            from notesplugin.history import after_scan
-            notes = [n for r in results for n in r.notes]
-            hist = after_scan(notes, result.findings, config, out_dir, ledger_path=ledger_path,
-                              checklist_version=_engine(config).checklists.version,
-                              include_excerpts=include_excerpts)
-            result.history = hist.to_dict()
-        except Exception as exc:  # history must never lose the scan's own outputs
-            result.history_error = _history_error(exc)
-    _write_run(out_dir / "run.json", result, config)
-    return result
+        result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results)
+        _write_findings(out_dir / "findings.jsonl", result.findings, config)
+        if ledger:
+            try:
+                from notesplugin.history import after_scan
+                notes = [n for r in results for n in r.notes]
+                hist = after_scan(notes, result.findings, config, out_dir, ledger_path=ledger_path,
+                                  checklist_version=_engine(config).checklists.version,
+                                  include_excerpts=include_excerpts)
+                result.history = hist.to_dict()
+            except Exception as exc:  # history must never lose the scan's own outputs
+                result.history_error = _history_error(exc)
+        _write_run(out_dir / "run.json", result, config)
+        return result
 
 
 def _history_error(exc: Exception) -> str:

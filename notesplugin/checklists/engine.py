@@ -18,9 +18,9 @@ _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '
 _QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”')
 _NEG_BEFORE = re.compile(
     r"\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|"
-    r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)\s+(?:\w+\s+){0,2}$", FLAGS)
+    r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)\s+(?:\w+\s+){0,3}$", FLAGS)
 _EMO_NEG = re.compile(r"\b(?:no|not|denies|denied|without|nor|never)\s+(?:\w+\s+){0,2}$", FLAGS)
-_CLAUSE_OPEN = re.compile(r"(?:[,;:(]|\b(?:and|but|so|then|while|because|as|when|after|before))\s*$", FLAGS)
+_CLAUSE_OPEN = re.compile(r"(?:[,;:(]|\b(?:and|but|so|then))\s*$", FLAGS)
 _COORD = re.compile(r"(?:\b(?:and|then|but|or|so)\s*|[,;]\s*(?:and\s+|then\s+|so\s+)?)$", FLAGS)
 _LEADING_CLAUSE = re.compile(
     r"^\s*(?:[A-Z][\w ]{0,25}:\s*)?(?:(?:As|When|While|After|Before|Once|Although|Though|Because|Since|If|Until|About|"
@@ -30,7 +30,7 @@ _ADVERBS = r"(?:then|also|quickly|immediately|just|again|gently|briefly|instead|
 _OBJECT_BEFORE = re.compile(
     r"\b(?:told|tell|asked|ask|reassured|reminded|helped|encouraged|invited|with|to|for|gave|handed|stopped|"
     r"redirected|informed|assured|let|made|offered|showed|taught|urged|from|about|of|by|at|that|saw|see|met|"
-    r"called|than|whom|as|like)\s+$", FLAGS)
+    r"called|than|whom|as|like)\s+(?:the\s+|a\s+|an\s+|her\s+|his\s+|their\s+|my\s+)?$", FLAGS)
 
 _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
 _YEAR = re.compile(r"\b(?:in|since|during|from|of)\s+((?:19|20)\d{2})\b", FLAGS)
@@ -49,6 +49,16 @@ class _Sent:
     end: int
     text: str
     masked: str  # quotes blanked: quoted speech is the client's, not the clinician's act
+    section: str = ""  # the "Label:" heading the sentence sits under, lower-cased
+
+
+# Sections that record what the client said or did: an act written there with
+# no subject ("Moved on to his kids' schedule.") is the client's.
+_CLIENT_SECTION = re.compile(
+    r"^(?:s|r|b|subjective|response|(?:cl|client|pt|patient)(?:'s)?\s+(?:response|report|statement)s?|"
+    r"behaviou?rs?|presenting(?:\s+\w+)*|client\s+report\w*|chief\s+complaint|cc|content)$")
+_SECTION = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&'-]{0,30}):")
+_FEELING = re.compile(r"\b(?:felt|feel|feeling|feels|was|am|notes?|noticed?)\s+(?:\w+\s+){0,2}(?:anxious|nervous|uneasy|tense|scared|afraid|overwhelmed|lost|sad|rattled|uncomfortable|discomfort)\b", FLAGS)
 
 
 def _plain(text: str) -> str:
@@ -208,7 +218,11 @@ class Engine:
     def check(self, note: Note) -> list[Finding]:
         text = note.text
         plain = _plain(text)
-        sents = [_Sent(a, b, plain[a:b], _mask(plain[a:b])) for a, b in context.split_sentences(plain)]
+        heads = [(m.start(), m.group(1).strip().lower()) for m in _SECTION.finditer(plain)]
+        sents = []
+        for a, b in context.split_sentences(plain):
+            section = next((h for pos, h in reversed(heads) if pos <= a), "")
+            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
@@ -286,7 +300,7 @@ class Engine:
                 side = self.who(note, s.masked, at, item.id)
                 # "clinician" items (R7) need the clinician named or "I": a bare
                 # "posture was tense" is an observation of the client.
-                if side == "other" or (side == "unnamed" and item.actor == "clinician"):
+                if side == "other" or (side == "unnamed" and (item.actor == "clinician" or _CLIENT_SECTION.match(s.section))):
                     continue
             return True
         return False
@@ -294,13 +308,15 @@ class Engine:
     def _topic_for(self, item: Item, sents: list[_Sent], k: int) -> str:
         if item.id == "R7":  # the issue the clinician names as outside their training
             # The feelings in that sentence are the clinician's own: score the issue words only.
-            own = self.topic_of([(sents[k].text, 1.0)], shown=False)
+            own = self.topic_of([(_FEELING.sub(" ", sents[k].text), 1.0)], shown=False)
             if own:
                 return own
         window = [(sents[j].text, 1.5 if j == k else 1.0) for j in range(max(0, k - EMOTION_WINDOW), k + 1)]
+        # Crying with no named loss or issue is sadness (spec's topic list).
+        crying = self.emotions[0][0]
         return (self.topic_of(window)
                 or self.topic_of([(x.text, 1.0) for x in sents])
-                or "other")
+                or ("sadness" if any(crying.search(t) for t, _ in window) else "other"))
 
 
 _DEFAULT: Engine | None = None

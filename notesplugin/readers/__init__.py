@@ -16,12 +16,20 @@ SUFFIXES = (".docx", ".xlsx", ".xlsm", ".csv")
 
 
 def read(path: Path, config: Config) -> tuple[str, ReadResult]:
+    kind, result, _ = read_keep(path, config)
+    return kind, result
+
+
+def read_keep(path: Path, config: Config) -> tuple[str, ReadResult, object | None]:
+    """As read(), also handing back the opened Word document (None for other kinds):
+    the scan passes it to the writer instead of opening the file a second time."""
     kind = sniff(path)
     if kind == "docx":
-        from notesplugin.readers.docx_reader import read_docx
-        return kind, read_docx(path, config)
+        from notesplugin.readers.docx_reader import open_docx, read_docx
+        doc = open_docx(path)
+        return kind, read_docx(path, config, doc), doc
     if kind == "xlsx":
         from notesplugin.readers.xlsx_reader import read_xlsx
-        return kind, read_xlsx(path, config)
+        return kind, read_xlsx(path, config), None
     from notesplugin.readers.csv_reader import read_csv
-    return kind, read_csv(path, config)
+    return kind, read_csv(path, config), None

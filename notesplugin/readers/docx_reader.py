@@ -23,9 +23,9 @@ from notesplugin.model import InputError, Note, ReadResult, Segment
 from notesplugin.readers.docx_text import (
     W_P, body_paragraphs, page_break_offsets, paragraph_text,
 )
+from notesplugin.readers.sniff import require
 
 ROLES = ("note_id", "clinician", "client", "date")
-MAX_UNZIPPED = 300 * 1024 * 1024  # refuse zip bombs before python-docx inflates them
 W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
 W_SECTPR = qn("w:sectPr")
 _LABEL_LINE = re.compile(r"^\s*([^:\n]{1,40}?)\s*:\s*(.*?)\s*$", re.S)
@@ -79,30 +79,10 @@ class _Draft:
     pieces: list[tuple[str, dict, int]] = field(default_factory=list)  # (text, location, offset)
 
 
-def _sniff(path: Path) -> None:
-    name = path.name
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise InputError(f"{name}: password-protected or legacy .doc file; save an unprotected copy as .docx")
-    if not head.startswith(b"PK\x03\x04"):
-        raise InputError(f"{name}: not a DOCX file (empty or damaged); export the notes again as .docx")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile:
-        raise InputError(f"{name}: damaged DOCX (not a readable zip); export the notes again as .docx") from None
-    if total > MAX_UNZIPPED:
-        raise InputError(f"{name}: DOCX expands to over {MAX_UNZIPPED // 2**20} MB; split the export into smaller files")
-
-
 def open_docx(path: Path):
     """python-docx Document, or InputError with a one-line fix."""
     path = Path(path)
-    _sniff(path)
+    require(path, "docx")  # sniffing and size caps live in readers.sniff / safety
     try:
         return Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as exc:
@@ -217,9 +197,11 @@ def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) 
     )
 
 
-def read_docx(path: Path, config: Config) -> ReadResult:
+def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
+    """`doc`: path already opened with open_docx (the scan hands it on to the writer); only read here."""
     path = Path(path)
-    doc = open_docx(path)
+    if doc is None:
+        doc = open_docx(path)
     body = doc.element.body
     plist = body_paragraphs(body)
     index = {p: i for i, p in enumerate(plist)}

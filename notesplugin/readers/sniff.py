@@ -1,24 +1,74 @@
 """What a file really is, from its first bytes and (for zips) its part names.
 
-The file libraries report every bad file as the same generic zip error, so
-we look first and give the user the one fix that applies."""
+The one place that decides whether a file can be handed to a file library:
+the libraries report every bad file as the same generic zip error, so we look
+first and give the user the one fix that applies. `sniff` picks the reader;
+`require` (called by the readers and writers when they open a package) adds
+the resource caps of notesplugin.safety.
+"""
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
+from notesplugin import safety
 from notesplugin.model import InputError
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = b"PK\x03\x04"
 EXPECT = {".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv"}
 SAVE_AS = {"docx": ".docx", "xlsx": ".xlsx", "csv": ".csv"}
+LEGACY = {".doc": "docx", ".xls": "xlsx"}  # never read, but walked so the user hears how to convert them
+HEAD = 256 * 1024
+_ENDOFCHAIN = 0xFFFFFFFE
 
 
-def _ole_kind(head: bytes) -> str:
-    # OLE directory entries hold UTF-16LE stream names; the first sectors are enough.
+def _ole_names(fh) -> set[str]:
+    """Stream names from an OLE (compound file) directory; empty if it cannot be parsed."""
+    try:
+        fh.seek(0)
+        header = fh.read(512)
+        shift = struct.unpack_from("<H", header, 0x1E)[0]
+        size = 1 << shift
+        if size not in (512, 4096):
+            return set()
+        dir_start = struct.unpack_from("<I", header, 0x30)[0]
+        fat_sectors = [s for s in struct.unpack_from("<109I", header, 0x4C) if s < _ENDOFCHAIN]
+        per = size // 4
+
+        def sector(n: int) -> bytes:
+            fh.seek((n + 1) * size)
+            return fh.read(size)
+
+        def next_of(n: int) -> int:
+            k = n // per
+            if k >= len(fat_sectors):
+                return _ENDOFCHAIN
+            return struct.unpack_from("<I", sector(fat_sectors[k]), (n % per) * 4)[0]
+
+        names: set[str] = set()
+        n, seen = dir_start, set()
+        while n < _ENDOFCHAIN and n not in seen and len(seen) < 4096:
+            seen.add(n)
+            data = sector(n)
+            for off in range(0, len(data) - 127, 128):
+                length = struct.unpack_from("<H", data, off + 64)[0]
+                if 2 <= length <= 64:
+                    names.add(data[off:off + length - 2].decode("utf-16-le", errors="ignore"))
+            n = next_of(n)
+        return names
+    except (OSError, struct.error):
+        return set()
+
+
+def _ole_kind(fh, head: bytes) -> str:
+    names = _ole_names(fh)
+
     def has(name: str) -> bool:
-        return name.encode("utf-16-le") in head
+        # the parsed directory, else the head: names are UTF-16LE in directory sectors
+        return name in names or name.encode("utf-16-le") in head
     if has("EncryptionInfo") or has("EncryptedPackage"):
         return "encrypted"
     if has("WordDocument"):
@@ -28,49 +78,78 @@ def _ole_kind(head: bytes) -> str:
     return "ole"
 
 
-def sniff(path: Path) -> str:
-    """'docx', 'xlsx', 'csv' — or InputError naming the file and the fix."""
+def sniff(path: Path, want: str | None = None) -> str:
+    """'docx', 'xlsx' or 'csv' — or InputError naming the file and the fix.
+
+    `want` is the kind the caller needs; by default it follows the extension."""
     path = Path(path)
     name, ext = path.name, path.suffix.lower()
-    want = EXPECT.get(ext)
+    want = want or EXPECT.get(ext) or LEGACY.get(ext)
     if want is None:
         raise InputError(f"{name}: unsupported file type '{ext}'; export the notes as .docx, .xlsx or .csv")
+    shown = ext if EXPECT.get(ext) == want else SAVE_AS[want]
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
-            head = fh.read(256 * 1024)
+            head = fh.read(HEAD)
+            kind = _ole_kind(fh, head) if head.startswith(OLE) else ""
     except OSError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
+        raise InputError(f"{name}: cannot read the file ({exc.strerror}); "
+                         "check the path and permissions") from None
     if size == 0:
-        raise InputError(f"{name}: the file is empty; export the notes again")
-    if head.startswith(OLE):
-        kind = _ole_kind(head)
-        if kind == "encrypted":
-            raise InputError(f"{name}: the file is password-protected; remove the password and export again")
-        if kind == "doc":
-            raise InputError(f"{name}: legacy Word .doc format; open it in Word and save as .docx")
-        if kind == "xls":
-            raise InputError(f"{name}: legacy Excel .xls format; open it in Excel and save as .xlsx")
-        raise InputError(f"{name}: an old Office (OLE) file, not {SAVE_AS.get(want, ext)}; save it as .docx or .xlsx")
+        raise InputError(f"{name}: the file is empty (not a {want.upper()} file); export the notes again as {shown}")
+    if kind == "encrypted":
+        raise InputError(f"{name}: the file is password-protected; remove the password and export again")
+    if kind == "doc":
+        raise InputError(f"{name}: legacy Word .doc format; open it in Word and save as .docx")
+    if kind == "xls":
+        raise InputError(f"{name}: legacy Excel .xls format; open it in Excel and save as .xlsx")
+    if kind:
+        raise InputError(f"{name}: password-protected or legacy Office file, not {shown}; "
+                         f"remove any password and save it as {shown}")
+    if ext in LEGACY and not head.startswith(ZIP):
+        raise InputError(f"{name}: not a usable {ext} file; open it in Office and save it as {SAVE_AS[want]}")
     if head.startswith(ZIP):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = set(zf.namelist())
-        except (zipfile.BadZipFile, OSError):
-            raise InputError(f"{name}: damaged or truncated file (broken zip); export the notes again") from None
-        if "word/document.xml" in names:
-            got = "docx"
-        elif "xl/workbook.xml" in names:
-            got = "xlsx"
-        else:
-            raise InputError(f"{name}: a zip archive without Word or Excel content; export the notes as .docx or .xlsx")
-        if got != want:
-            raise InputError(f"{name}: this is really a {SAVE_AS[got]} file named {ext}; rename it to {path.stem}{SAVE_AS[got]}")
+        got = _zip_kind(path)
+        if got != want or ext in LEGACY:
+            raise InputError(f"{name}: this is really a {SAVE_AS[got]} file named {ext if ext in LEGACY else shown}; "
+                             f"rename it to {path.stem}{SAVE_AS[got]}")
         return got
     if want == "csv":
         if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise InputError(f"{name}: binary data, not a CSV text file; export the notes again as .csv")
         return "csv"
     if b"\x00" not in head[:4096] and (b"," in head[:4096] or b"\t" in head[:4096] or b";" in head[:4096]):
-        raise InputError(f"{name}: plain text (CSV?) named {ext}; rename it to {path.stem}.csv or export as {ext}")
-    raise InputError(f"{name}: not a {ext} file (unknown or damaged content); export the notes again as {ext}")
+        raise InputError(f"{name}: plain text (CSV?) named {shown}; rename it to {path.stem}.csv "
+                         f"or export as {shown}")
+    raise InputError(f"{name}: not a {shown} file (unknown or damaged content); export the notes again as {shown}")
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InputError(f"{path.name}: damaged or truncated file (broken zip); export the notes again") from None
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    raise InputError(f"{path.name}: a zip archive without Word or Excel content; export the notes as .docx or .xlsx")
+
+
+def require(path: Path, kind: str) -> None:
+    """InputError unless path is a usable `kind` ('docx'/'xlsx') package within the safety caps.
+
+    The extension is not consulted (writers check their own temp files)."""
+    path = Path(path)
+    sniff(path, kind)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            safety.check_package(zf, path.name, kind)
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
+        # NotImplementedError: a compression method zipfile lacks; EOFError/BadZipFile: truncated data
+        raise InputError(f"{path.name}: damaged or truncated file (broken zip); export the notes again") from None
+    except OSError as exc:
+        raise InputError(f"{path.name}: cannot read the file ({exc.strerror}); "
+                         "check the path and permissions") from None

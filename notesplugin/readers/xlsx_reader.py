@@ -13,34 +13,11 @@ from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
     SCAN_ROWS, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
 )
-
-MAX_UNZIPPED = 500 * 1024 * 1024  # shared strings can expand enormously; refuse before openpyxl inflates them
-
-
-def check_workbook(path: Path) -> None:
-    """InputError with a one-line fix for files openpyxl would fail on with a generic error."""
-    name = path.name
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise InputError(f"{name}: password-protected or legacy .xls workbook; save an unprotected copy as .xlsx")
-    if not head.startswith(b"PK\x03\x04"):
-        raise InputError(f"{name}: not an XLSX workbook (empty or damaged); export the notes again as .xlsx")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile:
-        raise InputError(f"{name}: damaged workbook (not a readable zip); export the notes again as .xlsx") from None
-    if total > MAX_UNZIPPED:
-        raise InputError(f"{name}: workbook expands to over {MAX_UNZIPPED // 2**20} MB; split the export")
-
+from notesplugin.readers.sniff import require
 
 def open_workbook(path: Path, **kwargs):
     """openpyxl workbook, or InputError with a one-line fix."""
-    check_workbook(path)
+    require(path, "xlsx")  # sniffing and size caps live in readers.sniff / safety
     try:
         return openpyxl.load_workbook(path, **kwargs)
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError, SyntaxError) as exc:

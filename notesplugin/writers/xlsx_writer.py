@@ -36,6 +36,7 @@ AUTHOR = "notesplugin"
 Key = tuple[Any, int]  # (sheet or None, row)
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+C_TAG, V_TAG, F_TAG, IS_TAG, T_TAG, R_TAG, SI_TAG = (f"{NS}{t}" for t in ("c", "v", "f", "is", "t", "r", "si"))
 SKIP = object()  # a value the check does not compare (data-table formulas)
 
 
@@ -129,21 +130,35 @@ def _snapshot(wb) -> dict[str, dict[tuple[int, int], Any]]:
 
 def _text(node) -> str:
     # like openpyxl's Text.content: plain and rich-run text, no phonetic runs
-    return "".join(t.text or "" for t in node.iterfind(f"{NS}t")) + \
-        "".join(t.text or "" for t in node.iterfind(f"{NS}r/{NS}t"))
+    parts = []
+    for child in node:
+        if child.tag == T_TAG:
+            parts.append(child.text or "")
+        elif child.tag == R_TAG:
+            parts.extend(t.text or "" for t in child if t.tag == T_TAG)
+    return "".join(parts)
 
 
 def _saved_cells(zf: zipfile.ZipFile, part: str, strings: list[str]):
-    """(row, column, value) of every cell in a saved sheet; lxml is ~4x faster than openpyxl here."""
+    """(row, column, value) of every cell in a saved sheet; lxml is ~4x faster than openpyxl here.
+    Children are walked by hand: lxml's find() with a path costs more than the parse."""
     with zf.open(part) as fh:
-        for _, c in etree.iterparse(fh, tag=f"{NS}c"):
-            kind, f, v = c.get("t", "n"), c.find(f"{NS}f"), c.findtext(f"{NS}v") or None
+        for _, c in etree.iterparse(fh, tag=C_TAG):
+            f = v = node = None
+            for child in c:
+                tag = child.tag
+                if tag == V_TAG:
+                    v = child.text or None
+                elif tag == F_TAG:
+                    f = child
+                elif tag == IS_TAG:
+                    node = child
+            kind = c.get("t", "n")
             if f is not None:
                 value = "=" + (f.text or "")
                 if f.get("t") == "array":
                     value = ("array", f.get("ref"), value)
             elif kind == "inlineStr":
-                node = c.find(f"{NS}is")
                 value = _text(node) if node is not None else None
             elif v is None:
                 value = None
@@ -154,7 +169,7 @@ def _saved_cells(zf: zipfile.ZipFile, part: str, strings: list[str]):
             elif kind in ("str", "e", "d"):
                 value = v
             else:
-                value = ("num", float(v))
+                value = float(v)
             row, col = coordinate_to_tuple(c.get("r"))
             c.clear()
             yield row, col, value
@@ -163,11 +178,9 @@ def _saved_cells(zf: zipfile.ZipFile, part: str, strings: list[str]):
 def _same(want: Any, got: Any) -> bool:
     if want is SKIP or want == got:
         return True
-    if isinstance(got, tuple) and got[0] == "num":
-        if isinstance(want, tuple) and want[0] == "serial":
-            return abs(want[1] - got[1]) < 1e-6
-        return want == got[1]
-    return isinstance(want, tuple) and want[0] == "serial" and isinstance(got, str)  # ISO dates kept as text
+    if isinstance(want, tuple) and want[0] == "serial":
+        return isinstance(got, str) or (isinstance(got, float) and abs(want[1] - got) < 1e-6)  # str: ISO dates
+    return False
 
 
 def _parts(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -188,17 +201,17 @@ def _verify(tmp: Path, snap: dict[str, dict[tuple[int, int], Any]], name: str) -
         strings = []
         if "xl/sharedStrings.xml" in zf.namelist():
             with zf.open("xl/sharedStrings.xml") as fh:
-                for _, si in etree.iterparse(fh, tag=f"{NS}si"):
+                for _, si in etree.iterparse(fh, tag=SI_TAG):
                     strings.append(_text(si))
                     si.clear()
         parts = _parts(zf)
         for title, cells in snap.items():
             left = dict(cells)
             for r, c, value in _saved_cells(zf, parts[title], strings) if title in parts else ():
-                if (r, c) in left and value is not None:
-                    if not _same(left.pop((r, c)), value):
-                        raise InputError(f"{name}: the annotated copy changed an original cell "
-                                         f"({title}!{get_column_letter(c)}{r}); no copy written")
+                want = left.pop((r, c), SKIP) if value is not None else SKIP
+                if want is not SKIP and want != value and not _same(want, value):
+                    raise InputError(f"{name}: the annotated copy changed an original cell "
+                                     f"({title}!{get_column_letter(c)}{r}); no copy written")
             if left:
                 r, c = next(iter(left))
                 raise InputError(f"{name}: the annotated copy lost an original cell "
@@ -289,13 +302,14 @@ def _findings_sheet(wb, notes: list[Note], grouped: dict[Key, list[Finding]]) ->
     for note in sorted(notes, key=lambda n: n.position):
         for f in sorted(grouped.get(note_key(note), []), key=lambda f: _item_order(f.item)):
             loc = f.location or note.segments[0].location
-            values = [f.note_id, f.clinician or note.clinician, f.client or note.client, f.date or note.date or "",
-                      f.checklist, f.item, f.name, f.status, f.topic or "", f.evidence, f.reason,
-                      loc.get("sheet", ""), loc.get("row", ""), loc.get("column", "")]
+            values = [f.note_id, f.clinician or note.clinician, f.client or note.client, f.date or note.date or None,
+                      f.checklist, f.item, f.name, f.status, f.topic, f.evidence, f.reason or None,
+                      loc.get("sheet"), loc.get("row"), loc.get("column")]
+            ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
             row += 1  # counted here: ws.max_row scans every cell
             for c, value in enumerate(values, start=1):
-                if value != "":
-                    put(ws.cell(row, c), value)
+                if isinstance(value, str) and value.startswith(FORMULA_START):
+                    put(ws._cells[(row, c)], value)  # append made it a formula; make it literal again
     ws.freeze_panes = "A2"
 
 

@@ -1,0 +1,305 @@
+#!/usr/bin/env python
+"""Benchmark: notesplugin scan against the file libraries' own floor.
+
+Run:  python benchmarks/bench.py [--quick] [--json PATH] [--keep DIR]
+
+Generates realistic exports in a temp folder (the 38 sample notes, varied: client
+names, dates and the admin lines at the end; every checklist item represented):
+an XLSX laid out like sample_notes/clinic_a_export.xlsx and a folder of single-note
+DOCX files like sample_notes/single_note.docx. Then measures, in the same run:
+
+- floor: openpyxl load + save of the XLSX; python-docx open + save of every DOCX;
+- scan: notesplugin.pipeline.scan called in-process (library; ledger on, in a temp
+  file), and the CLI `notesplugin scan` in a subprocess for the XLSX (peak RSS);
+- the checklist engine alone, notes/s on one core;
+- scaling: time per note at several workbook sizes;
+- --jobs 2 against --jobs 1 on the DOCX folder.
+
+Prints each figure and its ratio to the target; --json writes them all. No figure
+fails the run: this is a measurement, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_notes"
+
+FULL = {"xlsx": 10_000, "docx": 500, "engine": 5_000, "scaling": [1_000, 5_000, 10_000, 20_000]}
+QUICK = {"xlsx": 200, "docx": 16, "engine": 200, "scaling": [100, 200, 300]}
+
+# Names that are not English words the lexicon could read as an emotion or an actor.
+FIRST_NAMES = """Adaeze Aurelio Bartek Beatriz Cosmin Dagny Delphine Emeka Esperanza Fenella Florin Gideon
+Gwendolyn Halvard Ines Ingrid Jovana Kaveh Ksenia Laszlo Leocadia Marisol Mateus Mirela Nadia Niamh Octavio
+Oksana Perpetua Quillon Radomir Rosalba Saoirse Svetlana Tadeo Teodora Ulrich Valentina Wendeline Xiomara
+Yannick Yevgenia Zbigniew Zuleika Anouk Bastien Celestine Dario Eluned Fabiola Gaspard Honorata Ignatius
+Jolanta Kasimir Liesel Mirko Nerys Orsolya Pascual Quirina Rasmus Sabela Tancredi Urszula Vasco Wilhelmina
+Ximena Ysolde Zoltan Amadou Benedetta Cyprian Dorotea Evander Filippa Gunnar Henrike Isidro Jadwiga""".split()
+INITIALS = "ABCDEFGHJKLMNPRSTVWZ"
+
+TARGETS = {
+    "xlsx_ratio": ("XLSX scan / openpyxl floor", "<=", 1.5),
+    "docx_ratio": ("DOCX folder scan / python-docx floor", "<=", 1.5),
+    "engine_notes_per_s": ("checklist engine, notes/s on one core", ">=", 2000.0),
+    "peak_rss_mb": ("peak RSS of the XLSX scan (CLI), MB", "<=", 400.0),
+    "scaling_ratio": ("time/note at largest size / at smallest", "<=", 1.15),
+    "jobs_speedup": ("--jobs 2 speedup over --jobs 1 (DOCX folder)", ">=", 1.6),
+}
+
+RSS_WRAPPER = ("import resource, subprocess, sys, time\n"
+               "t = time.perf_counter()\n"
+               "rc = subprocess.run(sys.argv[1:]).returncode\n"
+               "d = time.perf_counter() - t\n"
+               "print(rc, d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+
+def _make_samples():
+    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ---- generating exports -----------------------------------------------------------
+
+def _rename(client: str, text: str, rng: random.Random) -> tuple[str, str]:
+    """New first names (and last initials) for the client(s), also where the text uses them."""
+    people = []
+    for person in client.split(" & "):
+        first, _, rest = person.partition(" ")
+        new = rng.choice(FIRST_NAMES)
+        text = re.sub(rf"\b{re.escape(first)}\b", new, text)
+        people.append(f"{new} {rng.choice(INITIALS)}." if rest else new)
+    return " & ".join(people), text
+
+
+def _admin_line(d: date, rng: random.Random) -> str:
+    """A closing admin line, in one of a few word orders, so no two note texts are equal."""
+    nxt = d + timedelta(days=7 * rng.randint(1, 3))
+    minutes = rng.choice((45, 50, 53, 55, 60))
+    return rng.choice((
+        f"Session length {minutes} min. Next session {nxt:%m/%d/%Y}.",
+        f"Next session {nxt:%m/%d/%Y}; session length {minutes} min.",
+        f"Scheduled next appointment for {nxt:%m/%d/%Y} ({minutes} min today).",
+    ))
+
+
+def generate(base: list[dict], n: int, seed: int) -> list[dict]:
+    """n varied notes cycling through all base notes (so every item is represented)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        src = base[i % len(base)]
+        d = date.fromisoformat(src["date"]) + timedelta(days=rng.randint(-1, 1))
+        client, text = _rename(src["client"], src["text"], rng)
+        text = text.replace("denies SI/HI", rng.choice(("denies SI/HI", "denies HI/SI")))
+        out.append({**src, "id": f"bench-{i + 1:06d}", "date": d.isoformat(), "client": client,
+                    "text": f"{text}\n{_admin_line(d, rng)}"})
+    return out
+
+
+def write_xlsx(ms, notes: list[dict], path: Path) -> Path:
+    ms.write_clinic_a(notes, path)
+    return path
+
+
+def write_docx_folder(ms, notes: list[dict], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in notes:
+        ms.write_single_note([n], folder / f"{n['id']}.docx")
+    return folder
+
+
+# ---- measuring ----------------------------------------------------------------------
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    t = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return time.perf_counter() - t, value
+
+
+def floor_xlsx(path: Path, out: Path) -> float:
+    import openpyxl
+
+    def run():
+        wb = openpyxl.load_workbook(path)
+        wb.save(out / path.name)
+    return timed(run)[0]
+
+
+def floor_docx(folder: Path, out: Path) -> float:
+    from docx import Document
+    out.mkdir(parents=True, exist_ok=True)
+
+    def run():
+        for p in sorted(folder.glob("*.docx")):
+            Document(str(p)).save(str(out / p.name))
+    return timed(run)[0]
+
+
+def scan_lib(paths: list[Path], out: Path, ledger: Path, jobs: int = 1):
+    """notesplugin.pipeline.scan in-process: read, check, annotate, write, ledger and letters."""
+    from notesplugin.config import Config
+    from notesplugin.pipeline import scan
+    secs, res = timed(scan, paths, out, Config(), ledger=True, ledger_path=ledger, jobs=jobs)
+    if res.failed or res.history_error:
+        raise SystemExit(f"bench: scan failed: {[r.error for r in res.failed]} {res.history_error}")
+    return secs, res
+
+
+def scan_cli_rss(path: Path, out: Path, ledger: Path, cwd: Path) -> tuple[float, float]:
+    """The CLI in a child process; (seconds, peak RSS MB) read by a wrapper via RUSAGE_CHILDREN,
+    so the children this process started before do not count."""
+    cfg = cwd / "bench.toml"
+    cfg.write_text("", encoding="utf-8")
+    env = {**os.environ, "NOTESPLUGIN_CONFIG": str(cfg)}
+    cmd = [sys.executable, "-c", RSS_WRAPPER, sys.executable, "-m", "notesplugin.cli", "scan", str(path),
+           "--out", str(out), "--ledger", str(ledger), "--quiet"]
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    rc, secs, maxrss = proc.stdout.split()[-3:]
+    if rc != "0":
+        raise SystemExit(f"bench: CLI scan exited {rc}: {proc.stderr.strip()[:300]}")
+    kb = int(maxrss) / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KB on Linux
+    return float(secs), kb / 1024
+
+
+def engine_rate(notes: list[dict]) -> float:
+    from notesplugin.checklists.engine import Engine
+    from notesplugin.model import Note, Segment
+    engine = Engine()
+    objs = [Note(note_id=n["id"], file="bench.xlsx", text=n["text"], clinician=n["clinician"], client=n["client"],
+                 date=n["date"], segments=(Segment(0, len(n["text"]), {"sheet": "Notes", "row": i + 2, "column": "F"}),))
+            for i, n in enumerate(notes)]
+    secs, _ = timed(lambda: [engine.check(o) for o in objs])
+    return len(objs) / secs
+
+
+def phases_xlsx(path: Path, res, out: Path) -> dict[str, float]:
+    """Read and write of the same workbook on their own, to show where the scan's time goes."""
+    from notesplugin import readers
+    from notesplugin.config import Config
+    from notesplugin.writers.xlsx_writer import write_xlsx as annotate
+    fr = res.files[0]
+    read_s, _ = timed(readers.read, path, Config())
+    write_s, _ = timed(annotate, path, out / f"phase.{path.name}", fr.notes, fr.findings)
+    return {"read_s": read_s, "write_s": write_s}
+
+
+# ---- report -------------------------------------------------------------------------
+
+def verdict(key: str, value: float) -> str:
+    label, op, target = TARGETS[key]
+    ok = value <= target if op == "<=" else value >= target
+    return f"{label}: {value:,.2f} (target {op} {target:g}) {'OK' if ok else 'MISS'}"
+
+
+def run(quick: bool, tmp: Path) -> dict:
+    sizes = QUICK if quick else FULL
+    ms = _make_samples()
+    base = ms.load_notes()
+    fig: dict = {"mode": "quick" if quick else "full", "cores": os.cpu_count(),
+                 "python": platform.python_version(), "platform": platform.platform(), "sizes": sizes,
+                 "scan_mode": "library in-process (notesplugin.pipeline.scan), ledger on; "
+                              "CLI in a subprocess for peak RSS"}
+    say = print
+
+    # warm up: imports and the compiled checklists, which a long-running scan pays once
+    warm = write_xlsx(ms, generate(base, len(base), 0), tmp / "warm.xlsx")
+    scan_lib([warm], tmp / "warm-out", tmp / "warm.sqlite3")
+
+    say(f"cores: {fig['cores']}  python {fig['python']}  ({fig['mode']} mode)")
+
+    # engine alone
+    fig["engine_notes_per_s"] = engine_rate(generate(base, sizes["engine"], 1))
+    say(f"engine: {sizes['engine']:,} notes -> {fig['engine_notes_per_s']:,.0f} notes/s on one core")
+
+    # XLSX: floor vs scan, at every scaling size; the main figure is the size named in sizes['xlsx']
+    scaling = {}
+    main_n = sizes["xlsx"]
+    for n in sorted(set(sizes["scaling"]) | {main_n}):
+        path = write_xlsx(ms, generate(base, n, n), tmp / f"export_{n}.xlsx")
+        if n == main_n:
+            fig["xlsx_floor_s"] = floor_xlsx(path, _dir(tmp / f"floor_{n}"))
+        secs, res = scan_lib([path], tmp / f"out_{n}", tmp / f"ledger_{n}.sqlite3")
+        if n in sizes["scaling"]:
+            scaling[n] = secs / n * 1000
+            say(f"scaling: {n:>6,} notes scan {secs:7.2f} s = {scaling[n]:.2f} ms/note")
+        if n == main_n:
+            fig["xlsx_scan_s"] = secs
+            fig["xlsx_items_found"] = sorted({f.item for f in res.findings})
+            fig["xlsx_findings"] = len(res.findings)
+            fig["xlsx_letters"] = len((res.history or {}).get("letters") or [])
+            fig.update(phases_xlsx(path, res, _dir(tmp / f"phase_{n}")))
+            cli_s, rss = scan_cli_rss(path, tmp / f"cli_{n}", tmp / f"cli_{n}.sqlite3", tmp)
+            fig["xlsx_cli_scan_s"], fig["peak_rss_mb"] = cli_s, rss
+    fig["scaling_ms_per_note"] = {str(k): v for k, v in scaling.items()}
+    lo, hi = min(scaling), max(scaling)
+    fig["scaling_ratio"] = scaling[hi] / scaling[lo]
+    fig["xlsx_ratio"] = fig["xlsx_scan_s"] / fig["xlsx_floor_s"]
+    fig["xlsx_io_ratio"] = (fig["read_s"] + fig["write_s"]) / fig["xlsx_floor_s"]
+    say(f"XLSX {main_n:,} notes: openpyxl load+save floor {fig['xlsx_floor_s']:.2f} s; "
+        f"scan (library) {fig['xlsx_scan_s']:.2f} s; scan (CLI subprocess) {fig['xlsx_cli_scan_s']:.2f} s")
+    say(f"  of which read {fig['read_s']:.2f} s + annotate/write {fig['write_s']:.2f} s "
+        f"= {fig['xlsx_io_ratio']:.2f}x floor; engine ~{main_n / fig['engine_notes_per_s']:.2f} s")
+    say(f"  findings {fig['xlsx_findings']:,}, items found: {' '.join(fig['xlsx_items_found'])}, "
+        f"letters {fig['xlsx_letters']}")
+
+    # DOCX folder: floor vs scan, jobs 1 vs 2
+    folder = write_docx_folder(ms, generate(base, sizes["docx"], 7), tmp / "docx_in")
+    fig["docx_floor_s"] = floor_docx(folder, tmp / "docx_floor")
+    fig["docx_scan_s"], _ = scan_lib([folder], tmp / "docx_out1", tmp / "docx1.sqlite3", jobs=1)
+    fig["docx_scan_jobs2_s"], _ = scan_lib([folder], tmp / "docx_out2", tmp / "docx2.sqlite3", jobs=2)
+    fig["docx_ratio"] = fig["docx_scan_s"] / fig["docx_floor_s"]
+    fig["jobs_speedup"] = fig["docx_scan_s"] / fig["docx_scan_jobs2_s"]
+    say(f"DOCX folder {sizes['docx']:,} files: python-docx open+save floor {fig['docx_floor_s']:.2f} s; "
+        f"scan --jobs 1 {fig['docx_scan_s']:.2f} s; --jobs 2 {fig['docx_scan_jobs2_s']:.2f} s")
+
+    say(f"RSS: peak {fig['peak_rss_mb']:.0f} MB for the {main_n:,}-note CLI scan")
+    say("targets:")
+    fig["targets"] = {}
+    for key, (label, op, target) in TARGETS.items():
+        value = fig[key]
+        fig["targets"][key] = {"label": label, "value": value, "op": op, "target": target,
+                               "met": value <= target if op == "<=" else value >= target}
+        say("  " + verdict(key, value))
+    return fig
+
+
+def _dir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for CI (< 60 s)")
+    ap.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep the generated files")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    if args.keep:
+        fig = run(args.quick, _dir(args.keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="notesplugin-bench-") as tmp:
+            fig = run(args.quick, Path(tmp))
+    fig["bench_total_s"] = time.perf_counter() - started
+    print(f"benchmark took {fig['bench_total_s']:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(fig, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,417 @@
+"""Every bad file gets a one-line answer naming the file and the fix; the batch goes on.
+
+All bad files are made here: encrypted ones with msoffcrypto-tool, legacy
+.doc/.xls as minimal (valid) OLE compound files, bombs as small zips."""
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import struct
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from docx import Document
+
+from notesplugin import readers, safety
+from notesplugin.cli import main
+from notesplugin.config import Config
+from notesplugin.model import InputError
+
+sniff_mod = importlib.import_module("notesplugin.readers.sniff")  # the package re-exports sniff()
+FLAG = "Client cried about her mother's death. I told her it would all be fine and moved on."
+LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                     for i in range(1, 10))
+          + b"]>\n")
+
+
+# ---- builders -------------------------------------------------------------------
+
+def make_docx(path: Path, paragraphs=(FLAG,)) -> Path:
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    doc.save(path)
+    return path
+
+
+def make_xlsx(path: Path, rows=(("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG))) -> Path:
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    for row in rows:
+        wb.active.append(list(row))
+    wb.save(path)
+    return path
+
+
+def make_csv(path: Path) -> Path:
+    path.write_text(f'Note ID,Clinician,Note\nc1,Dr A,"{FLAG}"\n', encoding="utf-8")
+    return path
+
+
+def rezip(src: Path, dest: Path, replace: dict[str, bytes], store: bool = False) -> Path:
+    """Copy a package with some parts replaced (or added)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
+        for info in zin.infolist():
+            if info.filename not in replace:
+                zout.writestr(info, zin.read(info.filename))
+        for name, data in replace.items():
+            zout.writestr(name, data)
+    return dest
+
+
+def with_strings(src: Path, dest: Path, sst: bytes) -> Path:
+    """src plus a shared-strings part, registered as Excel registers it."""
+    with zipfile.ZipFile(src) as zf:
+        types, rels = zf.read("[Content_Types].xml"), zf.read("xl/_rels/workbook.xml.rels")
+    types = types.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                          b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    rels = rels.replace(b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/'
+                        b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                        b"</Relationships>")
+    return rezip(src, dest, {"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels,
+                             "xl/sharedStrings.xml": sst})
+
+
+def ole_file(stream: str, size: int = 4096, *, v4: bool = False, dir_last: bool = False) -> bytes:
+    """A minimal valid compound file (CFB v3, or v4 with 4 KB sectors) holding one stream."""
+    end, free, nostream = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFF
+    ss = 4096 if v4 else 512
+    n_data = -(-size // ss)
+    assert n_data + 2 <= ss // 4  # one FAT sector is enough
+    dir_sec, data_start = (1 + n_data, 1) if dir_last else (1, 2)
+    header = bytearray(ss)
+    header[0:8] = sniff_mod.OLE
+    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 4 if v4 else 3, 0xFFFE, 12 if v4 else 9, 6)
+    struct.pack_into("<IIIIIIIII", header, 0x28, 1 if v4 else 0, 1, dir_sec, 0, 4096, end, 0, end, 0)
+    struct.pack_into("<109I", header, 0x4C, 0, *([free] * 108))
+    fat = [free] * (ss // 4)
+    fat[0], fat[dir_sec] = 0xFFFFFFFD, end
+    for i in range(n_data):
+        fat[data_start + i] = data_start + i + 1 if i < n_data - 1 else end
+
+    def entry(name: str, kind: int, start: int, length: int, child: int = nostream) -> bytes:
+        e = bytearray(128)
+        raw = (name + "\0").encode("utf-16-le")
+        e[:len(raw)] = raw
+        struct.pack_into("<HBB", e, 64, len(raw), kind, 1)
+        struct.pack_into("<III", e, 68, nostream, nostream, child)
+        struct.pack_into("<IQ", e, 116, start, length)
+        return bytes(e)
+    empty = bytearray(128)
+    struct.pack_into("<III", empty, 68, nostream, nostream, nostream)
+    directory = entry("Root Entry", 5, end, 0, child=1) + entry(stream, 2, data_start, size)
+    directory += bytes(empty) * (ss // 128 - 2)
+    data = b"\x42" * size + b"\0" * (n_data * ss - size)
+    body = data + directory if dir_last else directory + data
+    return bytes(header) + struct.pack(f"<{ss // 4}I", *fat) + body
+
+
+def encrypt(src: Path, dest: Path) -> Path:
+    from msoffcrypto.format.ooxml import OOXMLFile
+    with open(src, "rb") as fh, open(dest, "wb") as out:
+        OOXMLFile(fh).encrypt("secret", out)
+    return dest
+
+
+def shared_strings(n: int, declared: int | None = None) -> bytes:
+    attrs = f' count="{declared}" uniqueCount="{declared}"' if declared is not None else ""
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"' + attrs.encode() + b">" + b"<si><t>a</t></si>" * n + b"</sst>")
+
+
+def small_caps(monkeypatch) -> None:
+    # A real bomb at the shipped cap (256 MB) takes seconds to build; the check is the same at 4 MB.
+    monkeypatch.setattr(safety, "MAX_UNZIPPED", 4 * 2**20)
+    monkeypatch.setattr(safety, "MAX_SHARED_STRINGS", 50_000)
+
+
+def zip_bomb(path: Path, tmp: Path) -> Path:
+    good = make_xlsx(tmp / "bomb-base.xlsx")
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info.filename))
+        with zout.open("xl/media/filler.bin", "w") as fh:
+            for _ in range(10):
+                fh.write(b"\0" * 2**20)  # 10 MB that compress to ~10 KB
+    return path
+
+
+# ---- the bad files, the expected fix ------------------------------------------------
+
+def build_bad(folder: Path, tmp: Path) -> dict[str, str]:
+    """name -> a piece of the expected one-line message."""
+    good_docx = make_docx(tmp / "g.docx")
+    good_xlsx = make_xlsx(tmp / "g.xlsx")
+    cases: dict[str, str] = {}
+
+    def add(name: str, data: bytes | Path, expect: str) -> None:
+        (folder / name).write_bytes(data.read_bytes() if isinstance(data, Path) else data)
+        cases[name] = expect
+
+    add("locked.docx", encrypt(good_docx, tmp / "e1"), "remove the password and export again")
+    add("locked.xlsx", encrypt(good_xlsx, tmp / "e2"), "remove the password and export again")
+    add("old.doc", ole_file("WordDocument"), "save as .docx")
+    add("old.xls", ole_file("Workbook"), "save as .xlsx")
+    add("old-renamed.docx", ole_file("WordDocument"), "save as .docx")
+    add("old-renamed.xlsx", ole_file("Workbook"), "save as .xlsx")
+    add("word-as.xlsx", good_docx, "rename it to word-as.docx")
+    add("book-as.docx", good_xlsx, "rename it to book-as.xlsx")
+    add("zipped.doc", good_docx, "really a .docx file named .doc; rename it to zipped.docx")
+    add("csv-as.xlsx", b"Note ID,Note\n1,hello\n", "rename it to csv-as.csv")
+    add("noise.xlsx", bytes(range(256)) * 40, "export the notes again as .xlsx")
+    add("noise.csv", bytes(range(256)) * 40, "not a CSV text file; export the notes again as .csv")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.txt", "not office")
+    add("plainzip.docx", buf.getvalue(), "without Word or Excel content")
+    add("empty.docx", b"", "export the notes again")
+    add("cut.docx", good_docx.read_bytes()[: good_docx.stat().st_size // 2], "damaged or truncated")
+    add("laughs.xlsx", with_strings(good_xlsx, tmp / "l1", LAUGHS + shared_strings(1)[39:]),
+        "entity declarations")
+    with zipfile.ZipFile(good_docx) as zf:
+        body = zf.read("word/document.xml")
+    add("laughs.docx", rezip(good_docx, tmp / "l2", {"word/document.xml": LAUGHS + body[body.index(b"<w:document"):]}),
+        "entity declarations")
+    add("bomb.xlsx", zip_bomb(tmp / "b1", tmp), "split the export")
+    add("strings.xlsx", with_strings(good_xlsx, tmp / "s1", shared_strings(safety.MAX_SHARED_STRINGS + 10)),
+        "distinct text values")
+    add("nocolumn.xlsx", make_xlsx(tmp / "nc.xlsx", [("Alpha", "Beta"), (1, 2)]),
+        "no note column found; columns seen: Alpha, Beta; map one in notesplugin.toml")
+    add("blank.docx", make_docx(tmp / "bl.docx", []), "no note text found")
+    return cases
+
+
+@pytest.fixture()
+def batch(tmp_path, monkeypatch):
+    small_caps(monkeypatch)
+    src = tmp_path / "in"
+    src.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    cases = build_bad(src, work)
+    make_docx(src / "good.docx")
+    make_xlsx(src / "good.xlsx")
+    make_csv(src / "good.csv")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    return cases, src, out, result
+
+
+def test_every_bad_file_one_line_and_batch_goes_on(batch):
+    cases, src, out, result = batch
+    assert result.exit_code == 3, result.output
+    assert isinstance(result.exception, SystemExit)  # no crash, no traceback
+    assert "Traceback" not in result.output + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(cases)
+    for name, expect in cases.items():
+        mine = [line for line in lines if f"{name}:" in line]
+        assert len(mine) == 1, name
+        assert expect in mine[0], (name, mine[0])
+    run = json.loads((out / "run.json").read_text())
+    for name, expect in cases.items():
+        assert expect in run["files"][str(src / name)]
+        assert str(src / name) not in run["outputs"]
+    for good in ("good.docx", "good.xlsx", "good.csv"):
+        assert run["files"][str(src / good)] == "ok"
+        assert Path(run["outputs"][str(src / good)]).exists()
+    assert run["counts"]["files_failed"] == len(cases)
+    findings = [json.loads(x) for x in (out / "findings.jsonl").read_text().splitlines()]
+    assert {Path(f["file"]).name for f in findings} == {"good.docx", "good.xlsx", "good.csv"}
+
+
+def test_fixtures_are_real_files(tmp_path):
+    """The hand-made OLE and encrypted files parse as what they claim to be."""
+    import msoffcrypto
+    import olefile
+    (tmp_path / "a.doc").write_bytes(ole_file("WordDocument", 8192))
+    ole = olefile.OleFileIO(str(tmp_path / "a.doc"))
+    assert ole.listdir() == [["WordDocument"]] and len(ole.openstream("WordDocument").read()) == 8192
+    ole.close()
+    enc = encrypt(make_docx(tmp_path / "p.docx"), tmp_path / "enc.docx")
+    with open(enc, "rb") as fh:
+        assert msoffcrypto.OfficeFile(fh).is_encrypted()
+    assert {"EncryptionInfo", "EncryptedPackage"} <= sniff_mod._ole_names(open(enc, "rb"))
+
+
+def test_encrypted_found_by_directory_not_only_head(tmp_path):
+    # a big compound file may keep its directory past the first 256 KB the byte search sees
+    import olefile
+    data = ole_file("EncryptedPackage", 300_000, v4=True, dir_last=True)
+    assert "EncryptedPackage".encode("utf-16-le") not in data[:sniff_mod.HEAD]
+    path = tmp_path / "enc.docx"
+    path.write_bytes(data)
+    with olefile.OleFileIO(str(path)) as ole:
+        assert ole.listdir() == [["EncryptedPackage"]]
+    with pytest.raises(InputError, match="enc.docx: the file is password-protected; remove the password"):
+        sniff_mod.sniff(path)
+
+
+@pytest.mark.parametrize("name,part", [("laughs.xlsx", "xl/sharedStrings.xml"), ("laughs.docx", "word/document.xml")])
+def test_entity_bomb_refused_before_any_parser(tmp_path, monkeypatch, name, part):
+    good = make_docx(tmp_path / "g.docx") if name.endswith("docx") else \
+        with_strings(make_xlsx(tmp_path / "g0.xlsx"), tmp_path / "g.xlsx", shared_strings(1))
+    with zipfile.ZipFile(good) as zf:
+        body = zf.read(part)
+    root = body.index(b"<", body.index(b"?>"))
+    bad = rezip(good, tmp_path / name, {part: LAUGHS + b"<!-- " + b"pad " * 2000 + b"-->" + body[root:]})
+    monkeypatch.setattr(openpyxl, "load_workbook", _never)
+    monkeypatch.setattr("notesplugin.readers.docx_reader.Document", _never)
+    with pytest.raises(InputError, match=f"{name}: .*entity declarations.*save it again"):
+        readers.read(bad, Config())
+
+
+def _never(*a, **k):
+    raise AssertionError("a file library was asked to parse a refused file")
+
+
+def test_zip_bomb_refused_from_headers(tmp_path, monkeypatch):
+    small_caps(monkeypatch)
+    bomb = zip_bomb(tmp_path / "bomb.xlsx", tmp_path)
+    assert bomb.stat().st_size < 200_000
+    read_calls = []
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, n, *a, **k: read_calls.append(
+        getattr(n, "filename", n)) or real_open(self, n, *a, **k))
+    monkeypatch.setattr(openpyxl, "load_workbook", _never)
+    with pytest.raises(InputError, match=r"bomb.xlsx: the workbook expands to 1\d MB \(over 4 MB\); split"):
+        readers.read(bomb, Config())
+    assert read_calls == []  # refused from the zip directory alone, before any part is inflated
+
+
+def test_shipped_caps_are_sane():
+    assert 64 * 2**20 <= safety.MAX_UNZIPPED <= 512 * 2**20
+    assert safety.MAX_SHARED_STRINGS >= 100_000
+
+
+@pytest.mark.parametrize("declared", [None, 5_000_000, 10])  # missing, honest, lying count
+def test_many_shared_strings_refused(tmp_path, monkeypatch, declared):
+    good = make_xlsx(tmp_path / "g.xlsx")
+    bad = with_strings(good, tmp_path / "many.xlsx", shared_strings(1_050_000, declared))
+    monkeypatch.setattr(openpyxl, "load_workbook", _never)
+    with pytest.raises(InputError, match="many.xlsx: the workbook holds over 1,000,000 distinct text values"):
+        readers.read(bad, Config())
+
+
+def test_shared_strings_under_cap_and_split_tags_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(safety, "_CHUNK", 7)  # tags split across every read
+    monkeypatch.setattr(safety, "MAX_SHARED_STRINGS", 20)
+    good = make_xlsx(tmp_path / "g.xlsx")
+    ok = rezip(good, tmp_path / "ok.xlsx", {"xl/sharedStrings.xml": shared_strings(20)})
+    with zipfile.ZipFile(ok) as zf:
+        safety.check_package(zf, "ok.xlsx", "xlsx")
+    bad = rezip(good, tmp_path / "bad.xlsx", {"xl/sharedStrings.xml": shared_strings(21)})
+    with zipfile.ZipFile(bad) as zf, pytest.raises(InputError, match=r"\(21 counted\)"):
+        safety.check_package(zf, "bad.xlsx", "xlsx")
+
+
+def test_one_sniffer(tmp_path):
+    """The readers hold no sniffing of their own: they go through readers.sniff.require."""
+    import inspect
+
+    from notesplugin.readers import docx_reader, xlsx_reader
+    for mod in (docx_reader, xlsx_reader):
+        src = inspect.getsource(mod)
+        assert "\\xd0\\xcf" not in src and "PK\\x03" not in src and "MAX_UNZIPPED" not in src
+        assert "require(path" in src
+    # and the writers' own re-open of their temp file (named .part) still gets the content checks
+    bad = tmp_path / ".x.docx.abc123.part"
+    bad.write_bytes(ole_file("WordDocument"))
+    with pytest.raises(InputError, match="legacy Word .doc"):
+        docx_reader.open_docx(bad)
+
+
+def test_absurdly_long_note_skipped_with_warning(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    marker = "Zebraquux"
+    long_note = (marker + " talked. ") * 30_000  # ~480k chars, over the 200k default
+    (src / "long.csv").write_text(f'Note ID,Note\nbig,"{long_note}"\nsmall,"{FLAG}"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    assert "note big is longer than 200000 characters and was not checked" in result.output
+    assert marker not in result.output + result.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["notes"] == 1 and run["counts"]["rescuing_flagged"] == 1
+    # the skipped note is still in the annotated copy, unchanged
+    assert long_note in (out / "long.annotated.csv").read_text(encoding="utf-8")
+
+
+def test_absurd_note_limit_from_config_in_docx_and_xlsx(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_docx(src / "a.docx", ["Note ID: d1", "Clinician: Dr A", "x " * 800, "Note ID: d2", "Clinician: Dr A", FLAG])
+    make_xlsx(src / "b.xlsx", [("Note ID", "Note"), ("x1", "y " * 800), ("x2", FLAG)])
+    cfg = tmp_path / "notesplugin.toml"
+    cfg.write_text("[limits]\nmax_note_chars = 1000\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "note d1 is longer than 1000" in result.output and "note x1 is longer than 1000" in result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["notes"] == 2 and run["counts"]["rescuing_flagged"] == 2
+
+
+def _vba_book(path: Path, vba: bytes) -> Path:
+    base = make_xlsx(path.with_suffix(".base.xlsx"))
+    with zipfile.ZipFile(base) as zf:
+        types = zf.read("[Content_Types].xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    types = types.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                          b"application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
+        b"</Types>", b'<Override PartName="/xl/vbaProject.bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+                     b"</Types>")
+    rels = rels.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/'
+                        b'office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>')
+    rezip(base, path, {"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels, "xl/vbaProject.bin": vba})
+    base.unlink()
+    return path
+
+
+def test_xlsm_macros_survive_a_scan(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    vba = bytes(range(256)) * 64 + b"Attribute VB_Name"
+    _vba_book(src / "macro.xlsm", vba)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    copy = out / "macro.annotated.xlsm"
+    with zipfile.ZipFile(copy) as zf:
+        assert zf.read("xl/vbaProject.bin") == vba
+        assert b"macroEnabled" in zf.read("[Content_Types].xml")
+    wb = openpyxl.load_workbook(copy)
+    assert wb["Notes"]["C2"].value == FLAG and wb["Notes"]["D1"].value == "Rescuing items"
+
+
+def test_images_survive_a_scan(tmp_path):
+    from openpyxl.drawing.image import Image as XLImage
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (7, 5), (200, 30, 30)).save(png, format="PNG")
+    src = tmp_path / "in"
+    src.mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    ws.append(["Note ID", "Note"])
+    ws.append(["i1", FLAG])
+    ws.add_image(XLImage(io.BytesIO(png.getvalue())), "E2")
+    wb.save(src / "pic.xlsx")
+    with zipfile.ZipFile(src / "pic.xlsx") as zf:
+        before = [zf.read(n) for n in zf.namelist() if n.startswith("xl/media/")]
+    assert len(before) == 1
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out / "pic.annotated.xlsx") as zf:
+        after = [zf.read(n) for n in zf.namelist() if n.startswith("xl/media/")]
+        assert any(n.startswith("xl/drawings/") for n in zf.namelist())
+    assert after == before

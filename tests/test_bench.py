@@ -1,0 +1,71 @@
+"""The benchmark keeps working: --quick runs, prints every figure and writes valid JSON.
+No timed assertions: the figures are only checked to be there and to make sense."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+FIGURES = ("xlsx_floor_s", "xlsx_scan_s", "xlsx_cli_scan_s", "read_s", "write_s", "docx_floor_s", "docx_scan_s",
+           "docx_scan_jobs2_s", "engine_notes_per_s", "peak_rss_mb", "scaling_ratio", "xlsx_ratio", "docx_ratio",
+           "jobs_speedup")
+
+
+def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(BENCH), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = proc.stdout
+    for label in ("cores:", "engine:", "scaling:", "openpyxl load+save floor", "python-docx open+save floor",
+                  "--jobs 2", "RSS: peak", "targets:"):
+        assert label in text
+    assert text.count("(target ") == 6  # one verdict line per target
+
+    fig = json.loads(out.read_text(encoding="utf-8"))
+    assert fig["mode"] == "quick" and fig["cores"] >= 1
+    for key in FIGURES:
+        assert isinstance(fig[key], (int, float)) and math.isfinite(fig[key]) and fig[key] > 0, key
+    assert len(fig["scaling_ms_per_note"]) == 3
+    assert set(fig["targets"]) == {"xlsx_ratio", "docx_ratio", "engine_notes_per_s", "peak_rss_mb",
+                                   "scaling_ratio", "jobs_speedup"}
+    assert all(isinstance(t["met"], bool) for t in fig["targets"].values())
+    # the generated exports are realistic: every checklist item is found in them
+    assert set(fig["xlsx_items_found"]) >= {f"R{i}" for i in range(1, 8)} | {f"C{i}" for i in range(1, 6)}
+
+
+def test_generated_notes_vary_but_keep_every_base_note(tmp_path):
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import bench
+    finally:
+        sys.path.pop(0)
+    base = bench._make_samples().load_notes()
+    notes = bench.generate(base, 2 * len(base), seed=3)
+    assert len({n["text"] for n in notes}) == len(notes)  # no two texts equal
+    assert len({n["id"] for n in notes}) == len(notes)
+    assert {tuple(n["crisis"]) for n in notes} == {tuple(b["crisis"]) for b in base}
+    renamed = sum(n["client"] != b["client"] for n, b in zip(notes, base * 2))
+    assert renamed > len(notes) // 2
+
+
+def test_one_pass_docx_save_gives_the_same_bytes_as_save_and_rezip(tmp_path):
+    """The writer's one-pass deterministic save (a performance change) must not change the output."""
+    import io
+
+    from docx import Document
+
+    from notesplugin.writers import docx_writer as w
+
+    doc = Document()
+    doc.add_paragraph("Client was tearful describing the move.")
+    doc.add_comment(doc.paragraphs[0].runs, text="R1 redirect", author="notesplugin", initials="N")
+    fast, slow = tmp_path / "fast.docx", tmp_path / "slow.docx"
+    w._save_deterministic(doc, fast)
+    buf = io.BytesIO()
+    doc.save(buf)
+    w._deterministic_zip(buf.getvalue(), slow)
+    assert fast.read_bytes() == slow.read_bytes()

@@ -1,0 +1,138 @@
+"""The checklists as data: every item's own examples, strict loading, and the
+engine's judgement on who acted, exemption and topic."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from notesplugin.checklists import ChecklistError, load
+from notesplugin.checklists.engine import Engine
+from notesplugin.checklists.selftest import run_examples
+from notesplugin.cli import main
+from notesplugin.model import Note
+
+LISTS = load()
+ENGINE = Engine(LISTS)
+
+
+def found(text: str, date: str = "2026-03-02", clinician: str = "Dana Whitfield, LPC", client: str = "Alicia M."):
+    note = Note(note_id="t", file="t", text=text, date=date, clinician=clinician, client=client)
+    return {(f.item, f.status) for f in ENGINE.check(note)}
+
+
+def items(text: str, **kw) -> set[str]:
+    return {i for i, _ in found(text, **kw)}
+
+
+@pytest.mark.parametrize("result", run_examples(LISTS), ids=lambda r: f"{r.item}-{r.kind}-{r.text[:30]}")
+def test_every_item_example(result):
+    assert result.passed, f"{result.item} {result.kind}: {result.text!r} found {result.got}"
+
+
+def test_spec_ids_are_all_present():
+    assert {i.id for i in LISTS.items} == {f"R{n}" for n in range(1, 8)} | {f"C{n}" for n in range(1, 6)}
+    assert all(i.what and i.why and i.flag and i.ok for i in LISTS.items)
+
+
+def test_client_changing_the_subject_is_not_rescuing():
+    text = "Cl became tearful about her father. Cl changed the subject to her garden."
+    assert "R1" not in items(text)
+    assert "R1" in items("Cl became tearful about her father. Writer changed the subject to her garden.")
+
+
+def test_act_after_coordination_belongs_to_the_clause_subject():
+    text = ("When cl began describing the funeral and started sobbing, writer reassured her that he is not "
+            "suffering and that she did everything she could, then shifted focus to her work schedule.")
+    assert {"R1", "R3"} <= items(text)
+    assert "R1" not in items("She kept crying, and pt said \"let's not\" and then shifted focus to her work schedule.")
+
+
+def test_good_practice_and_negated_acts_do_not_flag():
+    text = "Pt sobbed about the divorce. Therapist did not redirect; she stayed with the grief and allowed silence."
+    assert not items(text) & {"R1", "R2", "R3", "R4", "R5", "R6"}
+
+
+def test_rescuing_needs_an_emotion_nearby():
+    assert "R1" not in items("Client reviewed her week. Writer changed the subject to her job search.")
+
+
+def test_crisis_makes_rescuing_exempt_but_r7_always_counts():
+    text = ("Client disclosed she swallowed 20 tablets last night to die. She was sobbing. "
+            "I reassured her everything would be fine. I felt out of my depth and have had no training in this.")
+    got = found(text)
+    assert ("C1", "present") in got
+    assert ("R3", "exempt") in got
+    assert ("R7", "flagged") in got
+
+
+@pytest.mark.parametrize("text", [
+    "Denies SI/HI, no plan or intent.",
+    "SI/HI: denied.",
+    "Hx of SA in 2019 by overdose.",
+    "Her mother attempted suicide in 2010.",
+    "If SI returns she will call 988.",
+    "Risk: low. Safety plan reviewed, no changes.",
+    "SI screen negative: no ideation, plan or intent.",
+])
+def test_routine_risk_lines_are_never_crisis(text):
+    assert not {i for i in items(text) if i.startswith("C")}
+
+
+def test_recency_from_dates_and_weekdays():
+    # 2026-03-02 is a Monday: a crash on Saturday is two days old, one in 2019 is history.
+    recent = "Pt survived a car crash on Saturday; the other driver died at the scene."
+    old = "Pt survived a car crash in 2019; the other driver died at the scene."
+    assert "C4" in items(recent)
+    assert "C4" not in items(old)
+
+
+def test_topic_follows_the_emotion_or_issue():
+    note = Note(note_id="t", file="t", date="2026-03-02", clinician="Dana Whitfield, LPC", client="A",
+                text="Cl sobbed describing her father's funeral. Writer changed the subject to her taxes.")
+    assert {f.topic for f in ENGINE.check(note) if f.item == "R1"} == {"grief"}
+
+
+def test_strict_loading_names_file_entry_and_fix(tmp_path):
+    bad = tmp_path / "mine.toml"
+    bad.write_text('checklist = "rescuing"\n[[item]]\nid = "X1"\nname = "x"\ncues = ["(unclosed"]\n')
+    with pytest.raises(ChecklistError, match=r"mine.toml: item #1 \(X1\) cues\[0\]: pattern does not compile"):
+        load([bad])
+    bad.write_text('checklist = "rescuing"\n[[item]]\nid = "X1"\nname = "x"\ncues = ["a"]\ncolour = 1\n')
+    with pytest.raises(ChecklistError, match="unknown key"):
+        load([bad])
+    bad.write_text('[[extend]]\nid = "R9"\ncues = ["x"]\n')
+    with pytest.raises(ChecklistError, match="no item with id 'R9'"):
+        load([bad])
+
+
+def test_practice_file_extends_and_adds_items(tmp_path):
+    own = tmp_path / "practice.toml"
+    own.write_text(
+        'checklist = "rescuing"\n'
+        '[[extend]]\nid = "R3"\ncues = [\'\'\'\\bchin\\s+up\\b\'\'\']\n'
+        'flag = ["She cried about the layoff. I told her chin up."]\n'
+        '[[item]]\nid = "X1"\nname = "humor"\nwhat = "Jokes to lighten a hard moment."\nneeds_emotion = true\n'
+        'cues = [\'\'\'\\bcracked\\s+a\\s+joke\\b\'\'\']\n'
+        'flag = ["He was sobbing, so I cracked a joke."]\nok = ["He cracked a joke about his boss."]\n')
+    lists = load([own])
+    assert lists.get("X1") is not None
+    assert all(r.passed for r in run_examples(lists))
+    runner = CliRunner()
+    res = runner.invoke(main, ["checklist", "test", str(own)])
+    assert res.exit_code == 0, res.output
+    assert " 0 failed" in res.output
+    own.write_text(own.read_text().replace('ok = ["He cracked a joke about his boss."]',
+                                           'ok = ["He was sobbing, so I cracked a joke again."]'))
+    res = runner.invoke(main, ["checklist", "test", str(own)])
+    assert res.exit_code == 1
+    assert "FAIL X1 should not flag" in res.output
+
+
+def test_explain_and_show():
+    runner = CliRunner()
+    res = runner.invoke(main, ["explain", "r3"])
+    assert res.exit_code == 0 and "R3 reassure" in res.output and "Why:" in res.output
+    res = runner.invoke(main, ["explain", "R99"])
+    assert res.exit_code == 2
+    res = runner.invoke(main, ["checklist", "show"])
+    assert res.exit_code == 0 and "C5" in res.output and "R7" in res.output
