@@ -74,7 +74,6 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     """
     from notesplugin.pipeline import find_inputs
     from notesplugin.pipeline import scan as run_scan
-    from notesplugin.summary import write_summary
 
     cfg = _config(config_path)
     out = out_dir or cfg.output_dir or Path("notesplugin-out")
@@ -84,19 +83,16 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
         raise click.UsageError(str(exc)) from None
     bar = Progress(len(find_inputs(paths, out)), enabled=not quiet)
     result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
-                      include_excerpts=include_excerpts, progress=bar.update)
+                      include_excerpts=include_excerpts, progress=bar.update,
+                      summary_since=since.date() if since else None)
     bar.finish()
     for r in result.failed:
         click.echo(f"error: {r.error}", err=True)
     if result.history_error:
         click.echo(f"warning: {result.history_error}", err=True)
-    used = None if (no_ledger or result.history_error) else (ledger_path or cfg.ledger_path())
-    summary = None
-    try:
-        summary = write_summary(result, out, cfg, used, since.date() if since else None)
-    except Exception as exc:  # the scan's own outputs are complete; say so and go on
-        why = exc.strerror if isinstance(exc, OSError) else f"internal error {type(exc).__name__}"
-        click.echo(f"warning: {out / 'summary.xlsx'} not written ({why}); the other outputs are complete", err=True)
+    summary = result.summary
+    if result.summary_error:
+        click.echo(f"warning: {result.summary_error}", err=True)
     counts = result.counts()
     if fmt == "json":
         click.echo(json.dumps({"run_id": result.run_id, "out": str(result.out_dir), "counts": counts,

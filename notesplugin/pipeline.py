@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class ScanResult:
     files: list[FileResult]
     history: dict[str, Any] | None = None
     history_error: str = ""
+    summary: Path | None = None
+    summary_error: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -87,7 +89,7 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
                 rootp = Path(root)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or (rootp / d).resolve() != skip))
                 for name in sorted(files):
-                    if name.startswith(("~$", ".")) or ".annotated." in name:
+                    if name.startswith(("~$", ".")) or ".annotated." in name or name == "summary.xlsx":
                         continue
                     if Path(name).suffix.lower() in (*readers.SUFFIXES, *LEGACY):  # legacy: to say "save as"
                         out.append(rootp / name)
@@ -179,7 +181,7 @@ def _process_star(args: tuple) -> FileResult:
 
 def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool = True,
          ledger_path: Path | None = None, jobs: int = 1, include_excerpts: bool = False,
-         comment_date: datetime | None = None,
+         comment_date: datetime | None = None, summary: bool = True, summary_since: date | None = None,
          progress: Callable[[FileResult], None] | None = None) -> ScanResult:
     out_dir = Path(out_dir)
     ensure_dir(out_dir, config.dir_mode)
@@ -213,7 +215,21 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
             except Exception as exc:  # history must never lose the scan's own outputs
                 result.history_error = _history_error(exc)
         _write_run(out_dir / "run.json", result, config)
+        if summary:  # inside the folder lock, like every other output
+            _write_summary(result, config, ledger_path if (ledger and not result.history_error) else None,
+                           ledger, summary_since)
         return result
+
+
+def _write_summary(result: ScanResult, config: Config, ledger_path: Path | None, ledger: bool,
+                   since: date | None) -> None:
+    from notesplugin.summary import write_summary
+    used = (ledger_path or config.ledger_path()) if ledger and not result.history_error else None
+    try:
+        result.summary = write_summary(result, result.out_dir, config, used, since)
+    except Exception as exc:  # the scan's own outputs are complete; the summary is extra
+        why = exc.strerror if isinstance(exc, OSError) else f"internal error {type(exc).__name__}"
+        result.summary_error = f"summary.xlsx not written ({why}); the other outputs are complete"
 
 
 def _history_error(exc: Exception) -> str:

@@ -415,3 +415,21 @@ def test_images_survive_a_scan(tmp_path):
         after = [zf.read(n) for n in zf.namelist() if n.startswith("xl/media/")]
         assert any(n.startswith("xl/drawings/") for n in zf.namelist())
     assert after == before
+
+
+def test_no_note_column_error_never_quotes_note_text(tmp_path):
+    import openpyxl
+    from click.testing import CliRunner
+
+    from notesplugin.cli import main
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a1", "b1"])
+    ws.append(["x", "Told Zebraquux it was fine.", "Quuxzebra sobbed, then we moved on", "y"])
+    path = tmp_path / "odd.xlsx"
+    wb.save(path)
+    res = CliRunner().invoke(main, ["scan", str(path), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert res.exit_code == 3
+    assert "no note column" in res.output
+    assert "Zebraquux" not in res.output and "Quuxzebra" not in res.output

@@ -105,7 +105,12 @@ def seen_columns(rows: Sequence[Sequence[Any]]) -> list[str]:
         cells = [v.strip() for v in row if isinstance(v, str) and v.strip()]
         if len(cells) > len(best):
             best = cells
-    return [c if len(c) <= 40 else c[:37] + "..." for c in best if len(c) <= 60][:20]
+    return [c for c in best if _header_like(c)][:20]
+
+
+def _header_like(cell: str) -> bool:
+    # A header is a short label; anything sentence-like may be note text (PHI).
+    return len(cell) <= 40 and len(cell.split()) <= 4 and not re.search(r"[.!?,;:\"]", cell)
 
 
 def no_note_column(name: str, seen: list[str]) -> InputError:
