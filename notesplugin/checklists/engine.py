@@ -125,7 +125,7 @@ class Engine:
         actor_re, immediate, _ = self._actor_res(note)
         prefix = masked[:cue_start]
         m = immediate.search(prefix)
-        if m:
+        if m and not _OBJECT_BEFORE.search(prefix[max(0, m.start() - 20):m.start()]):
             return self._side(m, masked, actor_re, item_id)
         if _LABEL_ONLY.match(prefix):
             return "unnamed"  # telegraphic: "Redirected cl to ..." is usually the writer's own act
@@ -282,7 +282,8 @@ class Engine:
                     continue
                 if not self._act(note, item, s):
                     continue
-                if item.needs_emotion and not any(emotional[max(0, k - EMOTION_WINDOW):k + 1]):
+                # In a crisis note the client is in acute distress by definition.
+                if item.needs_emotion and not crisis_ids and not any(emotional[max(0, k - EMOTION_WINDOW):k + 1]):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
                 exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
