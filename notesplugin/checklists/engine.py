@@ -35,7 +35,7 @@ _OBJECT_BEFORE = re.compile(
 _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
 _YEAR = re.compile(r"\b(?:in|since|during|from|of)\s+((?:19|20)\d{2})\b", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
-_OLD = re.compile(r"\b(?:at\s+age\s+\d+|when\s+(?:she|he|they|cl|pt)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
+_OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
 _WEEKDAY = re.compile(r"\b(?:(last|this|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:'s)?\b", FLAGS)
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -82,7 +82,7 @@ class Engine:
         self.therapist_re = lex["actors"]["therapist"]
         self.other_re = lex["actors"]["other"]
         self.emotions = [(re.compile(e["re"], FLAGS), e.get("topic")) for e in lex["emotion"]["patterns"]]
-        self.topics = [(name, float(t.get("weight", 1.0)), re.compile(t["re"], FLAGS))
+        self.topics = [(t.get("topic", name), float(t.get("weight", 1.0)), re.compile(t["re"], FLAGS))
                        for name, t in lex["topics"].items()]
         # A shown emotion ("raised his voice", "could barely look at me") also names its topic.
         self.shown = [(topic, 1.0, rx) for rx, topic in self.emotions if topic]
@@ -99,6 +99,10 @@ class Engine:
         ini = _initials(note.clinician)
         if ini:
             extra_t.append(rf"(?-i:\b{ini}\b)")
+        # Clinicians write their own first or last name too ("Anjali told Lena ...").
+        for part in re.split(r"[\s,]+", note.clinician)[:3]:
+            if len(part) > 2 and part[0].isupper() and not part.isupper() and not part.endswith("."):
+                extra_t.append(rf"(?-i:\b{re.escape(part)}\b)")
         first = re.split(r"[\s,]+", note.client.strip())[0] if note.client.strip() else ""
         if len(first) > 1 and first[0].isupper():
             extra_o.append(rf"\b{re.escape(first.rstrip('.'))}\b")
