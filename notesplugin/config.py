@@ -20,14 +20,21 @@ APP = "notesplugin"
 # punctuation-insensitively). A practice adds its own under [columns].
 DEFAULT_COLUMNS: dict[str, list[str]] = {
     "note": ["Note", "Notes", "Narrative", "Progress Note", "Progress Note Narrative", "Session Note",
-             "Session Notes", "Note Text", "Clinical Note", "Note Body", "Documentation"],
+             "Session Notes", "Note Text", "Clinical Note", "Note Body", "Documentation",
+             "Narrative Note", "Clinical Note Text", "Session Narrative", "Progress Notes", "Clinical Notes",
+             "Note Content", "Therapy Note"],
     "clinician": ["Clinician", "Provider", "Rendering Provider", "Therapist", "Counselor", "Author",
-                  "Clinician Name", "Provider Name", "Staff", "Signed By"],
-    "client": ["Client", "Patient", "Patient Name", "Client Name", "Member", "Individual"],
+                  "Clinician Name", "Provider Name", "Staff", "Signed By", "Rendering Clinician",
+                  "Treating Clinician", "Primary Clinician", "Therapist Name", "Counselor Name", "Staff Name",
+                  "Practitioner", "Psychotherapist", "Rendering Staff"],
+    "client": ["Client", "Patient", "Patient Name", "Client Name", "Member", "Individual",
+               "Client Full Name", "Patient Full Name", "Member Name", "Consumer"],
     "date": ["Date of Service", "DOS", "Session Date", "Service Date", "Date", "Visit Date",
-             "Appointment Date", "Encounter Date"],
+             "Appointment Date", "Encounter Date", "Date of Visit", "Date of Session", "Date/Time of Service",
+             "Service Date/Time", "Session Date/Time", "Appointment Date/Time"],
     "note_id": ["Note ID", "Note #", "Note No", "Note Number", "Encounter ID", "Visit ID", "ID",
-                "Encounter #", "Session ID", "Record ID"],
+                "Encounter #", "Session ID", "Record ID", "Visit #", "Session #", "Appointment ID",
+                "Document ID", "Progress Note ID"],
 }
 
 

@@ -4,11 +4,13 @@ mechanics that every rule shares."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
+from notesplugin.checklists.gate import Gate, LiteralIndex
 from notesplugin.model import Finding, Note
 
 TOPIC_ORDER = ["trauma", "grief", "substance", "sexuality", "relationship", "anger", "fear", "shame", "sadness"]
@@ -50,6 +52,8 @@ class _Sent:
     text: str
     masked: str  # quotes blanked: quoted speech is the client's, not the clinician's act
     section: str = ""  # the "Label:" heading the sentence sits under, lower-cased
+    present: frozenset[str] = frozenset()  # gate literals found in the sentence
+    open_cues: dict[str, list[int]] = field(default_factory=dict)  # item id -> cue indexes its literals allow
 
 
 # Sections that record what the client said or did: an act written there with
@@ -88,10 +92,23 @@ class Engine:
         self.shown = [(topic, 1.0, rx) for rx, topic in self.emotions if topic]
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
-        # One alternation per item: a cheap first test before cue-by-cue work.
-        self._unions = {i.id: re.compile("|".join(f"(?:{c.pattern.replace('(?P<act>', '(?:')})" for c in i.cues), FLAGS)
-                        for i in self.checklists.items}
         self._actor_cache: dict[str, tuple[re.Pattern, re.Pattern, re.Pattern]] = {}
+        # Literal gates: skip a regex on a sentence that lacks every literal it needs.
+        self._cue_gates = {i.id: [(c, Gate([c.pattern])) for c in i.cues] for i in self.checklists.items}
+        self._emotion_gates = [(rx, Gate([rx.pattern])) for rx, _ in self.emotions]
+        self._topic_gates = {id(rx): Gate([rx.pattern]) for _, _, rx in self.topics + self.shown}
+        gates = [g for cg in self._cue_gates.values() for _, g in cg] + [g for _, g in self._emotion_gates] \
+            + list(self._topic_gates.values())
+        self._index = LiteralIndex({w for g in gates if g.lits for w in g.lits})
+        # literal -> the cues it opens, so a sentence only visits cues it can match
+        self._opens: dict[str, set[tuple[str, int]]] = {}
+        self._always: set[tuple[str, int]] = set()
+        for iid, cg in self._cue_gates.items():
+            for n, (_, g) in enumerate(cg):
+                if g.lits is None:
+                    self._always.add((iid, n))
+                for w in g.lits or ():
+                    self._opens.setdefault(w, set()).add((iid, n))
 
     # ------------------------------------------------------------ actors
     def _actor_res(self, note: Note) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
@@ -166,18 +183,23 @@ class Engine:
         return "other"
 
     # ------------------------------------------------------------ emotion and topic
-    def _emotion_in(self, text: str) -> bool:
-        for rx, _ in self.emotions:
+    def _emotion_in(self, s: _Sent) -> bool:
+        text = s.text
+        for rx, gate in self._emotion_gates:
+            if not gate.open(s.present):
+                continue
             for m in rx.finditer(text):
                 if not _EMO_NEG.search(text[max(0, m.start() - 30):m.start()]):
                     return True
         return False
 
-    def topic_of(self, texts: list[tuple[str, float]], shown: bool = True) -> str | None:
+    def topic_of(self, texts: list[tuple[str, float, frozenset[str]]], shown: bool = True) -> str | None:
         scores: dict[str, float] = {}
         families = self.topics + self.shown if shown else self.topics
-        for text, weight in texts:
+        for text, weight, present in texts:
             for name, w, rx in families:
+                if not self._topic_gates[id(rx)].open(present):
+                    continue
                 n = len(rx.findall(text))
                 if n:
                     scores[name] = scores.get(name, 0.0) + n * w * weight
@@ -223,10 +245,23 @@ class Engine:
         text = note.text
         plain = _plain(text)
         heads = [(m.start(), m.group(1).strip().lower()) for m in _SECTION.finditer(plain)]
+        spans = context.split_sentences(plain)
+        present: list[set[str]] = [set() for _ in spans]
+        starts = [a for a, _ in spans]
+        for pos, words in self._index.find(plain.lower()):
+            k = bisect_right(starts, pos) - 1
+            if k >= 0:
+                present[k] |= words
         sents = []
-        for a, b in context.split_sentences(plain):
+        for (a, b), found in zip(spans, present):
             section = next((h for pos, h in reversed(heads) if pos <= a), "")
-            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section))
+            opened = set(self._always)
+            for w in found:
+                opened.update(self._opens.get(w, ()))
+            by_item: dict[str, list[int]] = {}
+            for iid, n in sorted(opened):
+                by_item.setdefault(iid, []).append(n)
+            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), by_item))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
@@ -248,11 +283,13 @@ class Engine:
     def _crisis(self, note: Note, sents: list[_Sent], ndate: date | None) -> list[Finding]:
         out = []
         for item in self.crisis:
-            union = self._unions[item.id]
             for k, s in enumerate(sents):
-                if not union.search(s.text) or any(u.search(s.text) for u in item.unless):
+                idx = s.open_cues.get(item.id)
+                if not idx:
                     continue
-                if not self._crisis_hit(item, s.text):
+                cues = [item.cues[n] for n in idx]
+                if not self._crisis_hit(item, s.text, cues) or any(u.search(s.text) for u in item.unless):
+                    continue
                     continue
                 if item.max_age_days is not None:
                     age = self.age_days(s.text, ndate)
@@ -266,9 +303,9 @@ class Engine:
         return out
 
     @staticmethod
-    def _crisis_hit(item: Item, sentence: str) -> bool:
+    def _crisis_hit(item: Item, sentence: str, cues: list[re.Pattern]) -> bool:
         # Cue by cue: one greedy cue must not hide another's separate match.
-        for m in (m for cue in item.cues for m in cue.finditer(sentence)):
+        for m in (m for cue in cues for m in cue.finditer(sentence)):
             if not item.context:
                 return True
             a = context.assess(sentence, m.start(), m.end())
@@ -278,13 +315,14 @@ class Engine:
 
     def _rescuing(self, note: Note, sents: list[_Sent], crisis_ids: tuple[str, ...]) -> list[Finding]:
         out = []
-        emotional = [self._emotion_in(s.text) for s in sents]
+        emotional = [self._emotion_in(s) for s in sents]
         for item in self.rescuing:
-            union = self._unions[item.id]
             for k, s in enumerate(sents):
-                if not union.search(s.text if item.quoted else s.masked) or any(u.search(s.text) for u in item.unless):
+                idx = s.open_cues.get(item.id)
+                if not idx:
                     continue
-                if not self._act(note, item, s):
+                cues = [item.cues[n] for n in idx]
+                if not self._act(note, item, s, cues) or any(u.search(s.text) for u in item.unless):
                     continue
                 # In a crisis note the client is in acute distress by definition.
                 if item.needs_emotion and not crisis_ids and not any(emotional[max(0, k - EMOTION_WINDOW):k + 1]):
@@ -294,9 +332,9 @@ class Engine:
                 out.append(self._finding(note, item, s, "exempt" if exempt else "flagged", topic, exempt))
         return out
 
-    def _act(self, note: Note, item: Item, s: _Sent) -> bool:
+    def _act(self, note: Note, item: Item, s: _Sent, cues: list[re.Pattern]) -> bool:
         text = s.text if item.quoted else s.masked
-        for m in (m for cue in item.cues for m in cue.finditer(text)):
+        for m in (m for cue in cues for m in cue.finditer(text)):
             # A cue may mark where the act's verb is with (?P<act>...); who acted is read there.
             at = m.start("act") if "act" in m.re.groupindex and m.group("act") else m.start()
             if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
@@ -313,15 +351,16 @@ class Engine:
     def _topic_for(self, item: Item, sents: list[_Sent], k: int) -> str:
         if item.id == "R7":  # the issue the clinician names as outside their training
             # The feelings in that sentence are the clinician's own: score the issue words only.
-            own = self.topic_of([(_FEELING.sub(" ", sents[k].text), 1.0)], shown=False)
+            own = self.topic_of([(_FEELING.sub(" ", sents[k].text), 1.0, sents[k].present)], shown=False)
             if own:
                 return own
-        window = [(sents[j].text, 1.5 if j == k else 1.0) for j in range(max(0, k - EMOTION_WINDOW), k + 1)]
+        window = [(sents[j].text, 1.5 if j == k else 1.0, sents[j].present)
+                  for j in range(max(0, k - EMOTION_WINDOW), k + 1)]
         # Crying with no named loss or issue is sadness (spec's topic list).
         crying = self.emotions[0][0]
         return (self.topic_of(window)
-                or self.topic_of([(x.text, 1.0) for x in sents])
-                or ("sadness" if any(crying.search(t) for t, _ in window) else "other"))
+                or self.topic_of([(x.text, 1.0, x.present) for x in sents])
+                or ("sadness" if any(crying.search(t) for t, _, _ in window) else "other"))
 
 
 _DEFAULT: Engine | None = None

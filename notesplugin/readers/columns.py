@@ -23,13 +23,22 @@ SCAN_ROWS = 30
 ROLES = ("note", "note_id", "clinician", "client", "date")
 # Split-note section headers (full words), read as note text.
 SECTION_WORDS = {"subjective", "objective", "assessment", "plan", "data", "behavior", "behaviour",
-                 "intervention", "interventions", "response", "client response"}
+                 "intervention", "interventions", "response", "client response",
+                 # later text the clinician added to the same note
+                 "addendum", "addenda", "addendum text", "addendum note", "late entry"}
 # Single-letter section headers count only as a whole set, so a lone "A" column is not text.
 LETTER_SETS = ({"s", "o", "a", "p"}, {"d", "a", "p"}, {"b", "i", "r", "p"})
 _NOTE_TAILS = {"text", "body", "narrative", "content", "notes"}
 _DATE_WORDS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
 _US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})(?:[ T].*)?$")
 _ISO_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T].*)?$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")  # an Excel serial stored as text
+_WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.I)
+# "March 2, 2026", "Mar. 2nd 2026 10:00 AM"
+_MDY_WORDS = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)
+# "2-Mar-2026", "02-MAR-26", "2 March 2026"
+_DMY_WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([a-z]{3,9})\.?[\s,-]+(\d{4}|\d{2})\b", re.I)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
 def norm_header(value: Any) -> str:
@@ -144,13 +153,40 @@ def parse_date(value: Any) -> str | None:
             return date(year, int(m[1]), int(m[2])).isoformat()
     except ValueError:
         return None
-    s = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s)
+    if _SERIAL.match(s):
+        return parse_date(float(s))
+    s2 = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s)
     for fmt in _DATE_WORDS:
         try:
-            return datetime.strptime(s, fmt).date().isoformat()
+            return datetime.strptime(s2, fmt).date().isoformat()
         except ValueError:
             continue
-    return None
+    return _word_date(_WEEKDAY.sub("", s))
+
+
+def _word_date(s: str) -> str | None:
+    """Month-name dates with an optional time after them."""
+    m = _MDY_WORDS.match(s)
+    month, day, year = (m[1], m[2], m[3]) if m else (None, None, None)
+    if not m:
+        m = _DMY_WORDS.match(s)
+        if not m:
+            return None
+        day, month, year = m[1], m[2], m[3]
+    name = month.lower()
+    if name != "sept" and not any(full.startswith(name) for full in _MONTH_NAMES):
+        return None
+    y = int(year)
+    if len(year) == 2:
+        y += 2000 if y < 70 else 1900
+    try:
+        return date(y, _MONTHS.index(name[:3]) + 1, int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+                "october", "november", "december")
 
 
 def cell_str(value: Any) -> str:

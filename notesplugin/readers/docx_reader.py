@@ -1,10 +1,13 @@
 """DOCX exports -> Notes: one note per file or many, split by header blocks.
 
-A header block is a two-column label|value table, or consecutive
-`Label: value` lines, naming at least two of note_id/clinician/client/date
-(or just a note ID). When a file has header blocks, each one starts a note;
-a title paragraph ("Progress Note", a Heading/Title style) right before a
-header is dropped. When it has none, page breaks split the notes.
+A header block is a label|value table (2 or 4 columns, or cells holding
+`Label: value`; a merged title row is allowed), or consecutive `Label: value`
+lines (several fields per line allowed, see docx_labels), naming at least two
+of note_id/clinician/client/date (or just a note ID). When a file has header
+blocks, each one starts a note; a title paragraph ("Progress Note", a
+Heading/Title style) right before a header is dropped. When it has none, page
+breaks, horizontal rules and a repeated "Progress Note" title split the notes.
+Note titles and rules are never note text.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from docx.oxml.ns import qn
 
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
+from notesplugin.readers.columns import parse_date as parse_any_date
+from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_text import (
     W_P, body_paragraphs, page_break_offsets, paragraph_text,
 )
@@ -28,7 +33,6 @@ from notesplugin.readers.sniff import require
 ROLES = ("note_id", "clinician", "client", "date")
 W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
 W_SECTPR = qn("w:sectPr")
-_LABEL_LINE = re.compile(r"^\s*([^:\n]{1,40}?)\s*:\s*(.*?)\s*$", re.S)
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%B %d, %Y", "%b %d, %Y",
                  "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d")
 
@@ -57,7 +61,7 @@ def parse_date(raw: str) -> str | None:
             return datetime.strptime(s, fmt).date().isoformat()
         except ValueError:
             continue
-    return None
+    return parse_any_date(raw)  # "2-Mar-2026", "Monday, March 2, 2026", ...
 
 
 @dataclass
@@ -66,11 +70,14 @@ class _Para:
     text: str
     loc: dict
     title: bool = False
+    pairs: list | None = None  # `Label: value` fields when the paragraph is made of them
+    sep: bool = False  # a note title ("Progress Note") or a horizontal rule: never note text
 
 
 @dataclass
 class _Header:
     pairs: list[tuple[str, str]]  # (label as written, value)
+    body: list = field(default_factory=list)  # w:tc of a header table that hold note text
 
 
 @dataclass
@@ -90,32 +97,76 @@ def open_docx(path: Path):
         raise InputError(f"{path.name}: not a usable Word document ({kind}); open it in Word and save as .docx") from None
 
 
-def _is_title(p, text: str, note_labels: set[str]) -> bool:
+def _style(p) -> str:
     styles = p.xpath("./w:pPr/w:pStyle/@w:val")
-    style = styles[0].lower() if styles else ""
+    return styles[0].lower() if styles else ""
+
+
+def _is_title(p, text: str, note_labels: set[str]) -> bool:
+    style = _style(p)
     if style.startswith("heading") or style in ("title", "subtitle"):
         return len(text) <= 80
     return norm_label(text) in note_labels
+
+
+def _note_title(p, text: str, note_labels: set[str]) -> bool:
+    """"Progress Note", "INDIVIDUAL THERAPY PROGRESS NOTE": a note's title, not its text."""
+    key = norm_label(text)
+    if key in note_labels:
+        return True
+    words = key.split()
+    style = _style(p)
+    styled = style.startswith("heading") or style in ("title", "subtitle") or text.isupper()
+    return styled and 0 < len(words) <= 8 and ("note" in words or "notes" in words)
 
 
 def _cell_text(tc, index: dict) -> str:
     return " ".join(paragraph_text(p)[0].strip() for p in tc.iter(W_P) if p in index).strip()
 
 
-def _table_header(tbl, index: dict, roles: dict[str, str]) -> _Header | None:
+def _table_header(tbl, index: dict, roles: dict[str, str], note_labels: set[str]) -> _Header | None:
+    """A header table: label|value rows (2 or 4 cells), cells holding `Label: value`,
+    and one-cell title rows. A row whose label is a note label ("Progress Note") or
+    whose value is long holds note text: its cells go to `body`, as do later rows."""
     pairs: list[tuple[str, str]] = []
+    body: list = []
     for tr in tbl.iterchildren(W_TR):
-        cells = [_cell_text(tc, index) for tc in tr.iterchildren(W_TC)]
-        if len(cells) not in (2, 4):
+        tcs = list(tr.iterchildren(W_TC))
+        texts = [_cell_text(tc, index) for tc in tcs]
+        filled = [k for k, t in enumerate(texts) if t]
+        if not filled:
+            continue
+        in_cells = [label_pairs(texts[k]) for k in filled]
+        if all(pp and all(v for _, v in pp) for pp in in_cells):
+            pairs.extend(pair for pp in in_cells for pair in pp)
+            continue
+        if len(filled) == 1:
+            k = filled[0]
+            if body or len(texts[k]) > 80 or len(tcs[k].findall(W_P)) > 1:
+                body.append(tcs[k])  # a merged row of note text
+            # else a title row ("PROGRESS NOTE") across the table
+            continue
+        if len(tcs) not in (2, 4):
             return None
-        for i in range(0, len(cells), 2):
-            if cells[i]:
-                pairs.append((cells[i], cells[i + 1]))
-    return _header_if_enough(pairs, roles)
+        for k in range(0, len(tcs), 2):
+            label, value = texts[k], texts[k + 1]
+            if not label:
+                continue
+            role = roles.get(norm_label(label))
+            if role is None and (body or norm_label(label) in note_labels or len(value) > 200):
+                body.extend(tcs[k + 1:k + 2] if norm_label(label) in note_labels else tcs[k:k + 2])
+            else:
+                pairs.append((label, value))
+    header = _header_if_enough(pairs, roles)
+    if header:
+        header.body = body
+    return header
 
 
-def _header_if_enough(pairs: list[tuple[str, str]], roles: dict[str, str]) -> _Header | None:
+def _header_if_enough(pairs: list[tuple[str, str]], roles: dict[str, str], lines: bool = False) -> _Header | None:
     found = {roles.get(norm_label(label)) for label, _ in pairs} - {None}
+    if lines and not found & {"note_id", "date"}:
+        return None  # "Client: ..." / "Therapist: ..." lines may be a dialogue in the note text
     return _Header(pairs) if len(found) >= 2 or "note_id" in found else None
 
 
@@ -132,13 +183,18 @@ def _blocks(container, index: dict):
 
 
 def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _Header]]:
-    """Runs of `Label: value` paragraphs that form a header: {first i: (last i, header)}."""
+    """Runs of `Label: value` paragraphs that form a header: {first i: (last i, header)}.
+    A paragraph may hold several fields; the run ends at the last one naming a role."""
     out: dict[int, tuple[int, _Header]] = {}
+
+    def roles_of(item) -> list[str] | None:
+        if not isinstance(item, _Para) or item.pairs is None:
+            return None
+        return [r for r in (roles.get(norm_label(label)) for label, _ in item.pairs) if r]
+
     i = 0
     while i < len(paras):
-        item = paras[i]
-        m = _LABEL_LINE.match(item.text) if isinstance(item, _Para) else None
-        if not m or norm_label(m.group(1)) not in roles:
+        if not roles_of(paras[i]):
             i += 1
             continue
         seen: set[str] = set()
@@ -146,21 +202,18 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
         last_role_j, last_role_pairs = i, 0
         j = i
         while j < len(paras) and isinstance(paras[j], _Para):
-            mm = _LABEL_LINE.match(paras[j].text)
             if not paras[j].text.strip():
                 j += 1
                 continue
-            if not mm:
+            found = roles_of(paras[j])
+            if found is None or seen & set(found):
                 break
-            role = roles.get(norm_label(mm.group(1)))
-            if role in seen:
-                break
-            pairs.append((mm.group(1), mm.group(2)))
-            if role:
-                seen.add(role)
+            pairs.extend(paras[j].pairs)
+            if found:
+                seen.update(found)
                 last_role_j, last_role_pairs = j, len(pairs)
             j += 1
-        header = _header_if_enough(pairs[:last_role_pairs], roles)
+        header = _header_if_enough(pairs[:last_role_pairs], roles, lines=True)
         if header:
             out[i] = (last_role_j, header)
             i = last_role_j + 1
@@ -207,20 +260,23 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     index = {p: i for i, p in enumerate(plist)}
     roles = role_lookup(config)
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
+    inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
 
     # Flatten to top-level items: _Para, or ("tbl", element, table number).
     items: list = []
     for n_tbl, block in _enumerate_tables(_blocks(body, index)):
         if block.tag == W_P:
             text = paragraph_text(block)[0]
-            items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels)))
+            sep = is_rule(block, text) or _note_title(block, text.strip(), note_labels)
+            items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels),
+                               label_pairs(text, inline), sep))
         else:
             items.append(("tbl", block, n_tbl))
     line_headers = _line_headers(items, roles)
     headers: dict[int, tuple[int, _Header]] = dict(line_headers)
     for i, item in enumerate(items):
         if isinstance(item, tuple):
-            h = _table_header(item[1], index, roles)
+            h = _table_header(item[1], index, roles, note_labels)
             if h:
                 headers[i] = (i, h)
     split_on_pages = not headers
@@ -243,9 +299,23 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             if drafts[-1].header or drafts[-1].pieces:
                 drafts.append(_Draft())
             drafts[-1].header = header
+            for tc in header.body:
+                for p in tc.iter(W_P):
+                    text = paragraph_text(p)[0] if p in index else ""
+                    if text.strip():
+                        drafts[-1].pieces.append((text, _cell_loc(p, item[1], item[2], index), 0))
             i = last + 1
             continue
-        if isinstance(item, _Para):
+        if isinstance(item, _Para) and item.sep and not page_break_offsets(item.p):
+            # Without header blocks, a rule or a repeated note title starts the next note.
+            title = bool(item.text.strip()) and not is_rule(item.p, item.text)
+            if not title:
+                flush_pending()
+            if split_on_pages and drafts[-1].pieces:
+                drafts.append(_Draft())
+            if title:
+                flush_pending()
+        elif isinstance(item, _Para):
             breaks = split_on_pages and (page_break_offsets(item.p) or item.p.xpath("./w:pPr/w:sectPr"))
             if (item.title or not item.text.strip()) and not breaks:
                 pending.append(item)

@@ -43,9 +43,21 @@ def _read(path: Path, config: Config) -> ReadResult:
     found = False
     first_rows: list = []
     try:
-        for ws in wb.worksheets:
-            if not hasattr(ws, "iter_rows"):
-                continue  # chartsheets
+        sheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]  # not chartsheets
+        # A cover sheet with a lone "Notes: ..." cell gives a layout with no ID/client/date
+        # column; it is not read when another sheet has a real header row.
+        bare = set()
+        if len(sheets) > 1:
+            heads = {}
+            for ws in sheets:
+                ws.reset_dimensions()
+                heads[ws.title] = detect_layout(list(islice(ws.iter_rows(values_only=True), SCAN_ROWS)),
+                                                config, lookup)
+            if any(lay and len(lay.roles) > 1 for lay in heads.values()):
+                bare = {t for t, lay in heads.items() if lay and len(lay.roles) <= 1}
+        for ws in sheets:
+            if ws.title in bare:
+                continue
             ws.reset_dimensions()  # exports often carry a wrong <dimension>; read what is there
             rows = ws.iter_rows(values_only=True)
             head = list(islice(rows, SCAN_ROWS))
