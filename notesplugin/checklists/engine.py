@@ -17,10 +17,13 @@ TOPIC_ORDER = ["trauma", "grief", "substance", "sexuality", "relationship", "ang
 EMOTION_WINDOW = 3  # sentences before the act in which the client's emotion counts
 
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+_PASSIVE = re.compile(r"(?:was|were|is|are|been|being)\s+(?:\w+ly\s+|instead\s+|then\s+|also\s+)?"
+                      r"(?:\w+ed|taught|given|shown|told|sent|brought|made|put|set|cut|led|left|kept|held|taken)\b", FLAGS)
+_FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself)\b)")
 _QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”')
 _NEG_BEFORE = re.compile(
-    r"\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|"
-    r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)\s+(?:\w+\s+){0,3}$", FLAGS)
+    r"(?:\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|no|"
+    r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)|\bw/o)\s+(?:\w+\s+){0,3}$", FLAGS)
 _EMO_NEG = re.compile(r"\b(?:no|not|denies|denied|without|nor|never)\s+(?:\w+\s+){0,2}$", FLAGS)
 _CLAUSE_OPEN = re.compile(r"(?:[,;:(]|\b(?:and|but|so|then))\s*$", FLAGS)
 _COORD = re.compile(r"(?:\b(?:and|then|but|or|so)\s*|[,;]\s*(?:and\s+|then\s+|so\s+)?)$", FLAGS)
@@ -79,6 +82,32 @@ def _initials(name: str) -> str | None:
     return "".join(w[0] for w in words[:2]) if len(words) >= 2 else None
 
 
+class _Actors:
+    """Actor mentions from the shared pattern plus a small per-note name pattern,
+    merged in text order (compiling one big pattern per name pair was slow)."""
+
+    def __init__(self, base: re.Pattern, names: re.Pattern | None):
+        self.base, self.names = base, names
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> list[re.Match]:
+        end = len(text) if endpos is None else endpos
+        found = list(self.base.finditer(text, pos, end))
+        if self.names is not None:
+            found += self.names.finditer(text, pos, end)
+            found.sort(key=lambda m: (m.start(), -m.end()))
+            kept, last = [], -1
+            for m in found:  # drop a mention nested inside a longer one
+                if m.start() >= last:
+                    kept.append(m)
+                    last = m.end()
+            found = kept
+        return found
+
+    def search(self, text: str) -> re.Match | None:
+        hits = [m for m in (self.base.search(text), self.names.search(text) if self.names else None) if m]
+        return min(hits, key=lambda m: m.start()) if hits else None
+
+
 class Engine:
     def __init__(self, checklists: Checklists | None = None, lex: dict | None = None):
         self.checklists = checklists or load()
@@ -92,7 +121,10 @@ class Engine:
         self.shown = [(topic, 1.0, rx) for rx, topic in self.emotions if topic]
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
-        self._actor_cache: dict[str, tuple[re.Pattern, re.Pattern, re.Pattern]] = {}
+        self._actor_cache: dict[str, tuple[_Actors, _Actors, None]] = {}
+        t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
+        self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
+        self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
         # Literal gates: skip a regex on a sentence that lacks every literal it needs.
         self._cue_gates = {i.id: [(c, Gate([c.pattern])) for c in i.cues] for i in self.checklists.items}
         self._emotion_gates = [(rx, Gate([rx.pattern])) for rx, _ in self.emotions]
@@ -111,7 +143,7 @@ class Engine:
                     self._opens.setdefault(w, set()).add((iid, n))
 
     # ------------------------------------------------------------ actors
-    def _actor_res(self, note: Note) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    def _actor_res(self, note: Note) -> tuple[_Actors, _Actors, None]:
         extra_t, extra_o = [], []
         ini = _initials(note.clinician)
         if ini:
@@ -125,11 +157,16 @@ class Engine:
             extra_o.append(rf"\b{re.escape(first.rstrip('.'))}\b")
         key = "|".join(extra_t + extra_o)
         if key not in self._actor_cache:
-            t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"] + extra_t)
-            o = "|".join([self.other_re] + extra_o)
-            actor = re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS)
-            immediate = re.compile(rf"(?:(?P<t>{t})|(?P<o>{o}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
-            self._actor_cache[key] = (actor, immediate, re.compile(t, FLAGS))
+            if len(self._actor_cache) > 4096:  # a huge export with many names: stay bounded
+                self._actor_cache.clear()
+            # The big name-free patterns are compiled once; only the names are per note.
+            names = names_imm = None
+            if extra_t or extra_o:
+                t = "|".join(extra_t) or "(?!x)x"
+                o = "|".join(extra_o) or "(?!x)x"
+                names = re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS)
+                names_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{o}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
+            self._actor_cache[key] = (_Actors(self._base_actor, names), _Actors(self._base_imm, names_imm), None)
         return self._actor_cache[key]
 
     def _subjects(self, actor_re: re.Pattern, text: str, pos: int = 0):
@@ -288,7 +325,7 @@ class Engine:
                 if not idx:
                     continue
                 cues = [item.cues[n] for n in idx]
-                if not self._crisis_hit(item, s.text, cues) or any(u.search(s.text) for u in item.unless):
+                if not self._crisis_hit(item, s.text if item.quoted else s.masked, cues) or any(u.search(s.text) for u in item.unless):
                     continue
                     continue
                 if item.max_age_days is not None:
@@ -308,7 +345,10 @@ class Engine:
         for m in (m for cue in cues for m in cue.finditer(sentence)):
             if not item.context:
                 return True
-            a = context.assess(sentence, m.start(), m.end())
+            # ConText within the cue's own clause: "could not finish a sentence; she did
+            # not respond to questions" must not read the first negation onto the second.
+            cut = sentence.rfind(";", 0, m.start()) + 1
+            a = context.assess(sentence[cut:], m.start() - cut, m.end() - cut)
             if not any(getattr(a, kind) for kind in item.context):
                 return True
         return False
@@ -325,7 +365,7 @@ class Engine:
                 if not self._act(note, item, s, cues) or any(u.search(s.text) for u in item.unless):
                     continue
                 # In a crisis note the client is in acute distress by definition.
-                if item.needs_emotion and not crisis_ids and not any(emotional[max(0, k - EMOTION_WINDOW):k + 1]):
+                if item.needs_emotion and not crisis_ids and not any(emotional[self._window_start(sents, k):k + 1]):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
                 exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
@@ -340,13 +380,27 @@ class Engine:
             if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
                 continue
             if item.actor != "any":
-                side = self.who(note, s.masked, at, item.id)
+                # "Cl was instead taught box breathing": a passive act is done to the client.
+                side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.id)
+                if side == "unnamed" and _FIRST_PERSON.search(m.group()):
+                    side = "therapist"  # "... is not my area": the writer speaking of themself
                 # "clinician" items (R7) need the clinician named or "I": a bare
                 # "posture was tense" is an observation of the client.
                 if side == "other" or (side == "unnamed" and (item.actor == "clinician" or _CLIENT_SECTION.match(s.section))):
                     continue
             return True
         return False
+
+    @staticmethod
+    def _window_start(sents: list[_Sent], k: int) -> int:
+        """Index of the first sentence in the emotion window: EMOTION_WINDOW real
+        sentences back; short fragments ("A&Ox4.", "Denies SI/HI.") do not use it up."""
+        j, counted = k, 0
+        while j > 0 and counted < EMOTION_WINDOW:
+            j -= 1
+            if len(sents[j].text.split()) >= 6:
+                counted += 1
+        return j
 
     def _topic_for(self, item: Item, sents: list[_Sent], k: int) -> str:
         if item.id == "R7":  # the issue the clinician names as outside their training
@@ -355,7 +409,7 @@ class Engine:
             if own:
                 return own
         window = [(sents[j].text, 1.5 if j == k else 1.0, sents[j].present)
-                  for j in range(max(0, k - EMOTION_WINDOW), k + 1)]
+                  for j in range(self._window_start(sents, k), k + 1)]
         # Crying with no named loss or issue is sadness (spec's topic list).
         crying = self.emotions[0][0]
         return (self.topic_of(window)
