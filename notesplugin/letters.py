@@ -190,10 +190,19 @@ def _add_runs(par, text: str) -> None:
 
 
 def _styled(doc, style: str, fallback_prefix: str = ""):
-    try:
-        return doc.add_paragraph(style=style), ""
-    except KeyError:  # a letterhead without that style
-        return doc.add_paragraph(), fallback_prefix
+    # Look the style id up once per document: python-docx's by-name lookup
+    # scans every style each time (about 3 ms a paragraph).
+    ids = doc.__dict__.setdefault("_notesplugin_style_ids", {})
+    if style not in ids:
+        try:
+            ids[style] = doc.styles[style].style_id
+        except KeyError:  # a letterhead without that style
+            ids[style] = None
+    par = doc.add_paragraph()
+    if ids[style] is None:
+        return par, fallback_prefix
+    par._p.style = ids[style]
+    return par, ""
 
 
 def markdown_to_docx(text: str, doc) -> None:

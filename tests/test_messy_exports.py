@@ -11,7 +11,6 @@ import pytest
 from docx import Document
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
-from docx.shared import Pt  # noqa: F401  (python-docx import check)
 from openpyxl.styles import Font
 
 from notesplugin.config import Config
@@ -495,3 +494,75 @@ def test_docx_header_cells_holding_label_and_value(tmp_path):
         ("K-1", "Jane D.", "A. Smith", "2026-03-02", f"{B1}\n{SIGN}"),
         ("K-2", "Jane D.", "A. Smith", "2026-03-02", f"{B2}\n{SIGN}"),
     ])
+
+
+def test_docx_fields_in_the_page_header_of_a_one_note_file(tmp_path):
+    doc = Document()
+    head = doc.sections[0].header
+    head.paragraphs[0].text = "Harbor Counseling Group"
+    head.add_paragraph("Client: Jane D.    DOB: 01/05/1980")
+    head.add_paragraph("Date of Service: 03/02/2026    Clinician: A. Smith    Note ID: PH-1")
+    _body(doc, [B1, B2])
+    path = tmp_path / "pagehead.docx"
+    doc.save(path)
+    notes = _read(path)
+    _expect(notes, [("PH-1", "Jane D.", "A. Smith", "2026-03-02", f"{B1}\n{B2}\n{SIGN}")])
+
+
+def test_csv_utf16_tab_export(tmp_path):
+    text = "Note ID\tClient\tDOS\tClinician\tNote\r\n" f"U-1\tRenée\t03/02/2026\tA. Smith\t{B1}\r\n"
+    path = tmp_path / "unicode.csv"
+    path.write_bytes(text.encode("utf-16"))
+    _expect(_read(path), [("U-1", "Renée", "A. Smith", "2026-03-02", B1)])
+
+
+def test_docx_signature_block_right_before_the_next_header(tmp_path):
+    doc = Document()
+    for nid, date, body in [("G-1", "03/02/2026", [B1, B2]), ("G-2", "03/09/2026", [B3])]:
+        doc.add_paragraph(f"Note ID: {nid}")
+        doc.add_paragraph("Client: Jane D.")
+        doc.add_paragraph(f"DOS: {date}")
+        doc.add_paragraph("Clinician: A. Smith")
+        _body(doc, body, sign=False)
+        doc.add_paragraph("Clinician: A. Smith, LPC")  # signature block, no title after it
+        doc.add_paragraph(f"Date: {date}")
+    path = tmp_path / "sigblock.docx"
+    doc.save(path)
+    result = read(path, CFG)[1]
+    _expect(result.notes, [
+        ("G-1", "Jane D.", "A. Smith", "2026-03-02", f"{B1}\n{B2}"),
+        ("G-2", "Jane D.", "A. Smith", "2026-03-09", B3),
+    ])
+    assert result.warnings == []  # the last signature block is not reported as a lost note
+
+
+def test_docx_header_split_over_two_tables(tmp_path):
+    doc = Document()
+    for nid, body in [("Z-1", [B1]), ("Z-2", [B2])]:
+        demo = doc.add_table(rows=2, cols=2)
+        demo.cell(0, 0).text, demo.cell(0, 1).text = "Client Name", "Jane D."
+        demo.cell(1, 0).text, demo.cell(1, 1).text = "Rendering Provider", "A. Smith"
+        doc.add_paragraph("")
+        sess = doc.add_table(rows=2, cols=2)
+        sess.cell(0, 0).text, sess.cell(0, 1).text = "Session Date", "03/02/2026"
+        sess.cell(1, 0).text, sess.cell(1, 1).text = "Encounter ID", nid
+        _body(doc, body)
+    path = tmp_path / "twotables.docx"
+    doc.save(path)
+    _expect(_read(path), [
+        ("Z-1", "Jane D.", "A. Smith", "2026-03-02", f"{B1}\n{SIGN}"),
+        ("Z-2", "Jane D.", "A. Smith", "2026-03-02", f"{B2}\n{SIGN}"),
+    ])
+
+
+def test_docx_trailing_header_with_an_id_but_no_text_is_reported(tmp_path):
+    doc = Document()
+    doc.add_paragraph("Note ID: Y-1    Client: Jane D.    DOS: 03/02/2026")
+    _body(doc, [B1], sign=False)
+    doc.add_page_break()
+    doc.add_paragraph("Note ID: Y-2    Client: Jane D.    DOS: 03/09/2026")
+    path = tmp_path / "empty_last.docx"
+    doc.save(path)
+    result = read(path, CFG)[1]
+    assert [n.note_id for n in result.notes] == ["Y-1"]
+    assert len(result.warnings) == 1 and "no note text" in result.warnings[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -32,6 +33,7 @@ _LEADING_CLAUSE = re.compile(
     r"Toward|Towards|Near|During|Later|At|Halfway|Midway|Whenever)\b[^,]{0,160},\s*)?")
 _LABEL_ONLY = re.compile(r"^\s*(?:[A-Z][\w /&'-]{0,30}:)?\s*(?:then\s+|also\s+|\w+ly\s+)?$")
 _ADVERBS = r"(?:then|also|quickly|immediately|just|again|gently|briefly|instead|had|has|have|was|were|did|would|eventually|soon|further|abruptly|promptly|\w+ly|notes?|noted|reports?|reported|states?|stated|admits?|admitted|acknowledges?|acknowledged|recognizes?|recognized)"
+_ADV_TAIL = re.compile(rf"\s+(?:{_ADVERBS}\s+){{0,3}}", FLAGS)
 _OBJECT_BEFORE = re.compile(
     r"\b(?:told|tell|asked|ask|reassured|reminded|helped|encouraged|invited|with|to|for|gave|handed|stopped|"
     r"redirected|informed|assured|let|made|offered|showed|taught|urged|from|about|of|by|at|that|saw|see|met|"
@@ -82,18 +84,26 @@ def _initials(name: str) -> str | None:
     return "".join(w[0] for w in words[:2]) if len(words) >= 2 else None
 
 
+@lru_cache(maxsize=8192)
+def _name_rx(pattern: str, side: str) -> re.Pattern:
+    """One person's name as an actor pattern; cached, names repeat across notes."""
+    t, o = (pattern, "(?!x)x") if side == "t" else ("(?!x)x", pattern)
+    return re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS)
+
+
 class _Actors:
     """Actor mentions from the shared pattern plus a small per-note name pattern,
     merged in text order (compiling one big pattern per name pair was slow)."""
 
-    def __init__(self, base: re.Pattern, names: re.Pattern | None):
-        self.base, self.names = base, names
+    def __init__(self, base: re.Pattern, names: list[re.Pattern], tail: bool = False):
+        self.base, self.names, self.tail = base, names, tail
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> list[re.Match]:
         end = len(text) if endpos is None else endpos
         found = list(self.base.finditer(text, pos, end))
-        if self.names is not None:
-            found += self.names.finditer(text, pos, end)
+        if self.names:
+            for rx in self.names:
+                found += rx.finditer(text, pos, end)
             found.sort(key=lambda m: (m.start(), -m.end()))
             kept, last = [], -1
             for m in found:  # drop a mention nested inside a longer one
@@ -104,8 +114,16 @@ class _Actors:
         return found
 
     def search(self, text: str) -> re.Match | None:
-        hits = [m for m in (self.base.search(text), self.names.search(text) if self.names else None) if m]
-        return min(hits, key=lambda m: m.start()) if hits else None
+        """The actor right at the end of text (only adverbs after it)."""
+        hit = self.base.search(text)
+        if self.tail:
+            for rx in self.names:
+                last = None
+                for last in rx.finditer(text):
+                    pass
+                if last and _ADV_TAIL.fullmatch(text, last.end()) and (hit is None or last.start() > hit.start()):
+                    hit = last
+        return hit
 
 
 class Engine:
@@ -122,6 +140,7 @@ class Engine:
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
         self._actor_cache: dict[str, tuple[_Actors, _Actors, None]] = {}
+        self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}
         t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
         self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
@@ -160,13 +179,8 @@ class Engine:
             if len(self._actor_cache) > 4096:  # a huge export with many names: stay bounded
                 self._actor_cache.clear()
             # The big name-free patterns are compiled once; only the names are per note.
-            names = names_imm = None
-            if extra_t or extra_o:
-                t = "|".join(extra_t) or "(?!x)x"
-                o = "|".join(extra_o) or "(?!x)x"
-                names = re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS)
-                names_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{o}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
-            self._actor_cache[key] = (_Actors(self._base_actor, names), _Actors(self._base_imm, names_imm), None)
+            names = [_name_rx(p, "t") for p in extra_t] + [_name_rx(p, "o") for p in extra_o]
+            self._actor_cache[key] = (_Actors(self._base_actor, names), _Actors(self._base_imm, names, tail=True), None)
         return self._actor_cache[key]
 
     def _subjects(self, actor_re: re.Pattern, text: str, pos: int = 0):
@@ -230,16 +244,26 @@ class Engine:
                     return True
         return False
 
+    def _topic_counts(self, text: str, present: frozenset[str], shown: bool) -> dict[str, float]:
+        key = (text, shown)
+        got = self._topic_memo.get(key)
+        if got is None:
+            got = {}
+            for name, w, rx in (self.topics + self.shown if shown else self.topics):
+                if self._topic_gates[id(rx)].open(present):
+                    n = len(rx.findall(text))
+                    if n:
+                        got[name] = got.get(name, 0.0) + n * w
+            if len(self._topic_memo) > 20_000:
+                self._topic_memo.clear()
+            self._topic_memo[key] = got
+        return got
+
     def topic_of(self, texts: list[tuple[str, float, frozenset[str]]], shown: bool = True) -> str | None:
         scores: dict[str, float] = {}
-        families = self.topics + self.shown if shown else self.topics
         for text, weight, present in texts:
-            for name, w, rx in families:
-                if not self._topic_gates[id(rx)].open(present):
-                    continue
-                n = len(rx.findall(text))
-                if n:
-                    scores[name] = scores.get(name, 0.0) + n * w * weight
+            for name, v in self._topic_counts(text, present, shown).items():
+                scores[name] = scores.get(name, 0.0) + v * weight
         if not scores:
             return None
         best = max(scores.values())

@@ -37,6 +37,8 @@ def decode(path: Path) -> tuple[str, str]:
         raise InputError(f"{path.name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" export
+        return data.decode("utf-16", errors="replace"), "utf-16"
     if b"\x00" in data[:4096]:
         raise InputError(f"{path.name}: not a text CSV (binary or UTF-16); export the notes again as CSV (UTF-8)")
     try:

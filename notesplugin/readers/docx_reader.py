@@ -7,7 +7,9 @@ of note_id/clinician/client/date (or just a note ID). When a file has header
 blocks, each one starts a note; a title paragraph ("Progress Note", a
 Heading/Title style) right before a header is dropped. When it has none, page
 breaks, horizontal rules and a repeated "Progress Note" title split the notes.
-Note titles and rules are never note text.
+Note titles and rules are never note text. Two header blocks with no text
+between them are one header (a signature block then the next note's header).
+A one-note file without a header block takes its fields from the page header.
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from docx import Document
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 
@@ -37,6 +41,7 @@ _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%B %d, %Y", "%
                  "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d")
 
 
+@lru_cache(maxsize=4096)  # called for every paragraph and field; labels repeat
 def norm_label(label: str) -> str:
     """'Note #' == 'note no.' == 'NOTE NUMBER'; punctuation and case ignored."""
     s = label.lower().replace("#", " number ")
@@ -106,11 +111,13 @@ def _is_title(p, text: str, note_labels: set[str]) -> bool:
     style = _style(p)
     if style.startswith("heading") or style in ("title", "subtitle"):
         return len(text) <= 80
-    return norm_label(text) in note_labels
+    return len(text) <= 80 and norm_label(text) in note_labels
 
 
 def _note_title(p, text: str, note_labels: set[str]) -> bool:
     """"Progress Note", "INDIVIDUAL THERAPY PROGRESS NOTE": a note's title, not its text."""
+    if len(text) > 80:
+        return False
     key = norm_label(text)
     if key in note_labels:
         return True
@@ -296,7 +303,11 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
         if i in headers:
             last, header = headers[i]
             pending.clear()  # a title right before a header is dropped
-            if drafts[-1].header or drafts[-1].pieces:
+            if drafts[-1].header and not drafts[-1].pieces:
+                # Two header blocks with no text between: a signature block ("Clinician: ...",
+                # "Date: ...") then the next note's header, or a header split over two tables.
+                header = _merged(drafts[-1].header, header, roles)
+            elif drafts[-1].header or drafts[-1].pieces:
                 drafts.append(_Draft())
             drafts[-1].header = header
             for tc in header.body:
@@ -332,11 +343,17 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
         i += 1
     flush_pending()
 
+    filled = [d for d in drafts if d.pieces]
+    if not headers and len(filled) == 1:
+        filled[0].header = _page_header(doc, roles, note_labels, inline)
+
     warnings: list[str] = []
     notes: list[Note] = []
     for draft in drafts:
         if not draft.pieces:
-            if draft.header:
+            # Only the last block can be text-less (see _merged); without a note ID it is
+            # a signature block ("Clinician: ...", "Date: ..."), not a lost note.
+            if draft.header and any(roles.get(norm_label(lb)) == "note_id" for lb, _ in draft.header.pairs):
                 warnings.append(f"{path.name}: a note header with no note text was skipped (note {len(notes) + 1})")
             continue
         note = _note_from(draft, path, len(notes) + 1, roles)
@@ -353,6 +370,31 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
     return ReadResult(notes, warnings)
+
+
+def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:
+    """One header from two in a row; the later one's roles win."""
+    later = {roles.get(norm_label(label)) for label, _ in then.pairs} - {None}
+    keep = [(lb, v) for lb, v in first.pairs if roles.get(norm_label(lb)) not in later]
+    return _Header(keep + then.pairs, first.body + then.body)
+
+
+def _page_header(doc, roles: dict[str, str], note_labels: set[str], inline) -> _Header | None:
+    """Client/date/ID fields in the page header of a one-note document. Read through the
+    relationships, not section.header, which would add a header part to the document."""
+    pairs: list[tuple[str, str]] = []
+    for rel in doc.part.rels.values():
+        if rel.reltype != RT.HEADER or rel.is_external:
+            continue
+        root = rel.target_part.element
+        index = {p: i for i, p in enumerate(root.iter(W_P))}
+        for tbl in root.iter(W_TBL):
+            h = _table_header(tbl, index, roles, note_labels)
+            pairs.extend(h.pairs if h else [])
+        for p in index:
+            if not any(a.tag == W_TBL for a in p.iterancestors()):
+                pairs.extend(label_pairs(paragraph_text(p)[0], inline) or [])
+    return _header_if_enough(pairs, roles)
 
 
 def _enumerate_tables(blocks):
