@@ -73,6 +73,31 @@ def _looks_like_note(key: str) -> bool:
     return "narrative" in words or (len(words) > 1 and "note" in words[:-1] and words[-1] in _NOTE_TAILS)
 
 
+# Header words another EHR may use, for a header no configured name matches
+# exactly ("Servicing Provider Name", "Client Full Name", "Appointment Date").
+_FUZZY = (
+    ("note", {"narrative", "documentation", "progress", "note", "notes"},
+     {"type", "id", "no", "date", "status", "signed", "count", "template", "title", "author", "by", "code"}),
+    ("clinician", {"clinician", "provider", "therapist", "counselor", "counsellor", "practitioner",
+                   "staff", "author", "rendering", "servicing", "worker", "psychologist"},
+     {"id", "no", "npi", "credential", "credentials", "license", "type", "signature"}),
+    ("client", {"client", "patient", "member", "consumer", "individual", "student"},
+     {"id", "no", "dob", "birth", "mrn", "age", "gender", "sex", "address", "phone", "email", "account"}),
+    ("date", {"date", "dos"},
+     {"birth", "dob", "signed", "sign", "due", "created", "modified", "admission", "discharge", "intake"}),
+    ("note_id", {"id", "no", "identifier"}, {"client", "patient", "member", "provider", "staff", "npi", "mrn",
+                                            "clinician", "therapist", "account", "claim"}),
+)
+
+
+def _fuzzy_role(key: str) -> str | None:
+    words = set(key.split())
+    for role, want, avoid in _FUZZY:
+        if words & want and not words & avoid:
+            return role
+    return None
+
+
 def detect_layout(rows: Sequence[Sequence[Any]], config: Config, lookup: dict | None = None) -> Layout | None:
     """The best header row among `rows` (the first rows of a sheet), or None."""
     lookup = lookup if lookup is not None else role_lookup(config)
@@ -88,6 +113,8 @@ def detect_layout(rows: Sequence[Sequence[Any]], config: Config, lookup: dict | 
             hit = lookup.get(key)
             if hit is None and key and _looks_like_note(key):
                 hit = ("note", 10_000)
+            if hit is None and key and len(key) <= 40 and _fuzzy_role(key):
+                hit = (_fuzzy_role(key), 20_000)  # only when no exact name claims the role
             if hit and (hit[0] not in prio or hit[1] < prio[hit[0]]):
                 layout.roles[hit[0]], prio[hit[0]] = c, hit[1]
         letters = {k for k in keys if len(k) == 1}
