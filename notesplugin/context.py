@@ -88,19 +88,50 @@ _LABEL = re.compile(
     r"(?:^|(?<=\n))[ \t]*[A-Z][\w/&'-]*(?:[ \t]+[\w/&'-]+){0,3}[ \t]*:(?=\s|$)"
     r"|(?<=\s)[A-Z][\w/&'-]*:(?=\s|$)"
 )
-_WORD_BEFORE = re.compile(r"(\S+)$")
+_ABBREV_FORM = re.compile(r"x\d+|\d{1,2}|[a-z]\.[a-z]")  # "x4.", "1.", "a.m"
+
+
+def _word_before(text: str, period: int) -> str:
+    """The run of non-space characters that ends at period (or just before a
+    newline there), as the regex (non-space)+$ would find it; walked back by hand
+    because that regex, searched from 0, rescans the whole text for every period."""
+    end = period
+    if end and text[end - 1] == "\n":
+        end -= 1
+    start = end
+    while start and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
 
 
 def _is_abbreviation(text: str, period: int) -> bool:
-    m = _WORD_BEFORE.search(text, 0, period)
-    if not m:
+    word = _word_before(text, period)
+    if not word:
         return False
-    word = m.group(1).lstrip("([\"'").lower()
+    word = word.lstrip("([\"'").lower()
     return (
         word in _ABBREVIATIONS
         or len(word) == 1  # initials: "J. Smith"
-        or re.fullmatch(r"x\d+|\d{1,2}|[a-z]\.[a-z]", word) is not None  # "x4.", "1.", "a.m"
+        or _ABBREV_FORM.fullmatch(word) is not None
     )
+
+
+def _label_starts(text: str) -> list[int]:
+    """Where _LABEL.finditer(text) matches start, found from the colons: a label
+    holds one colon, at its end, within one line, so only the stretch of line
+    since the previous colon is searched (scanning every position was slow)."""
+    out = []
+    seg = 0
+    c = text.find(":")
+    while c != -1:
+        nxt = c + 1
+        if nxt == len(text) or text[nxt].isspace():
+            m = _LABEL.search(text, max(seg, text.rfind("\n", 0, c) + 1), nxt)
+            if m:
+                out.append(m.start())
+        seg = nxt
+        c = text.find(":", nxt)
+    return out
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -112,8 +143,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         cuts.add(m.end())
     for m in _NEWLINE.finditer(text):
         cuts.add(m.end())
-    for m in _LABEL.finditer(text):
-        cuts.add(m.start())
+    cuts.update(_label_starts(text))
     spans = []
     points = sorted(cuts)
     for a, b in zip(points, points[1:]):

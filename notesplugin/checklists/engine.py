@@ -4,14 +4,13 @@ mechanics that every rule shares."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
-from notesplugin.checklists.gate import Gate, LiteralIndex
+from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
 from notesplugin.model import Finding, Note
 
 TOPIC_ORDER = ["trauma", "grief", "substance", "sexuality", "relationship", "anger", "fear", "shame", "sadness"]
@@ -58,7 +57,6 @@ class _Sent:
     masked: str  # quotes blanked: quoted speech is the client's, not the clinician's act
     section: str = ""  # the "Label:" heading the sentence sits under, lower-cased
     present: frozenset[str] = frozenset()  # gate literals found in the sentence
-    open_cues: dict[str, list[int]] = field(default_factory=dict)  # item id -> cue indexes its literals allow
 
 
 # Sections that record what the client said or did: an act written there with
@@ -85,25 +83,28 @@ def _initials(name: str) -> str | None:
 
 
 @lru_cache(maxsize=8192)
-def _name_rx(pattern: str, side: str) -> re.Pattern:
-    """One person's name as an actor pattern; cached, names repeat across notes."""
+def _name_rx(pattern: str, side: str) -> tuple[re.Pattern, frozenset[str] | None]:
+    """One person's name as an actor pattern, with the literals any match holds
+    (None: unknown); cached, names repeat across notes."""
     t, o = (pattern, "(?!x)x") if side == "t" else ("(?!x)x", pattern)
-    return re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS)
+    return re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS), literals(pattern)
 
 
 class _Actors:
     """Actor mentions from the shared pattern plus a small per-note name pattern,
     merged in text order (compiling one big pattern per name pair was slow)."""
 
-    def __init__(self, base: re.Pattern, names: list[re.Pattern], tail: bool = False):
+    def __init__(self, base: re.Pattern, names: list[tuple[re.Pattern, frozenset[str] | None]], tail: bool = False):
         self.base, self.names, self.tail = base, names, tail
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> list[re.Match]:
         end = len(text) if endpos is None else endpos
         found = list(self.base.finditer(text, pos, end))
         if self.names:
-            for rx in self.names:
-                found += rx.finditer(text, pos, end)
+            folded = fold(text)
+            for rx, lits in self.names:
+                if lits is None or any(w in folded for w in lits):  # the name is rarely there: skip the scan
+                    found += rx.finditer(text, pos, end)
             found.sort(key=lambda m: (m.start(), -m.end()))
             kept, last = [], -1
             for m in found:  # drop a mention nested inside a longer one
@@ -117,7 +118,10 @@ class _Actors:
         """The actor right at the end of text (only adverbs after it)."""
         hit = self.base.search(text)
         if self.tail:
-            for rx in self.names:
+            folded = fold(text)
+            for rx, lits in self.names:
+                if lits is not None and not any(w in folded for w in lits):
+                    continue
                 last = None
                 for last in rx.finditer(text):
                     pass
@@ -140,6 +144,7 @@ class Engine:
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
         self._actor_cache: dict[str, tuple[_Actors, _Actors, None]] = {}
+        self._people: dict[tuple[str, str], tuple[_Actors, _Actors, None]] = {}
         self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}
         t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
@@ -150,19 +155,34 @@ class Engine:
         self._topic_gates = {id(rx): Gate([rx.pattern]) for _, _, rx in self.topics + self.shown}
         gates = [g for cg in self._cue_gates.values() for _, g in cg] + [g for _, g in self._emotion_gates] \
             + list(self._topic_gates.values())
-        self._index = LiteralIndex({w for g in gates if g.lits for w in g.lits})
-        # literal -> the cues it opens, so a sentence only visits cues it can match
-        self._opens: dict[str, set[tuple[str, int]]] = {}
-        self._always: set[tuple[str, int]] = set()
-        for iid, cg in self._cue_gates.items():
-            for n, (_, g) in enumerate(cg):
-                if g.lits is None:
-                    self._always.add((iid, n))
-                for w in g.lits or ():
-                    self._opens.setdefault(w, set()).add((iid, n))
+        self._index = LiteralIndex({w for g in gates for w in g.words})
+        # Cues are numbered; a literal of a cue's best clause opens it, so a
+        # sentence only visits cues it can match. Other clauses are checked after.
+        self._cue_ids = [(iid, n) for iid, cg in self._cue_gates.items() for n in range(len(cg))]
+        self._cue_item = [iid for iid, _ in self._cue_ids]
+        self._cue_rx = [self._cue_gates[iid][n][0] for iid, n in self._cue_ids]
+        cue_gates = [self._cue_gates[iid][n][1] for iid, n in self._cue_ids]
+        opens: dict[str, set[int]] = {}
+        for g, gate in enumerate(cue_gates):
+            for w in gate.lits or ():
+                opens.setdefault(w, set()).add(g)
+        self._opens = {w: frozenset(v) for w, v in opens.items()}
+        self._always = frozenset(g for g, gate in enumerate(cue_gates) if gate.lits is None)
+        self._rest = {g: gate.rest for g, gate in enumerate(cue_gates) if gate.rest}
+        self._rest_ids = frozenset(self._rest)
 
     # ------------------------------------------------------------ actors
     def _actor_res(self, note: Note) -> tuple[_Actors, _Actors, None]:
+        # who() asks for every act; the answer depends on the two names only
+        people = (note.clinician, note.client)
+        got = self._people.get(people)
+        if got is None:
+            if len(self._people) > 4096:
+                self._people.clear()
+            got = self._people[people] = self._actor_res_for(note)
+        return got
+
+    def _actor_res_for(self, note: Note) -> tuple[_Actors, _Actors, None]:
         extra_t, extra_o = [], []
         ini = _initials(note.clinician)
         if ini:
@@ -183,7 +203,7 @@ class Engine:
             self._actor_cache[key] = (_Actors(self._base_actor, names), _Actors(self._base_imm, names, tail=True), None)
         return self._actor_cache[key]
 
-    def _subjects(self, actor_re: re.Pattern, text: str, pos: int = 0):
+    def _subjects(self, actor_re: _Actors, text: str, pos: int = 0):
         """Actor mentions that can be a subject: not possessive, not right after a verb or preposition."""
         for m in actor_re.finditer(text, pos):
             if text[m.end():m.end() + 2] in ("'s", "’s"):
@@ -220,7 +240,7 @@ class Engine:
             return "unnamed"
         return self._side(last, masked, actor_re, item_id)
 
-    def _side(self, m: re.Match, masked: str, actor_re: re.Pattern, item_id: str) -> str:
+    def _side(self, m: re.Match, masked: str, actor_re: _Actors, item_id: str) -> str:
         if m.group("t"):
             return "therapist"
         pron = (m.group("o") or "").strip().lower()
@@ -243,6 +263,12 @@ class Engine:
                 if not _EMO_NEG.search(text[max(0, m.start() - 30):m.start()]):
                     return True
         return False
+
+    def _emotional(self, sents: list[_Sent], j: int, memo: list[bool | None]) -> bool:
+        got = memo[j]
+        if got is None:
+            got = memo[j] = self._emotion_in(sents[j])
+        return got
 
     def _topic_counts(self, text: str, present: frozenset[str], shown: bool) -> dict[str, float]:
         key = (text, shown)
@@ -307,29 +333,40 @@ class Engine:
         plain = _plain(text)
         heads = [(m.start(), m.group(1).strip().lower()) for m in _SECTION.finditer(plain)]
         spans = context.split_sentences(plain)
-        present: list[set[str]] = [set() for _ in spans]
-        starts = [a for a, _ in spans]
-        for pos, words in self._index.find(plain.lower()):
-            k = bisect_right(starts, pos) - 1
-            if k >= 0:
-                present[k] |= words
+        present = self._index.present(fold(plain), spans)
         sents = []
-        for (a, b), found in zip(spans, present):
-            section = next((h for pos, h in reversed(heads) if pos <= a), "")
-            opened = set(self._always)
+        # item id -> [(sentence index, the item's cues its literals allow there)], in sentence order
+        opened: dict[str, list[tuple[int, list[re.Pattern]]]] = {}
+        opens, rest, rest_ids, cue_item, cue_rx = self._opens, self._rest, self._rest_ids, self._cue_item, self._cue_rx
+        h, section = 0, ""
+        for k, ((a, b), found) in enumerate(zip(spans, present)):
+            while h < len(heads) and heads[h][0] <= a:  # the last heading at or before the sentence
+                section = heads[h][1]
+                h += 1
+            ids = set(self._always)
             for w in found:
-                opened.update(self._opens.get(w, ()))
-            by_item: dict[str, list[int]] = {}
-            for iid, n in sorted(opened):
-                by_item.setdefault(iid, []).append(n)
-            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), by_item))
+                got = opens.get(w)
+                if got:
+                    ids |= got
+            for g in rest_ids.intersection(ids):
+                for c in rest[g]:
+                    if c.isdisjoint(found):
+                        ids.discard(g)
+                        break
+            for g in sorted(ids):  # cues are numbered item by item
+                runs = opened.setdefault(cue_item[g], [])
+                if runs and runs[-1][0] == k:
+                    runs[-1][1].append(cue_rx[g])
+                else:
+                    runs.append((k, [cue_rx[g]]))
+            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found)))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
             ndate = None
-        crisis = self._crisis(note, sents, ndate)
+        crisis = self._crisis(note, sents, opened, ndate)
         crisis_ids = tuple(sorted({f.item for f in crisis}))
-        rescuing = self._rescuing(note, sents, crisis_ids)
+        rescuing = self._rescuing(note, sents, opened, crisis_ids)
         return crisis + rescuing
 
     def _finding(self, note: Note, item: Item, s: _Sent, status: str, topic: str | None,
@@ -341,16 +378,13 @@ class Engine:
                        location=note.location_of(s.start, s.end), reason=reason, exempt_by=exempt_by,
                        clinician=note.clinician, client=note.client, date=note.date)
 
-    def _crisis(self, note: Note, sents: list[_Sent], ndate: date | None) -> list[Finding]:
+    def _crisis(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
+                ndate: date | None) -> list[Finding]:
         out = []
         for item in self.crisis:
-            for k, s in enumerate(sents):
-                idx = s.open_cues.get(item.id)
-                if not idx:
-                    continue
-                cues = [item.cues[n] for n in idx]
+            for k, cues in opened.get(item.id, ()):
+                s = sents[k]
                 if not self._crisis_hit(item, s.text if item.quoted else s.masked, cues) or any(u.search(s.text) for u in item.unless):
-                    continue
                     continue
                 if item.max_age_days is not None:
                     age = self.age_days(s.text, ndate)
@@ -377,19 +411,24 @@ class Engine:
                 return True
         return False
 
-    def _rescuing(self, note: Note, sents: list[_Sent], crisis_ids: tuple[str, ...]) -> list[Finding]:
+    def _rescuing(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
+                  crisis_ids: tuple[str, ...]) -> list[Finding]:
         out = []
-        emotional = [self._emotion_in(s) for s in sents]
+        emotional: dict[int, bool] = {}  # sentence -> emotion in its window; read only where a cue opens
+        shown: list[bool | None] = [None] * len(sents)  # sentence -> an emotion shown in it
         for item in self.rescuing:
-            for k, s in enumerate(sents):
-                idx = s.open_cues.get(item.id)
-                if not idx:
-                    continue
-                cues = [item.cues[n] for n in idx]
-                if not self._act(note, item, s, cues) or any(u.search(s.text) for u in item.unless):
-                    continue
+            for k, cues in opened.get(item.id, ()):
+                s = sents[k]
                 # In a crisis note the client is in acute distress by definition.
-                if item.needs_emotion and not crisis_ids and not any(emotional[self._window_start(sents, k):k + 1]):
+                # Checked first: it is cheap, and the act's regexes are not.
+                if item.needs_emotion and not crisis_ids:
+                    felt = emotional.get(k)
+                    if felt is None:
+                        felt = emotional[k] = any(self._emotional(sents, j, shown)
+                                                  for j in range(self._window_start(sents, k), k + 1))
+                    if not felt:
+                        continue
+                if not self._act(note, item, s, cues) or any(u.search(s.text) for u in item.unless):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
                 exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
