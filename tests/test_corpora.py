@@ -17,6 +17,7 @@ SETS = {
     "validation_1": ROOT / "corpora" / "validation_1.jsonl",
     "validation_2": ROOT / "corpora" / "validation_2.jsonl",
     "validation_3": ROOT / "corpora" / "validation_3.jsonl",
+    "validation_4": ROOT / "corpora" / "validation_4.jsonl",
 }
 ENGINE = Engine()
 

@@ -19,7 +19,9 @@ EMOTION_WINDOW = 3  # sentences before the act in which the client's emotion cou
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
 _PASSIVE = re.compile(r"(?:was|were|is|are|been|being)\s+(?:\w+ly\s+|instead\s+|then\s+|also\s+)?"
                       r"(?:\w+ed|taught|given|shown|told|sent|brought|made|put|set|cut|led|left|kept|held|taken)\b", FLAGS)
-_FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself)\b)")
+# The writer speaking of themself; "you/your" in notes written to oneself.
+_FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself|you|your|you've|yourself)\b)")
+_AUX_TAIL = re.compile(r"(?:\b(?:had|has|have|then|also|just|did|would)\s+)+$")
 _QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”')
 _NEG_BEFORE = re.compile(
     r"(?:\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|no|"
@@ -221,7 +223,7 @@ class Engine:
             return self._side(m, masked, actor_re, item_id)
         if _LABEL_ONLY.match(prefix):
             return "unnamed"  # telegraphic: "Redirected cl to ..." is usually the writer's own act
-        if _COORD.search(prefix):
+        if _COORD.search(_AUX_TAIL.sub("", prefix)):  # ", had given her ..." coordinates too
             # "X did A and then B": B's subject is the subject that opened the
             # last coordinated clause, not a pronoun inside a "that ..." clause.
             clause = max(prefix.rfind(";"), prefix.rfind(":"), prefix.rfind(" - ")) + 1
