@@ -18,6 +18,8 @@ SETS = {
     "validation_2": ROOT / "corpora" / "validation_2.jsonl",
     "validation_3": ROOT / "corpora" / "validation_3.jsonl",
     "validation_4": ROOT / "corpora" / "validation_4.jsonl",
+    "validation_5": ROOT / "corpora" / "validation_5.jsonl",
+    "validation_6": ROOT / "corpora" / "validation_6.jsonl",
 }
 ENGINE = Engine()
 

@@ -22,7 +22,10 @@ _PASSIVE = re.compile(r"(?:was|were|is|are|been|being)\s+(?:\w+ly\s+|instead\s+|
 # The writer speaking of themself; "you/your" in notes written to oneself.
 _FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself|you|your|you've|yourself)\b)")
 _AUX_TAIL = re.compile(r"(?:\b(?:had|has|have|then|also|just|did|would)\s+)+$")
-_QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”')
+# Double quotes, and single quotes as UK/AU notes use them ('I've had enough'):
+# an opening ' after a non-word, inner apostrophes only inside words.
+_QUOTE = re.compile(r'"[^"\n]{0,400}"|“[^”\n]{0,400}”|(?<![\w\'])\'(?:[^\'\n]|\'(?=\w)){1,400}\'(?!\w)')
+_SPEECH = re.compile(r"\b(?:said|told|explained|suggested|stated|remarked|mentioned|replied|agreed|added)\b", FLAGS)
 _NEG_BEFORE = re.compile(
     r"(?:\b(?:did\s+not|didn'?t|does\s+not|doesn'?t|do\s+not|don'?t|never|without|rather\s+than|instead\s+of|not|no|"
     r"avoid(?:ed|ing)?|refrain\w*\s+from|chose\s+not\s+to|careful\s+not\s+to|resisted)|\bw/o)\s+(?:\w+\s+){0,3}$", FLAGS)
@@ -46,6 +49,9 @@ _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten
 _OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
 _WEEKDAY = re.compile(r"\b(?:(last|this|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:'s)?\b", FLAGS)
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_MONTH_REF = re.compile(r"\b(?:in|since|during|from|of|last)\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b(?!\s+\d)", FLAGS)
+_LAST_MONTH = re.compile(r"\blast\s+month\b|\ba\s+month\s+ago\b", FLAGS)
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
             "nine": 9, "ten": 10, "several": 3, "few": 3}
 _UNIT = {"day": 1, "night": 1, "week": 7, "month": 30, "year": 365}
@@ -214,7 +220,7 @@ class Engine:
                 continue
             yield m
 
-    def who(self, note: Note, masked: str, cue_start: int, item_id: str = "") -> str:
+    def who(self, note: Note, masked: str, cue_start: int, item_id: str = "", _depth: int = 0) -> str:
         """'therapist', 'other', or 'unnamed' (no actor written: usually the writer) for the act at cue_start."""
         actor_re, immediate, _ = self._actor_res(note)
         prefix = masked[:cue_start]
@@ -238,6 +244,13 @@ class Engine:
         last = None
         for s in self._subjects(actor_re, prefix):
             last = s
+        speech = None
+        for speech in _SPEECH.finditer(prefix):
+            pass
+        if speech and (last is None or last.start() > speech.start()) and _depth < 2:
+            # "GL told her that was something they could get into later": an act
+            # inside reported speech belongs to whoever spoke.
+            return self.who(note, masked, speech.start(), item_id, _depth + 1)
         if last is None:
             return "unnamed"
         return self._side(last, masked, actor_re, item_id)
@@ -307,7 +320,15 @@ class Engine:
         for m in _AGO.finditer(sentence):
             n = m.group(1).lower()
             ages.append((int(n) if n.isdigit() else _WORDNUM.get(n, 1)) * _UNIT[m.group(2).lower()])
+        if _LAST_MONTH.search(sentence):
+            ages.append(30)
         if note_date:
+            for m in _MONTH_REF.finditer(sentence):
+                # "the pileup in March": the middle of the latest such month before the session
+                mo = _MONTHS.index(m.group(1).lower()) + 1
+                year = note_date.year if mo < note_date.month else note_date.year - 1
+                if mo != note_date.month:
+                    ages.append((note_date - date(year, mo, 15)).days)
             for m in _WEEKDAY.finditer(sentence):
                 back = (note_date.weekday() - _DAYS.index(m.group(2).lower())) % 7
                 ages.append(back or (7 if (m.group(1) or "").lower() == "last" else 0))
