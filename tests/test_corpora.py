@@ -20,6 +20,7 @@ SETS = {
     "validation_4": ROOT / "corpora" / "validation_4.jsonl",
     "validation_5": ROOT / "corpora" / "validation_5.jsonl",
     "validation_6": ROOT / "corpora" / "validation_6.jsonl",
+    "validation_7": ROOT / "corpora" / "validation_7.jsonl",
 }
 ENGINE = Engine()
 

@@ -20,6 +20,7 @@ _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '
 _PASSIVE = re.compile(r"(?:was|were|is|are|been|being)\s+(?:\w+ly\s+|instead\s+|then\s+|also\s+)?"
                       r"(?:\w+ed|taught|given|shown|told|sent|brought|made|put|set|cut|led|left|kept|held|taken)\b", FLAGS)
 # The writer speaking of themself; "you/your" in notes written to oneself.
+_CLINICIAN_SECTION = re.compile(r"\b(?:clinician|therapist|counsell?or|writer|provider|self)\b|reflection", FLAGS)
 _FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself|you|your|you've|yourself)\b)")
 _AUX_TAIL = re.compile(r"(?:\b(?:had|has|have|then|also|just|did|would)\s+)+$")
 # Double quotes, and single quotes as UK/AU notes use them ('I've had enough'):
@@ -468,8 +469,8 @@ class Engine:
             if item.actor != "any":
                 # "Cl was instead taught box breathing": a passive act is done to the client.
                 side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.id)
-                if side == "unnamed" and _FIRST_PERSON.search(m.group()):
-                    side = "therapist"  # "... is not my area": the writer speaking of themself
+                if side == "unnamed" and (_FIRST_PERSON.search(m.group()) or _CLINICIAN_SECTION.search(s.section)):
+                    side = "therapist"  # "... is not my area", or under a "Clinician reflection:" heading
                 # "clinician" items (R7) need the clinician named or "I": a bare
                 # "posture was tense" is an observation of the client.
                 if side == "other" or (side == "unnamed" and (item.actor == "clinician" or _CLIENT_SECTION.match(s.section))):
