@@ -21,6 +21,7 @@ SETS = {
     "validation_5": ROOT / "corpora" / "validation_5.jsonl",
     "validation_6": ROOT / "corpora" / "validation_6.jsonl",
     "validation_7": ROOT / "corpora" / "validation_7.jsonl",
+    "validation_8": ROOT / "corpora" / "validation_8.jsonl",
 }
 ENGINE = Engine()
 

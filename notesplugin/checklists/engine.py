@@ -21,6 +21,8 @@ _PASSIVE = re.compile(r"(?:was|were|is|are|been|being)\s+(?:\w+ly\s+|instead\s+|
                       r"(?:\w+ed|taught|given|shown|told|sent|brought|made|put|set|cut|led|left|kept|held|taken)\b", FLAGS)
 # The writer speaking of themself; "you/your" in notes written to oneself.
 _CLINICIAN_SECTION = re.compile(r"\b(?:clinician|therapist|counsell?or|writer|provider|self)\b|reflection", FLAGS)
+# A terse "felt unprepared; no trauma training" is the writer's own; "posture was tense" is not.
+_OWN_FEELING = re.compile(r"(?:felt|feel|feeling|never|no|little|limited|not|lack\w*|unsure|uneasy|out\s+of)\b", FLAGS)
 _FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself|you|your|you've|yourself)\b)")
 _AUX_TAIL = re.compile(r"(?:\b(?:had|has|have|then|also|just|did|would)\s+)+$")
 # Double quotes, and single quotes as UK/AU notes use them ('I've had enough'):
@@ -45,13 +47,14 @@ _OBJECT_BEFORE = re.compile(
     r"called|than|whom|as|like)\s+(?:the\s+|a\s+|an\s+|her\s+|his\s+|their\s+|my\s+)?$", FLAGS)
 
 _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
-_YEAR = re.compile(r"\b(?:in|since|during|from|of)\s+((?:19|20)\d{2})\b", FLAGS)
+_YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
 _OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
 _WEEKDAY = re.compile(r"\b(?:(last|this|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:'s)?\b", FLAGS)
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _MONTH_REF = re.compile(r"\b(?:in|since|during|from|of|last)\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b(?!\s+\d)", FLAGS)
 _LAST_MONTH = re.compile(r"\blast\s+month\b|\ba\s+month\s+ago\b", FLAGS)
+_LAST_WEEK = re.compile(r"\blast\s+week\b|\bthe\s+week\s+before\b|\bthe\s+other\s+day\b", FLAGS)
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
             "nine": 9, "ten": 10, "several": 3, "few": 3}
@@ -239,8 +242,9 @@ class Engine:
             opening = [x for x in subjects if x.start() == lead or _CLAUSE_OPEN.search(masked[lead:x.start()])]
             pick = opening[-1] if opening else (subjects[0] if subjects else None)
             if pick is None:  # "Cl engaged w/ court prep; did not return to ...": subject carried over
-                earlier = list(self._subjects(actor_re, masked[:clause]))
-                pick = earlier[-1] if earlier else None
+                head = _LEADING_CLAUSE.match(masked).end()
+                earlier = list(self._subjects(actor_re, masked[:clause], head))
+                pick = earlier[0] if earlier else None  # the main clause's subject, not one inside a quote
             return self._side(pick, masked, actor_re, item_id) if pick else "unnamed"
         last = None
         for s in self._subjects(actor_re, prefix):
@@ -323,6 +327,8 @@ class Engine:
             ages.append((int(n) if n.isdigit() else _WORDNUM.get(n, 1)) * _UNIT[m.group(2).lower()])
         if _LAST_MONTH.search(sentence):
             ages.append(30)
+        if _LAST_WEEK.search(sentence):
+            ages.append(7)
         if note_date:
             for m in _MONTH_REF.finditer(sentence):
                 # "the pileup in March": the middle of the latest such month before the session
@@ -408,12 +414,9 @@ class Engine:
         for item in self.crisis:
             for k, cues in opened.get(item.id, ()):
                 s = sents[k]
-                if not self._crisis_hit(item, s.text if item.quoted else s.masked, cues) or any(u.search(s.text) for u in item.unless):
+                if not self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate) \
+                        or any(u.search(s.text) for u in item.unless):
                     continue
-                if item.max_age_days is not None:
-                    age = self.age_days(s.text, ndate)
-                    if age is not None and age > item.max_age_days:
-                        continue
                 if item.also:
                     lo, hi = max(0, k - item.also_window), min(len(sents), k + item.also_window + 1)
                     if not any(a.search(x.text) for x in sents[lo:hi] for a in item.also):
@@ -421,18 +424,27 @@ class Engine:
                 out.append(self._finding(note, item, s, "present", item.topic))
         return out
 
-    @staticmethod
-    def _crisis_hit(item: Item, sentence: str, cues: list[re.Pattern]) -> bool:
+    def _crisis_hit(self, item: Item, sentence: str, cues: list[re.Pattern], ndate: date | None) -> bool:
         # Cue by cue: one greedy cue must not hide another's separate match.
         for m in (m for cue in cues for m in cue.finditer(sentence)):
-            if not item.context:
-                return True
-            # ConText within the cue's own clause: "could not finish a sentence; she did
-            # not respond to questions" must not read the first negation onto the second.
-            cut = sentence.rfind(";", 0, m.start()) + 1
-            a = context.assess(sentence[cut:], m.start() - cut, m.end() - cut)
-            if not any(getattr(a, kind) for kind in item.context):
-                return True
+            if item.context:
+                # ConText within the cue's own clause: "could not finish a sentence; she did
+                # not respond to questions" must not read the first negation onto the second.
+                cut = sentence.rfind(";", 0, m.start()) + 1
+                a = context.assess(sentence[cut:], m.start() - cut, m.end() - cut)
+                if any(getattr(a, kind) for kind in item.context):
+                    continue
+            if item.max_age_days is not None:
+                # The time said nearest the cue counts: "cutting 2 nights ago, first time
+                # since 2025" is recent. The cue's clause first, else the whole sentence.
+                lo = max(sentence.rfind(";", 0, m.start()), sentence.rfind(",", 0, m.start())) + 1
+                hi = min([i for i in (sentence.find(";", m.end()), sentence.find(",", m.end())) if i >= 0] or [len(sentence)])
+                age = self.age_days(sentence[lo:hi], ndate)
+                if age is None:
+                    age = self.age_days(sentence, ndate)
+                if age is not None and age > item.max_age_days:
+                    continue
+            return True
         return False
 
     def _rescuing(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
@@ -469,7 +481,8 @@ class Engine:
             if item.actor != "any":
                 # "Cl was instead taught box breathing": a passive act is done to the client.
                 side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.id)
-                if side == "unnamed" and (_FIRST_PERSON.search(m.group()) or _CLINICIAN_SECTION.search(s.section)):
+                if side == "unnamed" and (_FIRST_PERSON.search(m.group()) or _CLINICIAN_SECTION.search(s.section)
+                                          or (item.actor == "clinician" and _OWN_FEELING.match(m.group()))):
                     side = "therapist"  # "... is not my area", or under a "Clinician reflection:" heading
                 # "clinician" items (R7) need the clinician named or "I": a bare
                 # "posture was tense" is an observation of the client.
