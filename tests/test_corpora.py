@@ -22,6 +22,7 @@ SETS = {
     "validation_6": ROOT / "corpora" / "validation_6.jsonl",
     "validation_7": ROOT / "corpora" / "validation_7.jsonl",
     "validation_8": ROOT / "corpora" / "validation_8.jsonl",
+    "validation_9": ROOT / "corpora" / "validation_9.jsonl",
 }
 ENGINE = Engine()
 
