@@ -23,6 +23,8 @@ SETS = {
     "validation_7": ROOT / "corpora" / "validation_7.jsonl",
     "validation_8": ROOT / "corpora" / "validation_8.jsonl",
     "validation_9": ROOT / "corpora" / "validation_9.jsonl",
+    "validation_10": ROOT / "corpora" / "validation_10.jsonl",
+    "validation_11": ROOT / "corpora" / "validation_11.jsonl",
 }
 ENGINE = Engine()
 

@@ -86,7 +86,12 @@ def _plain(text: str) -> str:
 
 
 def _mask(text: str) -> str:
-    return _QUOTE.sub(lambda m: " " * len(m.group()), text)
+    masked = _QUOTE.sub(lambda m: " " * len(m.group()), text)
+    # A quote split across sentences ('... my exam? I'm not ready."'): blank the open end.
+    if masked.count('"') % 2:
+        q = masked.index('"')
+        masked = " " * (q + 1) + masked[q + 1:] if q > len(masked) / 2 else masked[:q] + " " * (len(masked) - q)
+    return masked
 
 
 def _initials(name: str) -> str | None:
