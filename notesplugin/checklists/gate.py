@@ -101,10 +101,6 @@ def clauses(pattern: str) -> list[frozenset[str]]:
     return useful or sets[:1]
 
 
-def may_match(lits: frozenset[str] | None, lowered: str) -> bool:
-    return lits is None or any(l in lowered for l in lits)
-
-
 class Gate:
     """The literals a group of patterns needs: if a sentence lacks every literal
     of any one clause (per a LiteralIndex pass), none of the patterns can match there."""
