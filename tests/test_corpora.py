@@ -25,6 +25,8 @@ SETS = {
     "validation_9": ROOT / "corpora" / "validation_9.jsonl",
     "validation_10": ROOT / "corpora" / "validation_10.jsonl",
     "validation_11": ROOT / "corpora" / "validation_11.jsonl",
+    "validation_12": ROOT / "corpora" / "validation_12.jsonl",
+    "validation_13": ROOT / "corpora" / "validation_13.jsonl",
 }
 ENGINE = Engine()
 

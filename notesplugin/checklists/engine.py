@@ -49,7 +49,7 @@ _OBJECT_BEFORE = re.compile(
 _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
 _YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
-_OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt|[A-Z][a-z]+)\s+was\s+(?:\d+|a\s+(?:child|teen\w*|kid))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
+_OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt|[A-Z][a-z]+)\s+was\s+(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|little|young|small|a\s+(?:child|teen\w*|kid|baby|toddler|girl|boy))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
 _WEEKDAY = re.compile(r"\b(?:(last|this|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:'s)?\b", FLAGS)
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _MONTH_REF = re.compile(r"\b(?:in|since|during|from|of|last)\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b(?!\s+\d)", FLAGS)
@@ -232,6 +232,11 @@ class Engine:
     def who(self, note: Note, masked: str, cue_start: int, item_id: str = "", _depth: int = 0) -> str:
         """'therapist', 'other', or 'unnamed' (no actor written: usually the writer) for the act at cue_start."""
         actor_re, immediate, _ = self._actor_res(note)
+        if 0 < cue_start < len(masked) and masked[cue_start] == " " and _depth < 2:
+            # The cue is inside quoted speech: the act is the speaker's ("she said, '...'").
+            q = len(masked[:cue_start].rstrip())
+            speakers = list(self._subjects(actor_re, masked[:q]))
+            return self._side(speakers[-1], masked, actor_re, item_id) if speakers else "unnamed"
         prefix = masked[:cue_start]
         m = immediate.search(prefix)
         if m and not _OBJECT_BEFORE.search(prefix[max(0, m.start() - 20):m.start()]):
