@@ -27,6 +27,7 @@ SETS = {
     "validation_11": ROOT / "corpora" / "validation_11.jsonl",
     "validation_12": ROOT / "corpora" / "validation_12.jsonl",
     "validation_13": ROOT / "corpora" / "validation_13.jsonl",
+    "validation_14": ROOT / "corpora" / "validation_14.jsonl",
 }
 ENGINE = Engine()
 
