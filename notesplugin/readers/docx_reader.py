@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from docx.oxml.ns import qn
 
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
-from notesplugin.readers.columns import parse_date as parse_any_date
+from notesplugin.readers.columns import parse_date  # one date parser for every reader
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_text import (
     W_P, body_paragraphs, page_break_offsets, paragraph_text,
@@ -37,8 +36,6 @@ from notesplugin.readers.sniff import require
 ROLES = ("note_id", "clinician", "client", "date")
 W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
 W_SECTPR = qn("w:sectPr")
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%B %d, %Y", "%b %d, %Y",
-                 "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d")
 
 
 @lru_cache(maxsize=4096)  # called for every paragraph and field; labels repeat
@@ -55,18 +52,6 @@ def role_lookup(config: Config) -> dict[str, str]:
         for name in config.columns.get(role, []):
             out.setdefault(norm_label(name), role)
     return out
-
-
-def parse_date(raw: str) -> str | None:
-    s = raw.strip()
-    s = re.sub(r"[T ]\d{1,2}:\d{2}.*$", "", s) if re.match(r"^\d", s) else s  # drop a time part
-    s = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s)
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(s, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return parse_any_date(raw)  # "2-Mar-2026", "Monday, March 2, 2026", ...
 
 
 @dataclass
