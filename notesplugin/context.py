@@ -235,9 +235,10 @@ def _norm(text: str) -> str:
     return _SPACES.sub(" ", text.strip().translate(_ASCII_LOWER))
 
 
-def _trie_regex(words: list[str]) -> str:
+def _trie_regex(words: list[str] | set[str], space: str = r"\s+") -> str:
     """One regex for many literals, shaped as a prefix tree so the regex engine
-    rejects a position after a character or two; greedy, so longer literals win."""
+    rejects a position after a character or two; greedy, so longer literals win.
+    A space in a literal matches `space` (any run of whitespace by default)."""
     root: dict = {}
     for w in words:
         node = root
@@ -249,7 +250,7 @@ def _trie_regex(words: list[str]) -> str:
         ends = "" in node
         alts = []
         for ch in sorted(k for k in node if k):
-            head = r"\s+" if ch == " " else re.escape(ch)
+            head = space if ch == " " else re.escape(ch)
             alts.append(head + emit(node[ch]))
         if not alts:
             return ""

@@ -19,10 +19,11 @@ EMOTION_WINDOW = 3  # sentences before the act in which the client's emotion cou
 _PLAIN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " "})
 _PASSIVE = re.compile(r"(?:was|were|is|are|been|being)\s+(?:\w+ly\s+|instead\s+|then\s+|also\s+)?"
                       r"(?:\w+ed|taught|given|shown|told|sent|brought|made|put|set|cut|led|left|kept|held|taken)\b", FLAGS)
-# The writer speaking of themself; "you/your" in notes written to oneself.
+# Headings under which an act with no subject is the clinician's ("Clinician reflection:").
 _CLINICIAN_SECTION = re.compile(r"\b(?:clinician|therapist|counsell?or|writer|provider|self)\b|reflection", FLAGS)
 # A terse "felt unprepared; no trauma training" is the writer's own; "posture was tense" is not.
 _OWN_FEELING = re.compile(r"(?:felt|feel|feeling|never|no|little|limited|not|lack\w*|unsure|uneasy|out\s+of)\b", FLAGS)
+# The writer speaking of themself; "you/your" in notes written to oneself.
 _FIRST_PERSON = re.compile(r"(?-i:\b(?:my|I|me|myself|you|your|you've|yourself)\b)")
 _AUX_TAIL = re.compile(r"(?:\b(?:had|has|have|then|also|just|did|would)\s+)+$")
 # Double quotes, and single quotes as UK/AU notes use them ('I've had enough'):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from notesplugin.context import _trie_regex
+
 try:  # Python 3.11+: the parser lives in re._parser
     from re import _constants as C
     from re import _parser as P
@@ -123,31 +125,14 @@ class Gate:
         return True
 
 
-def _trie_pattern(words: set[str]) -> str:
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
-
-
 class LiteralIndex:
     """Which gate literals occur in a text, found in one trie-shaped regex pass
     (Python's re has no multi-pattern automaton; a trie keeps it to one scan)."""
 
     def __init__(self, words: set[str]):
         self.words = frozenset(words)
-        self.rx = re.compile(f"(?=({_trie_pattern(set(words))}))") if words else None
+        # Exact spaces: a match must be a literal itself (it keys self.prefixes).
+        self.rx = re.compile(f"(?=({_trie_regex(words, space=re.escape(' '))}))") if words else None
         # every literal that is a prefix of a longer one is present with it
         self.prefixes = {w: frozenset(p for p in words if w.startswith(p)) for w in words}
 
