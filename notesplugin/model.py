@@ -66,6 +66,7 @@ class Finding:
     clinician: str = ""
     client: str = ""
     date: str | None = None
+    made_by: str = "rules"  # "rules", "model" or "rules+model": what found it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +74,7 @@ class Finding:
             "client": self.client, "date": self.date, "checklist": self.checklist,
             "item": self.item, "name": self.name, "status": self.status, "topic": self.topic,
             "evidence": self.evidence, "start": self.start, "end": self.end,
-            "location": self.location, "reason": self.reason, "exempt_by": list(self.exempt_by),
+            "location": self.location, "reason": self.reason, "exempt_by": list(self.exempt_by), "made_by": self.made_by,
         }
 
 

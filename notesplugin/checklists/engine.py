@@ -12,6 +12,7 @@ from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
 from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
 from notesplugin.model import Finding, Note
+from notesplugin.learned.reader import Reader
 
 TOPIC_ORDER = ["trauma", "grief", "substance", "sexuality", "relationship", "anger", "fear", "shame", "sadness"]
 EMOTION_WINDOW = 3  # sentences before the act in which the client's emotion counts
@@ -81,9 +82,14 @@ _SECTION = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&'-]{0,30}):")
 _FEELING = re.compile(r"\b(?:felt|feel|feeling|feels|was|am|notes?|noticed?)\s+(?:\w+\s+){0,2}(?:anxious|nervous|uneasy|tense|scared|afraid|overwhelmed|lost|sad|rattled|uncomfortable|discomfort)\b", FLAGS)
 
 
+# An unchecked box and the option after it ("[ ] SI w/ plan", "☐ HI") say nothing
+# happened: blanked before anything reads the line, so no cue or model sees it.
+_UNCHECKED = re.compile(r"(?:\[ ?\]|\( ?\)|\u2610)[^\[\]\u2610\u2611\u2612|;\n]*")
+
+
 def _plain(text: str) -> str:
     """Typographic quotes and dashes as ASCII, same length, so offsets still hold."""
-    return text.translate(_PLAIN)
+    return _UNCHECKED.sub(lambda m: " " * len(m.group()), text.translate(_PLAIN))
 
 
 def _mask(text: str) -> str:
@@ -149,8 +155,10 @@ class _Actors:
 
 
 class Engine:
-    def __init__(self, checklists: Checklists | None = None, lex: dict | None = None):
+    def __init__(self, checklists: Checklists | None = None, lex: dict | None = None, model: "Reader | None | bool" = True):
         self.checklists = checklists or load()
+        # The learned reader of language; False runs the rules alone (training, comparisons).
+        self.model = Reader.default() if model is True else (model or None)
         lex = lex or lexicon()
         self.therapist_re = lex["actors"]["therapist"]
         self.other_re = lex["actors"]["other"]
@@ -370,6 +378,19 @@ class Engine:
 
     # ------------------------------------------------------------ the note
     def check(self, note: Note) -> list[Finding]:
+        sents, opened, ndate = self._prepare(note)
+        crisis = self._crisis(note, sents, opened, ndate)
+        learned = self.model.read(self, note, sents, ndate) if self.model else None
+        if learned:
+            crisis = learned.merge(crisis, learned.crisis(self.crisis))
+        crisis_ids = tuple(sorted({f.item for f in crisis}))
+        rescuing = self._rescuing(note, sents, opened, crisis_ids)
+        if learned:
+            rescuing = learned.merge(rescuing, learned.rescuing(self.rescuing, crisis_ids))
+        return crisis + rescuing
+
+    def _prepare(self, note: Note) -> tuple[list[_Sent], dict[str, list[tuple[int, list[re.Pattern]]]], date | None]:
+        """The note's sentences and, per item, the sentences whose literals let its cues run."""
         text = note.text
         plain = _plain(text)
         heads = [(m.start(), m.group(1).strip().lower()) for m in _SECTION.finditer(plain)]
@@ -405,15 +426,12 @@ class Engine:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
             ndate = None
-        crisis = self._crisis(note, sents, opened, ndate)
-        crisis_ids = tuple(sorted({f.item for f in crisis}))
-        rescuing = self._rescuing(note, sents, opened, crisis_ids)
-        return crisis + rescuing
+        return sents, opened, ndate
 
     def _finding(self, note: Note, item: Item, s: _Sent, status: str, topic: str | None,
-                 exempt_by: tuple[str, ...] = ()) -> Finding:
-        reason = item.reason + (f" (exempt: crisis {', '.join(exempt_by)})" if exempt_by else "")
-        return Finding(note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
+                 exempt_by: tuple[str, ...] = (), made_by: str = "rules", why: str = "") -> Finding:
+        reason = item.reason + (f" (exempt: crisis {', '.join(exempt_by)})" if exempt_by else "") + why
+        return Finding(made_by=made_by, note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
                        name=item.name, status=status, topic=topic, evidence=note.text[s.start:s.end],
                        start=s.start, end=s.end,
                        location=note.location_of(s.start, s.end), reason=reason, exempt_by=exempt_by,

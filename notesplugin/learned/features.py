@@ -1,0 +1,31 @@
+"""Sentence features shared by training and scanning: the words of the sentence,
+of the sentences just before it and of its section heading, plus a few facts the
+rules work out (who the sentence names, how old what it says is). Plain strings,
+so a model is a readable table of weights."""
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"[a-z][a-z'/]*[a-z]|[a-z]|\d+")
+_DIGITS = re.compile(r"\d")
+WINDOW = 3  # sentences before the act whose words count as its context
+
+
+def tokens(text: str) -> list[str]:
+    return [_DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower())]
+
+
+def sentence_features(own: list[str], quoted: list[str], before: list[list[str]], after: list[str],
+                      section: str, facts: tuple[str, ...]) -> list[str]:
+    """The feature strings of one sentence; duplicates collapse (presence, not counts)."""
+    out = {"bias"}
+    out.update("w:" + t for t in own)
+    out.update("b:" + a + "_" + b for a, b in zip(own, own[1:]))
+    out.update("q:" + t for t in quoted)
+    for k, words in enumerate(before):  # nearest first
+        out.update(("p1:" if k == 0 else "p:") + t for t in words)
+    out.update("n:" + t for t in after)
+    if section:
+        out.add("h:" + section)
+    out.update("f:" + f for f in facts)
+    return sorted(out)

@@ -1,0 +1,95 @@
+"""A linear model over sentence features, read from plain JSON (loading runs no
+code). One logistic score per checklist item and a softmax over topics."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+FORMAT = "notesplugin-linear/1"
+
+
+class ModelError(Exception):
+    """One line: which model file and what is wrong with it."""
+
+
+@dataclass
+class Model:
+    labels: list[str]
+    bias: list[float]
+    weights: dict[str, list[tuple[int, float]]]  # feature -> [(label index, weight)]
+    thresholds: dict[str, float]
+    topics: list[str]
+    topic_bias: list[float]
+    topic_weights: dict[str, list[tuple[int, float]]]
+    meta: dict
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "model") -> "Model":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ModelError(f"{source}: not a notesplugin model (expected format {FORMAT!r}); retrain with "
+                             "`python -m notesplugin.learned.train`")
+        try:
+            labels = [str(x) for x in data["labels"]]
+            topics = [str(x) for x in data["topics"]]
+
+            def table(raw: dict, n: int) -> dict[str, list[tuple[int, float]]]:
+                out = {}
+                for feat, row in raw.items():
+                    pairs = [(int(i), float(w)) for i, w in row]
+                    if any(not 0 <= i < n for i, _ in pairs):
+                        raise ValueError(f"feature {feat!r} names a label out of range")
+                    out[str(feat)] = pairs
+                return out
+            model = cls(labels=labels, bias=[float(b) for b in data["bias"]],
+                        weights=table(data["weights"], len(labels)),
+                        thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
+                        topics=topics, topic_bias=[float(b) for b in data["topic_bias"]],
+                        topic_weights=table(data["topic_weights"], len(topics)), meta=dict(data.get("meta", {})))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{source}: malformed model ({exc}); retrain with `python -m notesplugin.learned.train`") from None
+        if len(model.bias) != len(labels) or len(model.topic_bias) != len(topics):
+            raise ModelError(f"{source}: bias and labels differ in length; retrain the model")
+        return model
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Model":
+        try:
+            text = Path(path).read_text(encoding="utf-8") if path else \
+                resources.files("notesplugin").joinpath("data/model.json").read_text(encoding="utf-8")
+            data = json.loads(text)
+        except FileNotFoundError:
+            raise ModelError(f"{path or 'notesplugin/data/model.json'}: model file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{path or 'model.json'}: not valid JSON ({exc})") from None
+        return cls.from_dict(data, str(path or "notesplugin/data/model.json"))
+
+    @staticmethod
+    def _sum(bias: list[float], table: dict, feats: list[str]) -> list[float]:
+        z = list(bias)
+        get = table.get
+        for f in feats:
+            row = get(f)
+            if row:
+                for i, w in row:
+                    z[i] += w
+        return z
+
+    def probs(self, feats: list[str]) -> dict[str, float]:
+        z = self._sum(self.bias, self.weights, feats)
+        return {lab: 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for lab, v in zip(self.labels, z)}
+
+    def topic(self, feats: list[str]) -> tuple[str, float]:
+        z = self._sum(self.topic_bias, self.topic_weights, feats)
+        top = max(z)
+        ex = [math.exp(v - top) for v in z]
+        k = max(range(len(z)), key=lambda i: (z[i], -i))
+        return self.topics[k], ex[k] / sum(ex)
+
+    def why(self, label: str, feats: list[str], n: int = 4) -> list[tuple[str, float]]:
+        """The features that pushed this label up most: what `explain` and the finding show."""
+        i = self.labels.index(label)
+        got = [(f, w) for f in feats for j, w in self.weights.get(f, ()) if j == i and w > 0]
+        return sorted(got, key=lambda x: (-x[1], x[0]))[:n]

@@ -1,0 +1,165 @@
+"""The learned model at work inside the engine: it proposes sentences per item;
+the rules' logic (who acted, recency, exemption) decides what may stand."""
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from notesplugin.learned.features import WINDOW, sentence_features, tokens
+from notesplugin.learned.model import Model
+from notesplugin.model import Finding, Note
+
+if TYPE_CHECKING:
+    from notesplugin.checklists import Item
+    from notesplugin.checklists.engine import Engine
+
+
+# The spec's rescuing needs a client in a difficult emotion. Where the rules'
+# emotion words see none, a model reading stands only when it is this sure.
+SURE = 0.9
+
+
+def _age_fact(age: int | None) -> str | None:
+    if age is None:
+        return None
+    return "age:0" if age <= 1 else "age:7" if age <= 7 else "age:30" if age <= 30 else "age:old"
+
+
+def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None) -> list[list[str]]:
+    """Features of every sentence of a note (the same code trains and scans)."""
+    from notesplugin.checklists import engine as E  # the engine's own who-acted and section rules
+
+    actor_re, _, _ = engine._actor_res(note)
+    words = [tokens(s.text) for s in sents]
+    shown: list[bool | None] = [None] * len(sents)
+    out = []
+    for k, s in enumerate(sents):
+        own = tokens(s.masked)
+        quoted = tokens("".join(c if m == " " and c != " " else " " for c, m in zip(s.text, s.masked))) \
+            if s.masked != s.text else []
+        facts = []
+        sides = {("t" if m.group("t") else "o") for m in actor_re.finditer(s.masked)}
+        facts += sorted(sides)
+        first = next(iter(engine._subjects(actor_re, s.masked)), None)
+        if first is not None:
+            facts.append("s:" + ("t" if first.group("t") else "o"))
+        if E._FIRST_PERSON.search(s.masked):
+            facts.append("fp")
+        if E._PASSIVE.search(s.masked):
+            facts.append("passive")
+        if s.section:
+            if E._CLIENT_SECTION.match(s.section):
+                facts.append("sec:client")
+            elif E._CLINICIAN_SECTION.search(s.section):
+                facts.append("sec:clin")
+        if any(engine._emotional(sents, j, shown) for j in range(engine._window_start(sents, k), k + 1)):
+            facts.append("emo")
+        age = _age_fact(engine.age_days(s.text, ndate))
+        if age:
+            facts.append(age)
+        before = [words[j] for j in range(k - 1, max(-1, k - 1 - WINDOW), -1)]
+        after = words[k + 1] if k + 1 < len(sents) else []
+        out.append(sentence_features(own, quoted, before, after, _section_key(s.section), tuple(facts)))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _section_key(section: str) -> str:
+    return " ".join(tokens(section)[:3])
+
+
+def actor_allows(feats: list[str]) -> bool:
+    """Logic, not language: a sentence that names only the client (or others)
+    as actors is not the clinician's act, unless it is passive ("was told")."""
+    fs = set(feats)
+    if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive"}:
+        return True
+    return not (fs & {"f:o", "f:sec:client"})
+
+
+class NoteReading:
+    def __init__(self, reader: "Reader", engine: "Engine", note: Note, sents: list, ndate: date | None):
+        self.model, self.engine, self.note, self.sents, self.ndate = reader.model, engine, note, sents, ndate
+        self.feats = note_features(engine, note, sents, ndate)
+        self.probs = [self.model.probs(f) for f in self.feats]
+
+    def _why(self, item_id: str, k: int) -> str:
+        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in self.model.why(item_id, self.feats[k])]
+        return f" [model {self.probs[k][item_id]:.2f}: {', '.join(top)}]" if top else f" [model {self.probs[k][item_id]:.2f}]"
+
+    def _hits(self, item: "Item"):
+        t = self.model.thresholds.get(item.id)
+        if t is None or item.id not in self.model.labels:
+            return
+        for k, p in enumerate(self.probs):
+            if p[item.id] >= t:
+                yield k
+
+    def crisis(self, items: list["Item"]) -> list[Finding]:
+        out = []
+        for item in items:
+            for k in self._hits(item):
+                s = self.sents[k]
+                age = self.engine.age_days(s.text, self.ndate)
+                if item.max_age_days is not None and age is not None and age > item.max_age_days:
+                    continue  # recency is logic: an attempt in 2019 is history, whatever the words
+                out.append(self.engine._finding(self.note, item, s, "present", item.topic, made_by="model",
+                                                why=self._why(item.id, k)))
+        return out
+
+    def rescuing(self, items: list["Item"], crisis_ids: tuple[str, ...]) -> list[Finding]:
+        out = []
+        for item in items:
+            for k in self._hits(item):
+                if item.actor != "any" and not actor_allows(self.feats[k]):
+                    continue
+                if item.needs_emotion and not crisis_ids and "f:emo" not in self.feats[k] \
+                        and self.probs[k][item.id] < SURE:
+                    continue  # no emotion the rules can see: only a sure reading stands
+                exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
+                out.append(self.engine._finding(self.note, item, self.sents[k], "exempt" if exempt else "flagged",
+                                                item.topic or self.topic(item, k), exempt, made_by="model",
+                                                why=self._why(item.id, k)))
+        return out
+
+    def topic(self, item: "Item", k: int) -> str:
+        """The rules' topic words first (what the client was in); the model where they find none."""
+        ruled = self.engine._topic_for(item, self.sents, k)
+        return self.model.topic(self.feats[k])[0] if ruled == "other" else ruled
+
+    def merge(self, rules: list[Finding], learned: list[Finding]) -> list[Finding]:
+        """Rules and model together; a sentence both found is one finding, credited to both."""
+        seen = {(f.item, f.start): f for f in learned}
+        out = []
+        for f in rules:
+            twin = seen.pop((f.item, f.start), None)
+            if twin is not None:
+                f = _replace(f, made_by="rules+model", topic=twin.topic)
+            out.append(f)
+        return out + [f for f in learned if (f.item, f.start) in seen]
+
+
+def _replace(f: Finding, **kw) -> Finding:
+    from dataclasses import replace
+    return replace(f, **kw)
+
+
+class Reader:
+    def __init__(self, model: Model):
+        self.model = model
+
+    _default: "Reader | None" = None
+
+    @classmethod
+    def default(cls) -> "Reader | None":
+        """The shipped model, or None when none is shipped yet (rules alone)."""
+        if cls._default is None:
+            from importlib import resources
+            if not resources.files("notesplugin").joinpath("data/model.json").is_file():
+                return None
+            cls._default = cls(Model.load())
+        return cls._default
+
+    def read(self, engine: "Engine", note: Note, sents: list, ndate: date | None) -> NoteReading:
+        return NoteReading(self, engine, note, sents, ndate)

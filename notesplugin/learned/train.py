@@ -1,0 +1,240 @@
+"""Retrain the shipped model from the repo's labeled sets:
+
+    pip install -e ".[train]"
+    python -m notesplugin.learned.train            # writes notesplugin/data/model.json
+    python -m notesplugin.learned.train --check    # retrains and compares with the shipped file
+
+Deterministic: the same data gives the same bytes (liblinear with a fixed seed,
+weights rounded, keys sorted). Needs scikit-learn and scipy (training only).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from notesplugin.checklists.engine import Engine
+from notesplugin.learned.corpus import as_note, load_set
+from notesplugin.learned.model import FORMAT
+from notesplugin.learned.reader import actor_allows, note_features
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = ROOT / "corpus" / "manifest.toml"
+OUT = ROOT / "notesplugin" / "data" / "model.json"
+LABELS = ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "C1", "C2", "C3", "C4", "C5"]
+TOPICS = ["anger", "grief", "sadness", "fear", "shame", "trauma", "substance", "relationship", "sexuality", "other"]
+C = 2.0          # inverse regularisation, the same for every item
+MIN_COUNT = 2    # a feature seen once is noise
+PRUNE = 0.01     # weights smaller than this change no decision; dropping them keeps the file small
+SEED = 0
+# Positives are rare (a few per hundred sentences); weighting them up keeps the
+# scores away from 0 so a threshold means the same thing on a new style.
+CLASS_WEIGHT = "balanced"
+
+
+def manifest(path: Path = MANIFEST) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def sets(names: list[str]) -> list[tuple[str, list[dict]]]:
+    return [(n, load_set(ROOT / n)) for n in names]
+
+
+def examples(engine: Engine, named_sets: list[tuple[str, list[dict]]]):
+    """Per sentence: (set, note index, features, {item: 1 positive / 0 negative}, topic or None, logic ok).
+
+    Positives come from the set's spans where it has them, else from the rule
+    finding on a labeled item (the rules point at the sentence; the label says it
+    is right). A labeled item no span or rule locates is left for `locate`."""
+    out, unlocated = [], []
+    for set_name, rows in named_sets:
+        for n, row in enumerate(rows):
+            note = as_note(row)
+            sents, _, ndate = engine._prepare(note)
+            feats = note_features(engine, note, sents, ndate)
+            gold = set(row["rescuing"]) | set(row.get("exempt", [])) | set(row["crisis"])
+            where: dict[str, set[int]] = defaultdict(set)
+            topic_at: dict[int, str] = {}
+            for sp in row.get("spans", []):
+                at = note.text.find(sp["text"])
+                if at < 0 or sp["item"] not in gold:
+                    continue
+                for k, s in enumerate(sents):
+                    if s.start < at + len(sp["text"]) and at < s.end:
+                        where[sp["item"]].add(k)
+                        if sp.get("topic"):
+                            topic_at[k] = sp["topic"]
+            if not row.get("spans"):
+                for f in engine.check(note):
+                    if f.item in gold:
+                        k = next(i for i, s in enumerate(sents) if s.start == f.start)
+                        where[f.item].add(k)
+            one_topic = row["topics"][0] if len(set(row["topics"])) == 1 else None
+            base = len(out)
+            for k, fs in enumerate(feats):
+                y = {}
+                for lab in LABELS:
+                    if lab not in gold:
+                        y[lab] = 0
+                    elif k in where.get(lab, ()):
+                        y[lab] = 1
+                is_r = any(y.get(lab) == 1 for lab in LABELS[:7])
+                topic = topic_at.get(k) or (one_topic if is_r else None)
+                out.append((set_name, n, fs, y, topic))
+            for lab in gold:
+                if lab in LABELS and not where.get(lab):
+                    unlocated.append((lab, list(range(base, len(out)))))
+    return out, unlocated
+
+
+def fit(rows, labels=LABELS):
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    counts = Counter(f for _, _, fs, _, _ in rows for f in fs)
+    vocab = sorted(f for f, n in counts.items() if n >= MIN_COUNT)
+    index = {f: i for i, f in enumerate(vocab)}
+
+    def matrix(sub):
+        ind, ptr = [], [0]
+        for _, _, fs, _, _ in sub:
+            ind += [index[f] for f in fs if f in index]
+            ptr.append(len(ind))
+        return csr_matrix(([1.0] * len(ind), ind, ptr), shape=(len(sub), len(vocab)))
+
+    heads = {}
+    for lab in labels:
+        sub = [r for r in rows if lab in r[3]]
+        y = [r[3][lab] for r in sub]
+        if sum(y) < 2:
+            continue
+        m = LogisticRegression(C=C, solver="liblinear", random_state=SEED, max_iter=1000, class_weight=CLASS_WEIGHT)
+        m.fit(matrix(sub), y)
+        heads[lab] = (m.intercept_[0], m.coef_[0])
+    tsub = [r for r in rows if r[4]]
+    tm = LogisticRegression(C=C * 2, solver="lbfgs", max_iter=2000)
+    tm.fit(matrix(tsub), [r[4] for r in tsub])
+    return vocab, heads, tm, matrix
+
+
+def predict(vocab, heads, rows):
+    """P(item) per sentence from fitted heads, with the same sums the runtime model does."""
+    import math
+    index = {f: i for i, f in enumerate(vocab)}
+    out = []
+    for _, _, fs, _, _ in rows:
+        ids = [index[f] for f in fs if f in index]
+        p = {}
+        for lab, (b, w) in heads.items():
+            z = b + sum(w[i] for i in ids)
+            p[lab] = 1 / (1 + math.exp(-max(-30, min(30, z))))
+        out.append(p)
+    return out
+
+
+def locate(rows, unlocated, probs):
+    """A labeled item nothing pointed at: its most likely sentence in the note is the positive."""
+    for lab, ks in unlocated:
+        pool = [k for k in ks if lab not in LABELS[:7] or actor_allows(rows[k][2])] or ks
+        best = max(pool, key=lambda k: (probs[k].get(lab, 0.0), -k))
+        rows[best][3][lab] = 1
+
+
+def thresholds(rows, oof, named_sets):
+    """Per item, the threshold with the best note-level F1 on out-of-fold scores."""
+    out = {}
+    notes = sorted({(r[0], r[1]) for r in rows})
+    by_note = defaultdict(list)
+    for r, p in zip(rows, oof):
+        by_note[(r[0], r[1])].append((r, p))
+    gold = {(name, n): set(row["rescuing"]) | set(row.get("exempt", [])) | set(row["crisis"])
+            for name, rs in named_sets for n, row in enumerate(rs)}
+    for lab in LABELS:
+        scored = []
+        for t in [x / 100 for x in range(5, 100, 5)]:
+            tp = fp = fn = 0
+            for key in notes:
+                hit = any(p.get(lab, 0) >= t and (lab not in LABELS[:7] or actor_allows(r[2])) for r, p in by_note[key])
+                g = lab in gold[key]
+                tp += hit and g
+                fp += hit and not g
+                fn += g and not hit
+            scored.append((2 * tp / (2 * tp + fp + fn) if tp else 0.0, t))
+        # The highest threshold within a point of the best F1: a new style tends to
+        # score lower everywhere, and a low threshold then floods it with flags.
+        top = max(f for f, _ in scored)
+        out[lab] = max(t for f, t in scored if f >= top - 0.01)
+    return out
+
+
+def build(man: dict, log=print) -> dict:
+    engine = Engine(model=False)
+    named = sets(man["train"])
+    rows, unlocated = examples(engine, named)
+    log(f"{sum(len(r) for _, r in named)} notes, {len(rows)} sentences, {len(unlocated)} labeled items with no sentence")
+    vocab, heads, _, _ = fit(rows)
+    locate(rows, unlocated, predict(vocab, heads, rows))
+    # Out-of-fold scores, one labeled set held out at a time, to set each item's threshold.
+    oof = [None] * len(rows)
+    names = [n for n, _ in named]
+    for name in names:
+        train = [r for r in rows if r[0] != name]
+        held = [i for i, r in enumerate(rows) if r[0] == name]
+        v, h, _, _ = fit(train)
+        for i, p in zip(held, predict(v, h, [rows[i] for i in held])):
+            oof[i] = p
+        log(f"  fold {name}")
+    th = thresholds(rows, oof, named)
+    vocab, heads, tm, _ = fit(rows)
+    weights: dict[str, list] = defaultdict(list)
+    labels = [lab for lab in LABELS if lab in heads]
+    for j, lab in enumerate(labels):
+        for f, w in zip(vocab, heads[lab][1]):
+            if abs(w) >= PRUNE:
+                weights[f].append([j, round(float(w), 4)])
+    tweights: dict[str, list] = defaultdict(list)
+    tindex = {f: i for i, f in enumerate(vocab)}
+    for j, lab in enumerate(tm.classes_):
+        for f in vocab:
+            w = tm.coef_[j][tindex[f]]
+            if abs(w) >= PRUNE:
+                tweights[f].append([j, round(float(w), 4)])
+    return {
+        "format": FORMAT,
+        "meta": {"trained_on": names, "notes": sum(len(r) for _, r in named), "sentences": len(rows),
+                 "C": C, "min_count": MIN_COUNT, "prune": PRUNE, "seed": SEED,
+                 "command": "python -m notesplugin.learned.train"},
+        "labels": labels,
+        "bias": [round(float(heads[lab][0]), 4) for lab in labels],
+        "thresholds": {lab: th[lab] for lab in labels},
+        "weights": dict(sorted(weights.items())),
+        "topics": [str(t) for t in tm.classes_],
+        "topic_bias": [round(float(b), 4) for b in tm.intercept_],
+        "topic_weights": dict(sorted(tweights.items())),
+    }
+
+
+def dump(model: dict) -> str:
+    return json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="retrain and compare with the shipped model; exit 1 if they differ")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    text = dump(build(manifest(), log=lambda m: print(m, file=sys.stderr)))
+    if args.check:
+        same = args.out.read_text(encoding="utf-8") == text
+        print("identical to the shipped model" if same else "differs from the shipped model")
+        return 0 if same else 1
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out} ({len(text) // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
