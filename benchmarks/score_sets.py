@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--model-only", action="store_true", help="also score the model with the rules' cues switched off")
     args = ap.parse_args()
     engines = {"rules": Engine(model=False), "rules+model": Engine()}
+    if args.model_only:
+        engines["model"] = Engine(cues=False)
     out = {}
     for path in args.sets:
         rows = load_set(path)

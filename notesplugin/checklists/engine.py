@@ -57,6 +57,10 @@ _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 _MONTH_REF = re.compile(r"\b(?:in|since|during|from|of|last)\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b(?!\s+\d)", FLAGS)
 _LAST_MONTH = re.compile(r"\blast\s+month\b|\ba\s+month\s+ago\b", FLAGS)
 _LAST_WEEK = re.compile(r"\blast\s+week\b|\bthe\s+week\s+before\b|\bthe\s+other\s+day\b", FLAGS)
+# Every word the time patterns above need, in one pattern.
+_TIMEISH = re.compile(r"\d|\bago\b|\bage\b|school|college|\bwhen\b|\bas\s+a\b|childhood|growing\s+up|\blast\b|"
+                      r"week\s+before|other\s+day|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+                      r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", FLAGS)
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _WORDNUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
             "nine": 9, "ten": 10, "several": 3, "few": 3}
@@ -71,6 +75,7 @@ class _Sent:
     masked: str  # quotes blanked: quoted speech is the client's, not the clinician's act
     section: str = ""  # the "Label:" heading the sentence sits under, lower-cased
     present: frozenset[str] = frozenset()  # gate literals found in the sentence
+    client_line: bool = False  # on a line labeled as the client's words ("Cl: ...", "Client: ...")
 
 
 # Sections that record what the client said or did: an act written there with
@@ -78,6 +83,7 @@ class _Sent:
 _CLIENT_SECTION = re.compile(
     r"^(?:s|r|b|subjective|response|(?:cl|client|pt|patient)(?:'s)?\s+(?:response|report|statement)s?|"
     r"behaviou?rs?|presenting(?:\s+\w+)*|client\s+report\w*|chief\s+complaint|cc|content)$")
+_SPEAKER_CLIENT = re.compile(r"^(?:cl|clt|client|pt|patient|member|couple|family|cl said|client said|pt said)$")
 _SECTION = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&'-]{0,30}):")
 _FEELING = re.compile(r"\b(?:felt|feel|feeling|feels|was|am|notes?|noticed?)\s+(?:\w+\s+){0,2}(?:anxious|nervous|uneasy|tense|scared|afraid|overwhelmed|lost|sad|rattled|uncomfortable|discomfort)\b", FLAGS)
 
@@ -155,10 +161,12 @@ class _Actors:
 
 
 class Engine:
-    def __init__(self, checklists: Checklists | None = None, lex: dict | None = None, model: "Reader | None | bool" = True):
+    def __init__(self, checklists: Checklists | None = None, lex: dict | None = None, model: "Reader | None | bool" = True,
+                 cues: bool = True):
         self.checklists = checklists or load()
         # The learned reader of language; False runs the rules alone (training, comparisons).
         self.model = Reader.default() if model is True else (model or None)
+        self.cues = cues  # False: the model alone reads the language (comparisons)
         lex = lex or lexicon()
         self.therapist_re = lex["actors"]["therapist"]
         self.other_re = lex["actors"]["other"]
@@ -338,6 +346,8 @@ class Engine:
     @staticmethod
     def age_days(sentence: str, note_date: date | None) -> int | None:
         """The oldest time reference in a sentence, in days before the session (None: none found)."""
+        if not _TIMEISH.search(sentence):
+            return None  # most sentences name no time: one cheap look instead of eight
         ages = []
         if _OLD.search(sentence):
             ages.append(10_000)
@@ -379,12 +389,12 @@ class Engine:
     # ------------------------------------------------------------ the note
     def check(self, note: Note) -> list[Finding]:
         sents, opened, ndate = self._prepare(note)
-        crisis = self._crisis(note, sents, opened, ndate)
+        crisis = self._crisis(note, sents, opened, ndate) if self.cues else []
         learned = self.model.read(self, note, sents, ndate) if self.model else None
         if learned:
             crisis = learned.merge(crisis, learned.crisis(self.crisis))
         crisis_ids = tuple(sorted({f.item for f in crisis}))
-        rescuing = self._rescuing(note, sents, opened, crisis_ids)
+        rescuing = self._rescuing(note, sents, opened, crisis_ids) if self.cues else []
         if learned:
             rescuing = learned.merge(rescuing, learned.rescuing(self.rescuing, crisis_ids))
         return crisis + rescuing
@@ -400,11 +410,13 @@ class Engine:
         # item id -> [(sentence index, the item's cues its literals allow there)], in sentence order
         opened: dict[str, list[tuple[int, list[re.Pattern]]]] = {}
         opens, rest, rest_ids, cue_item, cue_rx = self._opens, self._rest, self._rest_ids, self._cue_item, self._cue_rx
-        h, section = 0, ""
+        h, section, head_at = 0, "", 0
         for k, ((a, b), found) in enumerate(zip(spans, present)):
             while h < len(heads) and heads[h][0] <= a:  # the last heading at or before the sentence
-                section = heads[h][1]
+                head_at, section = heads[h]
                 h += 1
+            # "Cl: I don't know who I am anymore" in a verbatim exchange: the client speaking.
+            client_line = bool(section) and _SPEAKER_CLIENT.match(section) is not None and "\n" not in plain[head_at:a]
             ids = set(self._always)
             for w in found:
                 got = opens.get(w)
@@ -421,7 +433,7 @@ class Engine:
                     runs[-1][1].append(cue_rx[g])
                 else:
                     runs.append((k, [cue_rx[g]]))
-            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found)))
+            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), client_line))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
@@ -507,6 +519,8 @@ class Engine:
             at = m.start("act") if "act" in m.re.groupindex and m.group("act") else m.start()
             if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
                 continue
+            if item.actor != "any" and s.client_line:
+                return False
             if item.actor != "any":
                 # "Cl was instead taught box breathing": a passive act is done to the client.
                 side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.id)

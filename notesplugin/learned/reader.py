@@ -2,6 +2,7 @@
 the rules' logic (who acted, recency, exemption) decides what may stand."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -31,6 +32,21 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None)
     from notesplugin.checklists import engine as E  # the engine's own who-acted and section rules
 
     actor_re, _, _ = engine._actor_res(note)
+    # One actor scan over the whole note, shared out by sentence (a scan per sentence was slow).
+    joined = "\n".join(s.masked for s in sents)
+    starts, at = [], 0
+    for s in sents:
+        starts.append(at)
+        at += len(s.masked) + 1
+    sides: list[set[str]] = [set() for _ in sents]
+    firsts: list[str | None] = [None] * len(sents)
+    for m in actor_re.finditer(joined):
+        k = bisect_right(starts, m.start()) - 1
+        sides[k].add("t" if m.group("t") else "o")
+    for m in engine._subjects(actor_re, joined):
+        k = bisect_right(starts, m.start()) - 1
+        if firsts[k] is None:
+            firsts[k] = "s:t" if m.group("t") else "s:o"
     words = [tokens(s.text) for s in sents]
     shown: list[bool | None] = [None] * len(sents)
     out = []
@@ -39,11 +55,11 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None)
         quoted = tokens("".join(c if m == " " and c != " " else " " for c, m in zip(s.text, s.masked))) \
             if s.masked != s.text else []
         facts = []
-        sides = {("t" if m.group("t") else "o") for m in actor_re.finditer(s.masked)}
-        facts += sorted(sides)
-        first = next(iter(engine._subjects(actor_re, s.masked)), None)
-        if first is not None:
-            facts.append("s:" + ("t" if first.group("t") else "o"))
+        facts += sorted(sides[k])
+        if firsts[k]:
+            facts.append(firsts[k])
+        if s.client_line:
+            facts.append("said:client")
         if E._FIRST_PERSON.search(s.masked):
             facts.append("fp")
         if E._PASSIVE.search(s.masked):
@@ -73,6 +89,8 @@ def actor_allows(feats: list[str]) -> bool:
     """Logic, not language: a sentence that names only the client (or others)
     as actors is not the clinician's act, unless it is passive ("was told")."""
     fs = set(feats)
+    if "f:said:client" in fs:
+        return False
     if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive"}:
         return True
     return not (fs & {"f:o", "f:sec:client"})
