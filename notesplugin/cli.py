@@ -14,6 +14,7 @@ from notesplugin import __version__
 from notesplugin.checklists import ChecklistError
 from notesplugin.checklists import load as load_checklists
 from notesplugin.config import Config, ConfigError, load_config
+from notesplugin.learned.reader import model_summary
 
 EXIT_PARTIAL = 3
 
@@ -241,6 +242,13 @@ def explain(item_id: str, config_path: str | None) -> None:
         click.echo("Does not flag:")
         for t in item.ok:
             click.echo(f"  - {t}")
+    learned = model_summary(item.id)
+    if learned:
+        click.echo(f"Learned model: flags a sentence at p >= {learned['threshold']:.2f}; trained on "
+                   f"{learned['notes']} labeled notes. Words and facts that weigh most:")
+        click.echo("  for:     " + ", ".join(learned["for"]))
+        click.echo("  against: " + ", ".join(learned["against"]))
+        click.echo("A finding names what made it (rules, model or both) and, for the model, the words that weighed most.")
 
 
 @main.command()

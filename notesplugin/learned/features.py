@@ -21,6 +21,8 @@ def sentence_features(own: list[str], quoted: list[str], before: list[list[str]]
     out = {"bias"}
     out.update("w:" + t for t in own)
     out.update("b:" + a + "_" + b for a, b in zip(own, own[1:]))
+    # Five-letter stems: "reassuring", "reassurance" and a typed "reassurd" share one.
+    out.update("s:" + t[:5] for t in own if len(t) > 5)
     out.update("q:" + t for t in quoted)
     for k, words in enumerate(before):  # nearest first
         out.update(("p1:" if k == 0 else "p:") + t for t in words)

@@ -181,3 +181,23 @@ class Reader:
 
     def read(self, engine: "Engine", note: Note, sents: list, ndate: date | None) -> NoteReading:
         return NoteReading(self, engine, note, sents, ndate)
+
+
+def _readable(feature: str) -> str:
+    kind, _, rest = feature.partition(":")
+    where = {"w": "", "b": "", "q": "quoted ", "p1": "just before: ", "p": "before: ", "n": "after: ",
+             "h": "section ", "f": "fact "}.get(kind, kind + " ")
+    return where + rest.replace("_", " ")
+
+
+def model_summary(item_id: str, n: int = 10) -> dict | None:
+    """What the shipped model learned for one item: its threshold and heaviest features."""
+    reader = Reader.default()
+    if reader is None or item_id not in reader.model.labels:
+        return None
+    m = reader.model
+    i = m.labels.index(item_id)
+    ws = sorted(((w, f) for f, row in m.weights.items() for j, w in row if j == i and f != "bias"), key=lambda x: (-x[0], x[1]))
+    return {"threshold": m.thresholds.get(item_id, 1.0), "notes": m.meta.get("notes", 0),
+            "for": [_readable(f) for w, f in ws[:n] if w > 0],
+            "against": [_readable(f) for w, f in reversed(ws[-n:]) if w < 0]}

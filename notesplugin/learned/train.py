@@ -114,10 +114,15 @@ def fit(rows, labels=LABELS):
         m = LogisticRegression(C=C, solver="liblinear", random_state=SEED, max_iter=1000, class_weight=CLASS_WEIGHT)
         m.fit(matrix(sub), y)
         heads[lab] = (m.intercept_[0], m.coef_[0])
+    # Topics one-vs-rest, liblinear too: no BLAS, so the same bytes on every machine.
     tsub = [r for r in rows if r[4]]
-    tm = LogisticRegression(C=C * 2, solver="lbfgs", max_iter=2000)
-    tm.fit(matrix(tsub), [r[4] for r in tsub])
-    return vocab, heads, tm, matrix
+    xt = matrix(tsub)
+    topics = {}
+    for topic in sorted({r[4] for r in tsub}):
+        m = LogisticRegression(C=C, solver="liblinear", random_state=SEED, max_iter=1000)
+        m.fit(xt, [int(r[4] == topic) for r in tsub])
+        topics[topic] = (m.intercept_[0], m.coef_[0])
+    return vocab, heads, topics, matrix
 
 
 def predict(vocab, heads, rows):
@@ -196,10 +201,9 @@ def build(man: dict, log=print) -> dict:
             if abs(w) >= PRUNE:
                 weights[f].append([j, round(float(w), 4)])
     tweights: dict[str, list] = defaultdict(list)
-    tindex = {f: i for i, f in enumerate(vocab)}
-    for j, lab in enumerate(tm.classes_):
-        for f in vocab:
-            w = tm.coef_[j][tindex[f]]
+    tnames = sorted(tm)
+    for j, topic in enumerate(tnames):
+        for f, w in zip(vocab, tm[topic][1]):
             if abs(w) >= PRUNE:
                 tweights[f].append([j, round(float(w), 4)])
     return {
@@ -211,8 +215,8 @@ def build(man: dict, log=print) -> dict:
         "bias": [round(float(heads[lab][0]), 4) for lab in labels],
         "thresholds": {lab: th[lab] for lab in labels},
         "weights": dict(sorted(weights.items())),
-        "topics": [str(t) for t in tm.classes_],
-        "topic_bias": [round(float(b), 4) for b in tm.intercept_],
+        "topics": tnames,
+        "topic_bias": [round(float(tm[t][0]), 4) for t in tnames],
         "topic_weights": dict(sorted(tweights.items())),
     }
 

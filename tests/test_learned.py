@@ -1,0 +1,101 @@
+"""The learned half of judgement: plain-data weights, logic that overrules the
+model, findings that say what made them, and a floor on sets never trained on."""
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from notesplugin.checklists.engine import Engine
+from notesplugin.learned.corpus import load_set, run, score
+from notesplugin.learned.model import Model, ModelError
+from notesplugin.learned.reader import Reader, actor_allows, model_summary
+from notesplugin.model import Note
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = tomllib.loads((ROOT / "corpus" / "manifest.toml").read_text())
+ENGINE = Engine()
+
+
+def check(text: str, date: str = "2026-03-02", clinician: str = "Dana Whitfield, LPC") -> list:
+    return ENGINE.check(Note(note_id="n", file="t", text=text, date=date, clinician=clinician))
+
+
+def test_shipped_model_is_plain_json_and_loads():
+    raw = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text())
+    model = Model.from_dict(raw)
+    assert set(model.labels) == {f"R{i}" for i in range(1, 8)} | {f"C{i}" for i in range(1, 6)}
+    assert all(0 < t < 1 for t in model.thresholds.values())
+    assert Reader.default() is not None and ENGINE.model is not None
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"\x80\x04\x95\x00\x00\x00", "not valid JSON"),          # a pickle is refused, never run
+    (b'{"format": "other"}', "not a notesplugin model"),
+    (b'{"format": "notesplugin-linear/1", "labels": ["R1"]}', "malformed model"),
+])
+def test_a_bad_model_file_is_one_line_with_the_fix(tmp_path, content, says):
+    path = tmp_path / "model.json"
+    path.write_bytes(content)
+    with pytest.raises(ModelError) as err:
+        Model.load(path)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_weight_pointing_past_the_labels_is_refused():
+    raw = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text())
+    raw["weights"]["w:zzz"] = [[99, 1.0]]
+    with pytest.raises(ModelError, match="out of range"):
+        Model.from_dict(raw)
+
+
+def test_every_finding_names_what_made_it():
+    found = check("Client sobbed as she described her father's funeral. I told her he was at peace now and "
+                  "that she had done everything right, then we went over her schedule for the week.")
+    assert found
+    for f in found:
+        assert f.made_by in {"rules", "model", "rules+model"}
+        assert f.evidence and f.to_dict()["made_by"] == f.made_by
+    model_made = [f for f in found if "model" in f.made_by]
+    assert all("[model" in f.reason for f in model_made if f.made_by == "model")
+
+
+def test_the_model_is_overruled_when_only_the_client_acts():
+    assert not actor_allows(["f:o", "f:s:o", "w:changed"])
+    assert actor_allows(["f:o", "f:t", "w:changed"])           # the clinician is named too
+    assert actor_allows(["f:passive", "f:o"])                  # "she was told ..." is done to her
+    assert not actor_allows(["f:t", "f:said:client"])          # a "Cl: ..." line is the client's words
+
+
+def test_an_unchecked_box_says_nothing_happened():
+    note = "Telehealth video. Risk: [x] denies SI [x] denies HI [ ] SI w/ plan [ ] HI w/ target\nPlan: RTC 1 wk."
+    assert not [f for f in check(note) if f.checklist == "crisis"]
+
+
+def test_a_client_line_is_not_the_clinicians_discomfort():
+    found = check("Cl: I feel totally out of my depth with this and I have no training for any of it.\n"
+                  "Me: That sounds really heavy.")
+    assert "R7" not in {f.item for f in found}
+
+
+def test_recency_overrules_the_words():
+    old = check("Pt overdosed on her mother's pills in March 2019 and was hospitalized for a week. "
+                "Denies SI/HI today; future oriented.")
+    assert not [f for f in old if f.item == "C1"]
+
+
+def test_explain_says_what_the_model_weighs():
+    summary = model_summary("R3")
+    assert summary and summary["for"] and summary["against"] and 0 < summary["threshold"] < 1
+
+
+@pytest.mark.parametrize("name", MANIFEST.get("holdout", []))
+def test_floor_on_sets_never_trained_on(name):
+    assert name not in MANIFEST["train"], f"{name} is both trained on and held out"
+    floor = MANIFEST["floor"][name]
+    got = score(load_set(ROOT / name), run(ENGINE, load_set(ROOT / name)))
+    assert got["rescuing"]["f1"] >= floor["rescuing_f1"], got
+    assert got["crisis_notes"]["f1"] >= floor["crisis_f1"], got
+    assert got["leaks"] <= floor["leaks"], got
