@@ -66,23 +66,35 @@ class Model:
             raise ModelError(f"{path or 'model.json'}: not valid JSON ({exc})") from None
         return cls.from_dict(data, str(path or "notesplugin/data/model.json"))
 
+    def __post_init__(self):
+        # Dense rows (one weight per label) let zip/sum do the adding in C: several
+        # times faster than a Python loop over (label, weight) pairs.
+        self._dense = self._densify(self.weights, len(self.labels))
+        self._tdense = self._densify(self.topic_weights, len(self.topics))
+
     @staticmethod
-    def _sum(bias: list[float], table: dict, feats: list[str]) -> list[float]:
-        z = list(bias)
-        get = table.get
-        for f in feats:
-            row = get(f)
-            if row:
-                for i, w in row:
-                    z[i] += w
-        return z
+    def _densify(table: dict, n: int) -> dict[str, tuple[float, ...]]:
+        out = {}
+        for f, row in table.items():
+            v = [0.0] * n
+            for i, w in row:
+                v[i] += w
+            out[f] = tuple(v)
+        return out
+
+    @staticmethod
+    def _sum(bias: list[float], dense: dict, feats: list[str]) -> list[float]:
+        get = dense.get
+        rows = [r for r in map(get, feats) if r is not None]
+        rows.append(tuple(bias))
+        return [sum(col) for col in zip(*rows)]
 
     def probs(self, feats: list[str]) -> dict[str, float]:
-        z = self._sum(self.bias, self.weights, feats)
+        z = self._sum(self.bias, self._dense, feats)
         return {lab: 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for lab, v in zip(self.labels, z)}
 
     def topic(self, feats: list[str]) -> tuple[str, float]:
-        z = self._sum(self.topic_bias, self.topic_weights, feats)
+        z = self._sum(self.topic_bias, self._tdense, feats)
         top = max(z)
         ex = [math.exp(v - top) for v in z]
         k = max(range(len(z)), key=lambda i: (z[i], -i))
@@ -91,5 +103,6 @@ class Model:
     def why(self, label: str, feats: list[str], n: int = 4) -> list[tuple[str, float]]:
         """The features that pushed this label up most: what `explain` and the finding show."""
         i = self.labels.index(label)
-        got = [(f, w) for f in feats for j, w in self.weights.get(f, ()) if j == i and w > 0]
+        dense = self._dense
+        got = [(f, dense[f][i]) for f in feats if f in dense and dense[f][i] > 0]
         return sorted(got, key=lambda x: (-x[1], x[0]))[:n]

@@ -122,6 +122,8 @@ class NoteReading:
                 age = self.engine.age_days(s.text, self.ndate)
                 if item.max_age_days is not None and age is not None and age > item.max_age_days:
                     continue  # recency is logic: an attempt in 2019 is history, whatever the words
+                if any(u.search(s.text) for u in item.unless):
+                    continue
                 out.append(self.engine._finding(self.note, item, s, "present", item.topic, made_by="model",
                                                 why=self._why(item.id, k)))
         return out
@@ -132,6 +134,8 @@ class NoteReading:
             for k in self._hits(item):
                 if item.actor != "any" and not actor_allows(self.feats[k]):
                     continue
+                if any(u.search(self.sents[k].text) for u in item.unless):
+                    continue  # the item's own exceptions (a stated rationale, the client's request)
                 if item.needs_emotion and not crisis_ids and "f:emo" not in self.feats[k] \
                         and self.probs[k][item.id] < SURE:
                     continue  # no emotion the rules can see: only a sure reading stands
