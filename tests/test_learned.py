@@ -99,3 +99,12 @@ def test_floor_on_sets_never_trained_on(name):
     assert got["rescuing"]["f1"] >= floor["rescuing_f1"], got
     assert got["crisis_notes"]["f1"] >= floor["crisis_f1"], got
     assert got["leaks"] <= floor["leaks"], got
+
+
+def test_a_two_digit_year_is_read_as_the_readers_read_it():
+    # "3/4/98" was read as 2098: not in the past, so no age, so a 1998 attempt counted as current.
+    from datetime import date
+    assert Engine.age_days("Suicide attempt by overdose 3/4/98, hospitalized.", date(2026, 3, 2)) > 10_000
+    found = check("Suicide attempt by overdose 3/4/98, hospitalized. Client tearful about her divorce; "
+                  "writer told her it was all behind her now.")
+    assert not [f for f in found if f.checklist == "crisis"]

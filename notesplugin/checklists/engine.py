@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
 from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
+from notesplugin.dates import full_year
 from notesplugin.model import Finding, Note
 from notesplugin.learned.reader import Reader
 
@@ -375,7 +376,7 @@ class Engine:
                 mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
                 if not (1 <= mo <= 12 and 1 <= d <= 31):
                     continue
-                year = (int(y) + 2000 if len(y) == 2 else int(y)) if y else note_date.year
+                year = full_year(int(y)) if y else note_date.year  # "3/4/98" is 1998, as the readers read it
                 try:
                     when = date(year, mo, d)
                 except ValueError:

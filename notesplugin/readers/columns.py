@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
 from notesplugin.config import Config
+from notesplugin.dates import full_year
 from notesplugin.model import InputError, Note, Segment
 
 SCAN_ROWS = 30
@@ -38,7 +39,6 @@ _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.I)
 _MDY_WORDS = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)
 # "2-Mar-2026", "02-MAR-26", "2 March 2026"
 _DMY_WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([a-z]{3,9})\.?[\s,-]+(\d{4}|\d{2})\b", re.I)
-_PIVOT = 69  # two-digit years: 00-68 are 20xx, 69-99 are 19xx, as strptime reads them
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -175,10 +175,7 @@ def parse_date(value: Any) -> str | None:
             return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
         m = _US_DATE.match(s)
         if m:
-            year = int(m[3])
-            if len(m[3]) == 2:
-                year += 2000 if year < _PIVOT else 1900
-            return date(year, int(m[1]), int(m[2])).isoformat()
+            return date(full_year(int(m[3])), int(m[1]), int(m[2])).isoformat()
     except ValueError:
         return None
     if _SERIAL.match(s):
@@ -206,7 +203,7 @@ def _word_date(s: str) -> str | None:
         return None
     y = int(year)
     if len(year) == 2:
-        y += 2000 if y < _PIVOT else 1900
+        y = full_year(y)
     try:
         return date(y, _MONTHS.index(name[:3]) + 1, int(day)).isoformat()
     except ValueError:
