@@ -18,7 +18,7 @@ FLAGS = re.IGNORECASE
 ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
 CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
-             "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted"}
+             "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted", "exempt_in_crisis"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
 EXTEND_KEYS = {"id", "cues", "unless", "also", "flag", "ok"}
 
@@ -39,6 +39,7 @@ class Item:
     needs_emotion: bool = False
     negatable: bool = True
     quoted: bool = False  # cues may match inside quotes (the clinician's own quoted words)
+    exempt_in_crisis: bool = True  # False: counts even in a crisis note (R7, a training gap)
     cues: list[re.Pattern] = field(default_factory=list)
     unless: list[re.Pattern] = field(default_factory=list)
     also: list[re.Pattern] = field(default_factory=list)
@@ -104,7 +105,7 @@ def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
         id=iid, name=raw["name"], checklist=checklist, what=str(raw.get("what", "")), why=str(raw.get("why", "")),
         reason=str(raw.get("reason", raw.get("what", ""))), actor=actor,
         needs_emotion=bool(raw.get("needs_emotion", False)), negatable=bool(raw.get("negatable", True)),
-        quoted=bool(raw.get("quoted", False)),
+        quoted=bool(raw.get("quoted", False)), exempt_in_crisis=bool(raw.get("exempt_in_crisis", True)),
         cues=cues,
         unless=[_compile(p, f"{where} unless[{k}]") for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],
         also=[_compile(p, f"{where} also[{k}]") for k, p in enumerate(_strings(raw.get("also", []), f"{where} also"))],

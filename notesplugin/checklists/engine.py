@@ -509,7 +509,7 @@ class Engine:
                 if not self._act(note, item, s, cues) or any(u.search(s.text) for u in item.unless):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
-                exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
+                exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()
                 out.append(self._finding(note, item, s, "exempt" if exempt else "flagged", topic, exempt))
         return out
 
@@ -547,7 +547,7 @@ class Engine:
         return j
 
     def _topic_for(self, item: Item, sents: list[_Sent], k: int) -> str:
-        if item.id == "R7":  # the issue the clinician names as outside their training
+        if item.actor == "clinician":  # the issue the clinician names as outside their training
             # The feelings in that sentence are the clinician's own: score the issue words only.
             own = self.topic_of([(_FEELING.sub(" ", sents[k].text), 1.0, sents[k].present)], shown=False)
             if own:

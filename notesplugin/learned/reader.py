@@ -139,7 +139,7 @@ class NoteReading:
                 if item.needs_emotion and not crisis_ids and "f:emo" not in self.feats[k] \
                         and self.probs[k][item.id] < SURE:
                     continue  # no emotion the rules can see: only a sure reading stands
-                exempt = crisis_ids if crisis_ids and item.id != "R7" else ()
+                exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()
                 out.append(self.engine._finding(self.note, item, self.sents[k], "exempt" if exempt else "flagged",
                                                 item.topic or self.topic(item, k), exempt, made_by="model",
                                                 why=self._why(item.id, k)))
