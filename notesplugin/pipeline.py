@@ -209,7 +209,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 from notesplugin.history import after_scan
                 notes = [n for r in results for n in r.notes]
                 hist = after_scan(notes, result.findings, config, out_dir, ledger_path=ledger_path,
-                                  checklist_version=_engine(config).checklists.version,
+                                  checklist_version=_engine(config).version,
                                   include_excerpts=include_excerpts)
                 result.history = hist.to_dict()
             except Exception as exc:  # history must never lose the scan's own outputs
@@ -246,6 +246,15 @@ def _write_findings(path: Path, findings: list[Finding], config: Config) -> None
     write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""), config.file_mode)
 
 
+def _judgement(config: Config) -> dict:
+    """Which checklists and which learned model judged this run."""
+    engine = _engine(config)
+    reader = getattr(engine, "model", None)  # an engine without a model (rules alone) has none
+    model = reader.model if reader else None
+    return {"version": getattr(engine, "version", None),
+            "model": {"fingerprint": model.fingerprint, "trained_on_notes": model.meta.get("notes")} if model else None}
+
+
 def _write_run(path: Path, result: ScanResult, config: Config) -> None:
     data = {
         "run_id": result.run_id,
@@ -257,5 +266,6 @@ def _write_run(path: Path, result: ScanResult, config: Config) -> None:
         "warnings": {r.path: r.warnings for r in result.files if r.warnings},
         "history": result.history,
         "history_error": result.history_error or None,
+        "judgement": _judgement(config),
     }
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", config.file_mode)

@@ -108,3 +108,19 @@ def test_a_two_digit_year_is_read_as_the_readers_read_it():
     found = check("Suicide attempt by overdose 3/4/98, hospitalized. Client tearful about her divorce; "
                   "writer told her it was all behind her now.")
     assert not [f for f in found if f.checklist == "crisis"]
+
+
+def test_the_version_names_the_weights_that_judged():
+    import re
+    assert re.search(r"\+model:[0-9a-f]{12}$", ENGINE.version)
+    assert Engine(model=False).version == ENGINE.checklists.version
+
+
+def test_run_json_says_which_model_judged(tmp_path):
+    from notesplugin.config import Config
+    from notesplugin.pipeline import scan
+
+    scan([ROOT / "sample_notes" / "telehealth_notes.csv"], tmp_path / "out", Config(), ledger=False)
+    judged = json.loads((tmp_path / "out" / "run.json").read_text())["judgement"]
+    assert judged["model"]["fingerprint"] and judged["model"]["trained_on_notes"] > 1000
+    assert judged["version"].endswith(judged["model"]["fingerprint"])

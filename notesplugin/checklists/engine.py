@@ -388,6 +388,11 @@ class Engine:
         return max(ages) if ages else None
 
     # ------------------------------------------------------------ the note
+    @property
+    def version(self) -> str:
+        """The checklists' versions and the model's fingerprint: what the ledger and run.json record."""
+        return self.checklists.version + (f"+model:{self.model.model.fingerprint}" if self.model else "")
+
     def check(self, note: Note) -> list[Finding]:
         sents, opened, ndate = self._prepare(note)
         crisis = self._crisis(note, sents, opened, ndate) if self.cues else []

@@ -2,6 +2,7 @@
 code). One logistic score per checklist item and a softmax over topics."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -60,11 +61,14 @@ class Model:
             text = Path(path).read_text(encoding="utf-8") if path else \
                 resources.files("notesplugin").joinpath("data/model.json").read_text(encoding="utf-8")
             data = json.loads(text)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
         except FileNotFoundError:
             raise ModelError(f"{path or 'notesplugin/data/model.json'}: model file not found") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ModelError(f"{path or 'model.json'}: not valid JSON ({exc})") from None
-        return cls.from_dict(data, str(path or "notesplugin/data/model.json"))
+        model = cls.from_dict(data, str(path or "notesplugin/data/model.json"))
+        model.fingerprint = digest
+        return model
 
     def __post_init__(self):
         # Dense rows (one weight per label) let zip/sum do the adding in C: several

@@ -103,7 +103,9 @@ class NoteReading:
         self.probs = [self.model.probs(f) for f in self.feats]
 
     def _why(self, item_id: str, k: int) -> str:
-        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in self.model.why(item_id, self.feats[k])]
+        # Words a reader can find in the sentence (not stems, context or internal facts).
+        words = [f for f in self.feats[k] if f[:2] in ("w:", "b:", "q:")]
+        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in self.model.why(item_id, words)]
         return f" [model {self.probs[k][item_id]:.2f}: {', '.join(top)}]" if top else f" [model {self.probs[k][item_id]:.2f}]"
 
     def _hits(self, item: "Item"):
@@ -157,7 +159,7 @@ class NoteReading:
         for f in rules:
             twin = seen.pop((f.item, f.start), None)
             if twin is not None:
-                f = _replace(f, made_by="rules+model", topic=twin.topic)
+                f = _replace(f, made_by="rules+model", topic=twin.topic, reason=twin.reason)
             out.append(f)
         return out + [f for f in learned if (f.item, f.start) in seen]
 
