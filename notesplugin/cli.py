@@ -220,7 +220,7 @@ def checklist_test(files: tuple[Path, ...]) -> None:
 @click.argument("item_id")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (adds its checklists).")
 def explain(item_id: str, config_path: str | None) -> None:
-    """Explain one checklist item: what, why and its examples.
+    """Explain one checklist item: what, why, its examples and what the learned model weighs.
 
     \b
     Example:
