@@ -121,6 +121,13 @@ def _name_rx(pattern: str, side: str) -> tuple[re.Pattern, frozenset[str] | None
     return re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS), literals(pattern)
 
 
+def is_subject(text: str, m: re.Match) -> bool:
+    """An actor mention that can be a subject: not possessive, not right after a verb or preposition."""
+    if text[m.end():m.end() + 2] in ("'s", "’s"):
+        return False
+    return not _OBJECT_BEFORE.search(text[max(0, m.start() - 20):m.start()])
+
+
 class _Actors:
     """Actor mentions from the shared pattern plus a small per-note name pattern,
     merged in text order (compiling one big pattern per name pair was slow)."""
@@ -240,12 +247,7 @@ class Engine:
 
     def _subjects(self, actor_re: _Actors, text: str, pos: int = 0):
         """Actor mentions that can be a subject: not possessive, not right after a verb or preposition."""
-        for m in actor_re.finditer(text, pos):
-            if text[m.end():m.end() + 2] in ("'s", "’s"):
-                continue
-            if _OBJECT_BEFORE.search(text[max(0, m.start() - 20):m.start()]):
-                continue
-            yield m
+        return (m for m in actor_re.finditer(text, pos) if is_subject(text, m))
 
     def who(self, note: Note, masked: str, cue_start: int, item_id: str = "", _depth: int = 0) -> str:
         """'therapist', 'other', or 'unnamed' (no actor written: usually the writer) for the act at cue_start."""

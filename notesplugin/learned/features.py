@@ -5,17 +5,21 @@ so a model is a readable table of weights."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 
 _TOKEN = re.compile(r"[a-z][a-z'/]*[a-z]|[a-z]|\d+")
 _DIGITS = re.compile(r"\d")
 WINDOW = 3  # sentences before the act whose words count as its context
 
 
-def tokens(text: str) -> list[str]:
-    return [_DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower())]
+@lru_cache(maxsize=65536)
+def tokens(text: str) -> tuple[str, ...]:
+    # Cached: exports repeat their template lines ("Denies SI/HI.") note after note.
+    return tuple(_DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower()))
 
 
-def sentence_features(own: list[str], quoted: list[str], before: list[list[str]], after: list[str],
+def sentence_features(own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
                       section: str, facts: tuple[str, ...]) -> list[str]:
     """The feature strings of one sentence; duplicates collapse (presence, not counts)."""
     out = {"bias"}

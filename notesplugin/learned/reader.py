@@ -42,11 +42,10 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None)
     firsts: list[str | None] = [None] * len(sents)
     for m in actor_re.finditer(joined):
         k = bisect_right(starts, m.start()) - 1
-        sides[k].add("t" if m.group("t") else "o")
-    for m in engine._subjects(actor_re, joined):
-        k = bisect_right(starts, m.start()) - 1
-        if firsts[k] is None:
-            firsts[k] = "s:t" if m.group("t") else "s:o"
+        side = "t" if m.group("t") else "o"
+        sides[k].add(side)
+        if firsts[k] is None and E.is_subject(joined, m):
+            firsts[k] = "s:" + side
     words = [tokens(s.text) for s in sents]
     shown: list[bool | None] = [None] * len(sents)
     out = []
