@@ -3,6 +3,7 @@ the rules' logic (who acted, recency, exemption) decides what may stand."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -158,14 +159,9 @@ class NoteReading:
         for f in rules:
             twin = seen.pop((f.item, f.start), None)
             if twin is not None:
-                f = _replace(f, made_by="rules+model", topic=twin.topic, reason=twin.reason)
+                f = replace(f, made_by="rules+model", topic=twin.topic, reason=twin.reason)
             out.append(f)
         return out + [f for f in learned if (f.item, f.start) in seen]
-
-
-def _replace(f: Finding, **kw) -> Finding:
-    from dataclasses import replace
-    return replace(f, **kw)
 
 
 class Reader:
