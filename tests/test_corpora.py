@@ -3,13 +3,12 @@ must not silently slip. Scores are computed the way shared/tools/score_corpus.py
 computes them, on the engine directly (the readers have their own tests)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from notesplugin.checklists.engine import Engine
-from notesplugin.model import Note
+from notesplugin.learned.corpus import load_set, run, score
 
 ROOT = Path(__file__).resolve().parent
 SETS = {
@@ -33,21 +32,8 @@ ENGINE = Engine()
 
 
 def _score(path: Path) -> dict[str, float]:
-    tp = fp = fn = ctp = cfp = cfn = leaks = 0
-    for line in path.read_text().splitlines():
-        n = json.loads(line)
-        got = ENGINE.check(Note(note_id=n["id"], file="t", text=n["text"], date=n["date"],
-                                clinician=n["clinician"], client=n["client"]))
-        flagged = {f.item for f in got if f.checklist == "rescuing" and f.status == "flagged"}
-        crisis = bool({f.item for f in got if f.checklist == "crisis"})
-        gold = set(n["rescuing"])
-        tp, fp, fn = tp + len(flagged & gold), fp + len(flagged - gold), fn + len(gold - flagged)
-        gc = bool(n["crisis"])
-        ctp, cfp, cfn = ctp + (crisis and gc), cfp + (crisis and not gc), cfn + (gc and not crisis)
-        leaks += bool(n["exempt"]) and bool(flagged - {"R7"} - gold)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    cf1 = 2 * ctp / (2 * ctp + cfp + cfn) if ctp else 0.0
-    return {"rescuing_f1": f1, "crisis_f1": cf1, "exempt_leaks": leaks}
+    got = score(load_set(path), run(ENGINE, load_set(path)))
+    return {"rescuing_f1": got["rescuing"]["f1"], "crisis_f1": got["crisis_notes"]["f1"], "exempt_leaks": got["leaks"]}
 
 
 @pytest.mark.parametrize("name", sorted(SETS))

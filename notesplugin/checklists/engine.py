@@ -249,18 +249,18 @@ class Engine:
         """Actor mentions that can be a subject: not possessive, not right after a verb or preposition."""
         return (m for m in actor_re.finditer(text, pos) if is_subject(text, m))
 
-    def who(self, note: Note, masked: str, cue_start: int, item_id: str = "", _depth: int = 0) -> str:
+    def who(self, note: Note, masked: str, cue_start: int, self_report: bool = False, _depth: int = 0) -> str:
         """'therapist', 'other', or 'unnamed' (no actor written: usually the writer) for the act at cue_start."""
         actor_re, immediate, _ = self._actor_res(note)
         if 0 < cue_start < len(masked) and masked[cue_start] == " " and _depth < 2:
             # The cue is inside quoted speech: the act is the speaker's ("she said, '...'").
             q = len(masked[:cue_start].rstrip())
             speakers = list(self._subjects(actor_re, masked[:q]))
-            return self._side(speakers[-1], masked, actor_re, item_id) if speakers else "unnamed"
+            return self._side(speakers[-1], masked, actor_re, self_report) if speakers else "unnamed"
         prefix = masked[:cue_start]
         m = immediate.search(prefix)
         if m and not _OBJECT_BEFORE.search(prefix[max(0, m.start() - 20):m.start()]):
-            return self._side(m, masked, actor_re, item_id)
+            return self._side(m, masked, actor_re, self_report)
         if _LABEL_ONLY.match(prefix):
             return "unnamed"  # telegraphic: "Redirected cl to ..." is usually the writer's own act
         if _COORD.search(_AUX_TAIL.sub("", prefix)):  # ", had given her ..." coordinates too
@@ -275,7 +275,7 @@ class Engine:
                 head = _LEADING_CLAUSE.match(masked).end()
                 earlier = list(self._subjects(actor_re, masked[:clause], head))
                 pick = earlier[0] if earlier else None  # the main clause's subject, not one inside a quote
-            return self._side(pick, masked, actor_re, item_id) if pick else "unnamed"
+            return self._side(pick, masked, actor_re, self_report) if pick else "unnamed"
         last = None
         for s in self._subjects(actor_re, prefix):
             last = s
@@ -285,16 +285,16 @@ class Engine:
         if speech and (last is None or last.start() > speech.start()) and _depth < 2:
             # "GL told her that was something they could get into later": an act
             # inside reported speech belongs to whoever spoke.
-            return self.who(note, masked, speech.start(), item_id, _depth + 1)
+            return self.who(note, masked, speech.start(), self_report, _depth + 1)
         if last is None:
             return "unnamed"
-        return self._side(last, masked, actor_re, item_id)
+        return self._side(last, masked, actor_re, self_report)
 
-    def _side(self, m: re.Match, masked: str, actor_re: _Actors, item_id: str) -> str:
+    def _side(self, m: re.Match, masked: str, actor_re: _Actors, self_report: bool) -> str:
         if m.group("t"):
             return "therapist"
         pron = (m.group("o") or "").strip().lower()
-        if pron == "they" or (item_id == "R7" and pron in ("she", "he")):
+        if pron == "they" or (self_report and pron in ("she", "he")):
             # "they" is often clinician and client together ("GL told her they could
             # get into it later"); in a clinician's self-report ("GL notes feeling
             # rattled; he has had little training") he/she refers back to the clinician.
@@ -397,12 +397,13 @@ class Engine:
 
     def check(self, note: Note) -> list[Finding]:
         sents, opened, ndate = self._prepare(note)
+        shown: list[bool | None] = [None] * len(sents)  # sentence -> an emotion shown in it; rules and model share it
         crisis = self._crisis(note, sents, opened, ndate) if self.cues else []
-        learned = self.model.read(self, note, sents, ndate) if self.model else None
+        learned = self.model.read(self, note, sents, ndate, shown) if self.model else None
         if learned:
             crisis = learned.merge(crisis, learned.crisis(self.crisis))
         crisis_ids = tuple(sorted({f.item for f in crisis}))
-        rescuing = self._rescuing(note, sents, opened, crisis_ids) if self.cues else []
+        rescuing = self._rescuing(note, sents, opened, crisis_ids, shown) if self.cues else []
         if learned:
             rescuing = learned.merge(rescuing, learned.rescuing(self.rescuing, crisis_ids))
         return crisis + rescuing
@@ -497,10 +498,9 @@ class Engine:
         return False
 
     def _rescuing(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
-                  crisis_ids: tuple[str, ...]) -> list[Finding]:
+                  crisis_ids: tuple[str, ...], shown: list[bool | None]) -> list[Finding]:
         out = []
         emotional: dict[int, bool] = {}  # sentence -> emotion in its window; read only where a cue opens
-        shown: list[bool | None] = [None] * len(sents)  # sentence -> an emotion shown in it
         for item in self.rescuing:
             for k, cues in opened.get(item.id, ()):
                 s = sents[k]
@@ -531,7 +531,7 @@ class Engine:
                 return False
             if item.actor != "any":
                 # "Cl was instead taught box breathing": a passive act is done to the client.
-                side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.id)
+                side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.actor == "clinician")
                 if side == "unnamed" and (_FIRST_PERSON.search(m.group()) or _CLINICIAN_SECTION.search(s.section)
                                           or (item.actor == "clinician" and _OWN_FEELING.match(m.group()))):
                     side = "therapist"  # "... is not my area", or under a "Clinician reflection:" heading

@@ -28,7 +28,7 @@ def as_note(row: dict, file: str = "corpus") -> Note:
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     p = tp / (tp + fp) if tp + fp else 1.0
     r = tp / (tp + fn) if tp + fn else 1.0
-    return {"p": round(p, 3), "r": round(r, 3), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 3)}
+    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}  # unrounded: floors compare exactly
 
 
 def score(rows: list[dict], findings_by_note: dict[str, list]) -> dict:

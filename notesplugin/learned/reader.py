@@ -28,7 +28,8 @@ def _age_fact(age: int | None) -> str | None:
     return "age:0" if age <= 1 else "age:7" if age <= 7 else "age:30" if age <= 30 else "age:old"
 
 
-def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None) -> list[list[str]]:
+def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
+                  shown: list[bool | None] | None = None) -> list[list[str]]:
     """Features of every sentence of a note (the same code trains and scans)."""
     from notesplugin.checklists import engine as E  # the engine's own who-acted and section rules
 
@@ -48,7 +49,7 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None)
         if firsts[k] is None and E.is_subject(joined, m):
             firsts[k] = "s:" + side
     words = [tokens(s.text) for s in sents]
-    shown: list[bool | None] = [None] * len(sents)
+    shown = shown if shown is not None else [None] * len(sents)  # the engine's emotion memo, when it has one
     out = []
     for k, s in enumerate(sents):
         own = tokens(s.masked)
@@ -97,9 +98,10 @@ def actor_allows(feats: list[str]) -> bool:
 
 
 class NoteReading:
-    def __init__(self, reader: "Reader", engine: "Engine", note: Note, sents: list, ndate: date | None):
+    def __init__(self, reader: "Reader", engine: "Engine", note: Note, sents: list, ndate: date | None,
+                 shown: list[bool | None] | None = None):
         self.model, self.engine, self.note, self.sents, self.ndate = reader.model, engine, note, sents, ndate
-        self.feats = note_features(engine, note, sents, ndate)
+        self.feats = note_features(engine, note, sents, ndate, shown)
         self.probs = [self.model.probs(f) for f in self.feats]
 
     def _why(self, item_id: str, k: int) -> str:
@@ -180,8 +182,9 @@ class Reader:
             cls._default = cls(Model.load())
         return cls._default
 
-    def read(self, engine: "Engine", note: Note, sents: list, ndate: date | None) -> NoteReading:
-        return NoteReading(self, engine, note, sents, ndate)
+    def read(self, engine: "Engine", note: Note, sents: list, ndate: date | None,
+             shown: list[bool | None] | None = None) -> NoteReading:
+        return NoteReading(self, engine, note, sents, ndate, shown)
 
 
 def _readable(feature: str) -> str:
