@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from notesplugin.history import after_scan
 from notesplugin.ledger import Ledger
 from notesplugin.model import Finding, Note
 
-CORPUS = Path("/work/shared/corpus/dev_notes.jsonl")
+# The shared folder sits beside the repository (../shared), wherever it is checked out.
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev_notes.jsonl"
 D0 = date(2026, 1, 5)
 
 
@@ -33,10 +35,29 @@ def gaps_of(tmp_path, notes, findings, config=None, since=None):
         return {(g.clinician, g.topic): g for g in current_gaps(led, config or Config(), since)}
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared dev corpus not present")
+def _corpus(path: Path = CORPUS) -> Path:
+    """The dev corpus; in CI (env CI set) its absence is a failure, elsewhere a skip."""
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared dev corpus missing at {path}; CI must check out ../shared beside the repo")
+        pytest.skip(f"shared dev corpus not present at {path}")
+    return path
+
+
+def test_corpus_is_found_relative_to_the_repo(monkeypatch, tmp_path):
+    assert CORPUS.parts[-3:] == ("shared", "corpus", "dev_notes.jsonl")
+    assert CORPUS.parent.parent.parent == Path(__file__).resolve().parent.parent.parent
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="shared dev corpus missing"):
+        _corpus(tmp_path / "absent.jsonl")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        _corpus(tmp_path / "absent.jsonl")
+
+
 def test_dev_corpus_gaps(tmp_path):
     notes, findings = [], []
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for line in _corpus().read_text(encoding="utf-8").splitlines():
         d = json.loads(line)
         n = Note(note_id=d["id"], file="dev_notes.jsonl", text=d["text"], clinician=d["clinician"],
                  client=d["client"], date=d["date"])

@@ -6,13 +6,14 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notesplugin import context
 from notesplugin.checklists import load
 from notesplugin.checklists.engine import Engine
 from notesplugin.checklists.gate import LiteralIndex, literals
+from notesplugin.model import Note
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = Engine(load())
@@ -35,24 +36,25 @@ def test_index_finds_every_literal_occurrence():
     assert found == {"redirect", "direct", "assur", "reassur"}
 
 
-def _check_sound(text: str) -> None:
-    plain = text
-    spans = context.split_sentences(plain)
-    # Rebuild what the engine opens for each sentence and compare with real matches.
-    hits = ENGINE._index.find(plain.lower())
-    starts = [a for a, _ in spans]
-    present: list[set[str]] = [set() for _ in spans]
-    from bisect import bisect_right
-    for pos, words in hits:
-        k = bisect_right(starts, pos) - 1
-        if k >= 0:
-            present[k] |= words
-    for (a, b), found in zip(spans, present):
-        sentence = plain[a:b]
-        for item in ENGINE.checklists.items:
-            for cue, gate in ENGINE._cue_gates[item.id]:
-                if cue.search(sentence) or cue.search(sentence.lower()):
-                    assert gate.open(frozenset(found)), (item.id, cue.pattern[:60])
+def _check_sound(text: str, engine: Engine = ENGINE) -> None:
+    """Run the engine's own _prepare (the path check() uses): every cue that matches
+    a sentence, as the engine will try it (text or masked), must be opened there."""
+    sents, opened, _ = engine._prepare(Note("n", "f", text))
+    got = {(iid, k, cue.pattern) for iid, runs in opened.items() for k, cues in runs for cue in cues}
+    for k, s in enumerate(sents):
+        for item in engine.checklists.items:
+            for cue in item.cues:
+                if cue.search(s.text) or cue.search(s.masked):
+                    assert (item.id, k, cue.pattern) in got, (item.id, cue.pattern[:60], s.text[:80])
+
+
+def test_soundness_check_catches_a_broken_engine_path(monkeypatch):
+    """Breaking the engine's real opening step must make the check fail."""
+    engine = Engine(load())
+    monkeypatch.setattr(engine, "_opens", {})
+    monkeypatch.setattr(engine, "_always", frozenset())
+    with pytest.raises(AssertionError):
+        _check_sound("She was crying about her mother; I changed the subject to her job.", engine)
 
 
 def test_gate_is_sound_on_sample_notes():
