@@ -86,3 +86,4 @@ class InputError(Exception):
 class ReadResult:
     notes: list[Note]
     warnings: list[str] = field(default_factory=list)
+    skipped: int = 0  # notes (or note rows) the reader found but could not use; each has a warning

@@ -36,6 +36,7 @@ class FileResult:
     notes: list[Note] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    skipped: int = 0  # notes found but not checked (empty, over the size limit); each has a warning
 
 
 @dataclass
@@ -63,18 +64,13 @@ class ScanResult:
             "files": len(self.files),
             "files_failed": len(self.failed),
             "notes": len(notes),
-            "notes_skipped": sum(_skipped(w) for r in self.files for w in r.warnings),
+            "notes_skipped": sum(r.skipped for r in self.files),
             "rescuing_flagged": sum(f.checklist == "rescuing" and f.status == "flagged" for f in fs),
             "rescuing_exempt": sum(f.status == "exempt" for f in fs),
             "crisis": sum(f.checklist == "crisis" for f in fs),
             "notes_flagged": len({(f.file, f.note_id) for f in fs if f.status == "flagged"}),
             "notes_crisis": len({(f.file, f.note_id) for f in fs if f.checklist == "crisis"}),
         }
-
-
-def _skipped(warning: str) -> int:
-    head = warning.split(" ", 1)[0]
-    return int(head) if head.isdigit() and "skipped" in warning else 0
 
 
 def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path]:
@@ -132,7 +128,9 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
         res.kind, read, doc = readers.read_keep(path, config)
         res.warnings.extend(read.warnings)
         engine = _engine(config)
-        for note in _within_limit(read.notes, path, config, res.warnings):
+        keep = _within_limit(read.notes, path, config, res.warnings)
+        res.skipped = read.skipped + len(read.notes) - len(keep)
+        for note in keep:
             res.notes.append(note)
             res.findings.extend(engine.check(note))
         res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date, doc))
@@ -146,7 +144,7 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
         res.ok, res.error = False, (f"{path.name}: internal error ({type(exc).__name__}); the file was skipped, "
                                     "please report this with the file type and size (not its content)")
     if not res.ok:
-        res.notes, res.findings = [], []
+        res.notes, res.findings, res.skipped = [], [], 0
     return res
 
 

@@ -92,4 +92,4 @@ def read_csv(path: Path, config: Config) -> ReadResult:
         note = reader.note(row, number, len(notes))
         if note:
             notes.append(note)
-    return ReadResult(notes, skipped_warning(path.name, reader.skipped))
+    return ReadResult(notes, skipped_warning(path.name, reader.skipped), reader.skipped)

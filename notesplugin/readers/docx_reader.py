@@ -334,17 +334,20 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
 
     warnings: list[str] = []
     notes: list[Note] = []
+    skipped = 0
     for draft in drafts:
         if not draft.pieces:
             # Only the last block can be text-less (see _merged); without a note ID it is
             # a signature block ("Clinician: ...", "Date: ..."), not a lost note.
             if draft.header and any(roles.get(norm_label(lb)) == "note_id" for lb, _ in draft.header.pairs):
                 warnings.append(f"{path.name}: a note header with no note text was skipped (note {len(notes) + 1})")
+                skipped += 1
             continue
         note = _note_from(draft, path, len(notes) + 1, roles)
         if len(note.text) > config.max_note_chars:
             warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
                             "and was not checked; raise limits.max_note_chars to include it")
+            skipped += 1
             continue
         notes.append(note)
     if not notes and not warnings:
@@ -354,7 +357,7 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
-    return ReadResult(notes, warnings)
+    return ReadResult(notes, warnings, skipped)
 
 
 def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:

@@ -83,4 +83,4 @@ def _read(path: Path, config: Config) -> ReadResult:
         wb.close()
     if not found:
         raise no_note_column(path.name, seen_columns(first_rows))
-    return ReadResult(notes, skipped_warning(path.name, skipped))
+    return ReadResult(notes, skipped_warning(path.name, skipped), skipped)
