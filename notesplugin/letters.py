@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 
@@ -58,8 +60,10 @@ def make_environment(config: Config) -> jinja2.Environment:
     if config.templates_dir:
         loaders.append(jinja2.FileSystemLoader(str(config.templates_dir)))
     loaders.append(jinja2.FileSystemLoader(str(resources.files("notesplugin").joinpath("templates"))))
-    # Markdown, not HTML: no autoescape; DOCX text goes through python-docx, which escapes XML itself.
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+    # Sandboxed: a practice template is data, never code (no dunder walks to os.popen).
+    # Markdown, not HTML: no autoescape; values are Markdown-escaped in letter_context,
+    # and DOCX text goes through python-docx, which escapes XML itself.
+    return SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
                               autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
@@ -71,6 +75,10 @@ def _template_error(name: str, exc: Exception) -> LetterError:
                 line = frame.lineno
                 break
     msg = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, SecurityError):  # the sandbox refused: say so plainly, without Python's type names
+        what = re.search(r"attribute '([^']*)'", msg)
+        msg = (f"'{what.group(1)}' is not allowed in letter templates" if what
+               else f"{msg.rstrip('.')} (not allowed in letter templates)")
     where = f"{name}, line {line}" if line else name
     return LetterError(f"letter template {where}: {msg}; fix the template or remove it to use the built-in one")
 
