@@ -14,9 +14,12 @@ from notesplugin import __version__
 from notesplugin.checklists import ChecklistError
 from notesplugin.checklists import load as load_checklists
 from notesplugin.config import Config, ConfigError, load_config
+from notesplugin.escape import printable
 from notesplugin.learned.reader import model_summary
 
-EXIT_PARTIAL = 3
+EXIT_PARTIAL = 3  # some files could not be read
+EXIT_HISTORY = 4  # the scan's findings were not recorded in the ledger
+EXIT_LETTERS = 5  # recorded, but some letters could not be written
 
 
 def _config(path: str | None) -> Config:
@@ -71,7 +74,10 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     Example:
       notesplugin scan sample_notes/ --out reviewed/
       notesplugin scan exports/ --format json --since 2026-01-01
-    Exit codes: 0 all files done, 3 some files could not be read (named on stderr), 2 usage error.
+    Exit codes: 0 all done; 2 usage error; 3 some files could not be read
+    (named on stderr); 4 history not recorded (the other outputs are complete);
+    5 history recorded but some letters not written (each gap named). When
+    several apply: 4, then 3, then 5.
     """
     from notesplugin.pipeline import find_inputs
     from notesplugin.pipeline import scan as run_scan
@@ -87,22 +93,31 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
                       include_excerpts=include_excerpts, progress=bar.update,
                       summary_since=since.date() if since else None)
     bar.finish()
+    # Messages carry file and clinician names from outside: printable() keeps each on one line.
     for r in result.failed:
-        click.echo(f"error: {r.error}", err=True)
+        click.echo(f"error: {printable(r.error)}", err=True)
     if result.history_error:
-        click.echo(f"warning: {result.history_error}", err=True)
+        click.echo(f"error: {printable(result.history_error)}", err=True)
+    for msg in result.letter_errors:
+        click.echo(f"error: {printable(msg)}", err=True)
     summary = result.summary
     if result.summary_error:
-        click.echo(f"warning: {result.summary_error}", err=True)
+        click.echo(f"warning: {printable(result.summary_error)}", err=True)
     counts = result.counts()
     if fmt == "json":
         click.echo(json.dumps({"run_id": result.run_id, "out": str(result.out_dir), "counts": counts,
                                "history": result.history, "summary": str(summary) if summary else None,
-                               "errors": {r.path: r.error for r in result.failed}}, indent=2))
+                               "errors": {r.path: r.error for r in result.failed},
+                               "history_error": result.history_error or None,
+                               "letter_errors": result.letter_errors}, indent=2))
     elif not quiet:
         _summary(result, counts, show_evidence)
+    if result.history_error:
+        sys.exit(EXIT_HISTORY)
     if result.failed:
         sys.exit(EXIT_PARTIAL)
+    if result.letter_errors:
+        sys.exit(EXIT_LETTERS)
 
 
 def _summary(result, counts: dict, show_evidence: bool) -> None:
@@ -114,21 +129,23 @@ def _summary(result, counts: dict, show_evidence: bool) -> None:
     for r in result.files:
         if r.ok:
             flagged = sum(f.status == "flagged" for f in r.findings)
-            click.echo(f"  {Path(r.path).name}: {len(r.notes)} notes, {flagged} flagged -> {Path(r.output).name}")
+            click.echo(printable(f"  {Path(r.path).name}: {len(r.notes)} notes, {flagged} flagged -> "
+                                 f"{Path(r.output).name}"))
             for w in r.warnings:
-                click.echo(f"    note: {w}")
+                click.echo(f"    note: {printable(w)}")
     if show_evidence:
         for f in result.findings:
             tag = f"{f.item} {f.name} [{f.status}{' ' + ','.join(f.exempt_by) if f.exempt_by else ''}]"
-            click.echo(f"  {f.note_id}: {tag} ({f.topic or '-'}) {f.evidence}")
+            click.echo(printable(f"  {f.note_id}: {tag} ({f.topic or '-'}) {f.evidence}"))
     hist = result.history or {}
     sessions = {(g.get("clinician"), g.get("topic")): len(g.get("sessions", [])) for g in hist.get("gaps", []) or []}
     for gap in hist.get("new_gaps", []) or []:
         n = sessions.get((gap.get("clinician"), gap.get("topic")))
-        click.echo(f"Repeated gap: {gap.get('clinician')} / {gap.get('topic')}" + (f" ({n} sessions)" if n else ""))
+        click.echo(printable(f"Repeated gap: {gap.get('clinician')} / {gap.get('topic')}"
+                             + (f" ({n} sessions)" if n else "")))
     for letter in hist.get("letters", []) or []:
-        click.echo(f"Letter written: {letter if isinstance(letter, str) else letter.get('docx') or letter}")
-    click.echo(f"Outputs in {result.out_dir}/ (findings.jsonl, run.json, summary.xlsx)")
+        click.echo(printable(f"Letter written: {letter if isinstance(letter, str) else letter.get('docx') or letter}"))
+    click.echo(printable(f"Outputs in {result.out_dir}/ (findings.jsonl, run.json, summary.xlsx)"))
 
 
 class Progress:
@@ -299,7 +316,7 @@ def doctor(config_path: str | None, ledger_path: str | None) -> None:
 
     checks = run_checks(config_path, ledger_path)
     for c in checks:
-        click.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:11} {c.detail}")
+        click.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.name:11} {printable(c.detail)}")
     if not all(c.ok for c in checks):
         sys.exit(1)
 

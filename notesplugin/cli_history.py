@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .config import Config, ConfigError, load_config
+from .escape import printable
 from .gaps import current_gaps, find_gap, week_of
 from .ledger import Ledger, LedgerError
 from .letters import KINDS, LetterError, write_letter
@@ -63,8 +64,8 @@ def gaps_command(as_json: bool, fmt: str, ledger_path: str | None, since: str | 
         click.echo("No repeated gaps.")
     for g in found:
         weeks = f"week of {week_of(g.sessions[0].date)} to week of {week_of(g.sessions[-1].date)}"
-        click.echo(f"{g.clinician} / {g.topic}: {len(g.sessions)} sessions, {weeks}; "
-                   f"rule met week of {week_of(g.first_met)}; letter: {g.letter or 'none yet'}")
+        click.echo(printable(f"{g.clinician} / {g.topic}: {len(g.sessions)} sessions, {weeks}; "
+                             f"rule met week of {week_of(g.first_met)}; letter: {g.letter or 'none yet'}"))
 
 
 @click.command("letter")
@@ -94,5 +95,5 @@ def letter_command(clinician: str, topic: str, kind: str, out_dir: str | None, l
         except (LetterError, OSError) as exc:
             raise click.ClickException(str(exc).splitlines()[0]) from None
         led.record_letter(gap.clinician_key, gap.topic, kind, gap.session_keys, files.docx)
-    click.echo(f"wrote {files.markdown}")
-    click.echo(f"wrote {files.docx}")
+    click.echo(printable(f"wrote {files.markdown}"))
+    click.echo(printable(f"wrote {files.docx}"))

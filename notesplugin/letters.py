@@ -26,6 +26,7 @@ from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 
 from .config import Config, Person
+from .escape import file_part, markdown_text, xml_text
 from .fileio import ensure_dir, write_atomic, write_text_atomic
 from .gaps import Gap, week_of
 from .model import Finding, Note
@@ -127,7 +128,9 @@ def letter_context(gap: Gap, config: Config, kind: str, *, follow_up: bool = Fal
     for s in gap.sessions:
         for it in s.items:
             counts[it] = counts.get(it, 0) + 1
-    names = {i: gap.item_names.get(i) or ITEM_NAMES.get(i, "") for i in counts}
+    names = {i: markdown_text(gap.item_names.get(i) or ITEM_NAMES.get(i, "")) for i in counts}
+    # Names and topics come from exports: literal text in the Markdown, never markup.
+    clinician, topic = markdown_text(gap.clinician), markdown_text(gap.topic)
     sup, con = _person(config.supervisor), _person(config.consultant)
     signature = [sup] if sup else ["Clinical supervision"]
     if config.practice_name:
@@ -135,24 +138,24 @@ def letter_context(gap: Gap, config: Config, kind: str, *, follow_up: bool = Fal
     if kind == "consultation-request":
         greeting = f"Dear {config.consultant.name}," if config.consultant.name else "Dear colleague,"
     else:
-        greeting = f"Dear {gap.clinician},"
+        greeting = f"Dear {clinician},"
     on_behalf = f"on behalf of {config.practice_name}" if config.practice_name else "as clinical supervisor"
     first, last = week_of(gap.sessions[0].date), week_of(gap.sessions[-1].date)
     return {
         "kind": kind, "practice_name": config.practice_name, "practice_address": config.practice_address,
         "letter_date": (today or date.today()).isoformat(), "greeting": greeting, "on_behalf": on_behalf,
-        "clinician": gap.clinician, "topic": gap.topic, "topic_plain": t.get("plain", gap.topic),
+        "clinician": clinician, "topic": topic, "topic_plain": t.get("plain", topic),
         "period": f"week of {first.isoformat()} and the week of {last.isoformat()}",
         "period_from": first.isoformat(), "period_to": last.isoformat(),
         "n_sessions": len(gap.sessions), "has_r7": gap.has_r7, "exempt_left_out": gap.exempt_left_out,
-        "items": [{"id": i, "name": names[i], "count": n} for i, n in sorted(counts.items())],
+        "items": [{"id": markdown_text(i), "name": names[i], "count": n} for i, n in sorted(counts.items())],
         "sessions": [{"week": week_of(s.date).isoformat(),
-                      "what": ", ".join(f"{i} {names[i]}".strip() for i in s.items)}
+                      "what": ", ".join(f"{markdown_text(i)} {names[i]}".strip() for i in s.items)}
                      for s in gap.sessions],
         "consultation": t.get("consultation", ""), "training": t.get("training", ""),
         "reading": list(t.get("reading", [])),
         "consultation_offer": f"a case consultation with {con}" if con else "a case consultation",
-        "follow_up": follow_up, "new_sessions": new_sessions, "excerpts": list(excerpts or []),
+        "follow_up": follow_up, "new_sessions": new_sessions, "excerpts": [markdown_text(x) for x in excerpts or []],
         "closing": "With thanks and best regards,", "signature": signature,
         "supervisor": sup, "consultant": con,
     }
@@ -192,7 +195,9 @@ def _base_document(config: Config):
 
 
 def _add_runs(par, text: str) -> None:
-    for i, chunk in enumerate(re.split(r"\*\*", text)):
+    # Only unescaped ** is bold; backslash escapes (names, see letter_context) show their character.
+    for i, chunk in enumerate(re.split(r"(?<!\\)\*\*", text)):
+        chunk = xml_text(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", chunk))  # Markdown's escapes: ASCII punctuation
         if chunk:
             par.add_run(chunk).bold = bool(i % 2)
 
@@ -234,10 +239,6 @@ def markdown_to_docx(text: str, doc) -> None:
             _add_runs(par, ln)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "unknown"
-
-
 def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultation-request", *,
                  follow_up: bool = False, new_sessions: int = 0, excerpts: list[str] | None = None,
                  today: date | None = None) -> LetterFiles:
@@ -248,7 +249,8 @@ def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultat
     doc = _base_document(config)
     markdown_to_docx(text, doc)
     folder = ensure_dir(Path(out_dir) / "letters", config.dir_mode)
-    stem = f"{_slug(gap.clinician)}_{_slug(gap.topic)}_{kind}{'-follow-up' if follow_up else ''}_{today.isoformat()}"
+    # Any script kept readable; bytes capped so the name stays under the 255-byte limit.
+    stem = f"{file_part(gap.clinician, 80)}_{file_part(gap.topic, 40)}_{kind}{'-follow-up' if follow_up else ''}_{today.isoformat()}"
     n, base = 1, stem
     while (folder / f"{stem}.md").exists() or (folder / f"{stem}.docx").exists():
         n += 1

@@ -45,7 +45,8 @@ class ScanResult:
     out_dir: Path
     files: list[FileResult]
     history: dict[str, Any] | None = None
-    history_error: str = ""
+    history_error: str = ""  # set only when this scan's findings were not recorded
+    letter_errors: list[str] = field(default_factory=list)  # recorded, but these letters failed
     summary: Path | None = None
     summary_error: str = ""
 
@@ -210,6 +211,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                                   checklist_version=_engine(config).version,
                                   include_excerpts=include_excerpts)
                 result.history = hist.to_dict()
+                result.letter_errors = list(hist.letter_errors)
             except Exception as exc:  # history must never lose the scan's own outputs
                 result.history_error = _history_error(exc)
         _write_run(out_dir / "run.json", result, config)
@@ -231,11 +233,11 @@ def _write_summary(result: ScanResult, config: Config, ledger_path: Path | None,
 
 
 def _history_error(exc: Exception) -> str:
+    """after_scan raises only when the scan was not recorded (letter failures come back as letter_errors)."""
     from notesplugin.ledger import LedgerError
-    from notesplugin.letters import LetterError
     # Only our own errors carry vetted one-line messages; others may hold anything.
-    if isinstance(exc, (LedgerError, LetterError)):
-        return f"history not recorded: {exc}"
+    if isinstance(exc, LedgerError):
+        return f"history not recorded: {str(exc).splitlines()[0]}; outputs of this scan are complete"
     return f"history not recorded (internal error {type(exc).__name__}); outputs of this scan are complete"
 
 
@@ -264,6 +266,7 @@ def _write_run(path: Path, result: ScanResult, config: Config) -> None:
         "warnings": {r.path: r.warnings for r in result.files if r.warnings},
         "history": result.history,
         "history_error": result.history_error or None,
+        "letter_errors": result.letter_errors,
         "judgement": _judgement(config),
     }
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", config.file_mode)

@@ -21,6 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .config import Config
+from .escape import printable
 from .fileio import write_atomic
 from .gaps import week_of
 from .ledger import normalize_clinician
@@ -221,7 +222,9 @@ def _header(ws, values: list[str]) -> None:
 
 
 def _row(ws, values: list[Any]) -> None:
-    ws.append(values)
+    # File and clinician names come from outside: control characters shown as \xNN, never
+    # written raw (openpyxl refuses them, and the whole summary would be lost).
+    ws.append([printable(v) if isinstance(v, str) else v for v in values])
     for cell in ws[ws.max_row]:
         if isinstance(cell.value, str) and cell.value.startswith("="):
             cell.data_type = "s"  # a file name like "=x.csv" stays text, never a formula
@@ -229,7 +232,7 @@ def _row(ws, values: list[Any]) -> None:
 
 def _note(ws, text: str) -> None:
     ws.append([])
-    ws.append([text])
+    ws.append([printable(text)])
     ws.cell(ws.max_row, 1).font = Font(italic=True)
 
 
