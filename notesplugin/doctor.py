@@ -25,13 +25,14 @@ class Check:
 def sample_gap():
     """A made-up gap with every template branch in use (R7, exempt sessions, several items)."""
     from .gaps import Gap, GapSession
+    # Made-up data: R7 here is the shipped item that signals consultation, so has_r7 is exercised.
 
     d0 = date(2026, 1, 5)
     sessions = [GapSession(f"sample-{k}", d0 + timedelta(weeks=k), items)
                 for k, items in enumerate([("R1",), ("R3", "R7"), ("R1", "R4")])]
     return Gap("Sample Clinician, LPC", "sample clinician", "grief", sessions, sessions[-1].date,
                item_names={"R1": "redirect", "R3": "reassure", "R4": "fix", "R7": "discomfort"},
-               exempt_left_out=1)
+               exempt_left_out=1, signals=frozenset({"R7"}))
 
 
 def check_config(path: str | os.PathLike | None) -> tuple[Check, Config | None]:

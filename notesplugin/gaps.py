@@ -1,7 +1,9 @@
 """Repeated gaps: the same clinician rescuing on the same topic, again and again.
 
 A gap is (clinician, topic). Only rescuing findings with status "flagged" count
-(exempt ones never do; R7 is never exempt). Sessions are distinct
+(exempt ones never do; an item with exempt_in_crisis = false, R7, never is).
+An item with signals_consultation = true (R7) lowers the bar to
+gap_sessions_with_r7 sessions: which items do is checklist data, not code. Sessions are distinct
 (clinician, client hash, session date) — see ledger.py. "Within N weeks" means
 the first and last session of a window are less than N*7 days apart; the window
 runs over session dates, never run dates. Undated notes and notes without a
@@ -15,7 +17,16 @@ from datetime import date, timedelta
 from .config import Config
 from .ledger import Ledger, StoredFinding, normalize_clinician
 
-DISCOMFORT = "R7"
+
+def consultation_items(config: Config) -> frozenset[str]:
+    """Ids of the items marked signals_consultation in the checklists the practice uses."""
+    from .checklists import ChecklistError, load
+
+    try:
+        lists = load(config.checklists)
+    except ChecklistError:  # a broken practice file is reported by scan/doctor; keep the shipped meaning
+        lists = load()
+    return frozenset(i.id for i in lists.items if i.signals_consultation)
 
 
 @dataclass
@@ -35,6 +46,7 @@ class Gap:
     letter: str | None = None
     item_names: dict[str, str] = field(default_factory=dict)
     exempt_left_out: int = 0  # sessions in the gap's period whose rescuing on this topic was crisis-exempt
+    signals: frozenset[str] = frozenset()  # the items that signal consultation (see consultation_items)
 
     @property
     def session_keys(self) -> set[str]:
@@ -42,7 +54,8 @@ class Gap:
 
     @property
     def has_r7(self) -> bool:
-        return any(DISCOMFORT in s.items for s in self.sessions)
+        """The clinician's own signal (R7 or a practice item marked signals_consultation) is in the gap."""
+        return any(not self.signals.isdisjoint(s.items) for s in self.sessions)
 
     def to_dict(self) -> dict:
         return {
@@ -76,14 +89,15 @@ def _sessions(rows: list[StoredFinding], since: date | None) -> list[GapSession]
                   key=lambda s: (s.date, s.key))
 
 
-def _evaluate(sessions: list[GapSession], config: Config) -> tuple[date | None, list[GapSession]]:
+def _evaluate(sessions: list[GapSession], config: Config,
+              signals: frozenset[str]) -> tuple[date | None, list[GapSession]]:
     """(date the rule was first met, the sessions of every window that meets it)."""
     span = config.gap_window_weeks * 7
     first: date | None = None
     members: dict[str, GapSession] = {}
     for end in sorted({s.date for s in sessions}):
         window = [s for s in sessions if s.date <= end and (end - s.date).days < span]
-        r7 = any(DISCOMFORT in s.items for s in window)
+        r7 = any(not signals.isdisjoint(s.items) for s in window)
         if len(window) >= config.gap_sessions or (r7 and len(window) >= config.gap_sessions_with_r7):
             first = first or end
             members.update((s.key, s) for s in window)
@@ -91,8 +105,8 @@ def _evaluate(sessions: list[GapSession], config: Config) -> tuple[date | None, 
 
 
 def _build(ledger: Ledger, config: Config, ckey: str, topic: str, rows: list[StoredFinding],
-           since: date | None, display: str) -> Gap | None:
-    first, sessions = _evaluate(_sessions(rows, since), config)
+           since: date | None, display: str, signals: frozenset[str]) -> Gap | None:
+    first, sessions = _evaluate(_sessions(rows, since), config, signals)
     if first is None:
         return None
     lo, hi = sessions[0].date, sessions[-1].date
@@ -101,7 +115,8 @@ def _build(ledger: Ledger, config: Config, ckey: str, topic: str, rows: list[Sto
     exempt = len({r.session_key for r in rows if r.status == "exempt" and r.checklist == "rescuing"
                   and r.session_date and lo.isoformat() <= r.session_date <= hi.isoformat()})
     letters = ledger.letters(ckey, topic)
-    return Gap(display or ckey, ckey, topic, sessions, first, letters[-1].path if letters else None, names, exempt)
+    return Gap(display or ckey, ckey, topic, sessions, first, letters[-1].path if letters else None, names, exempt,
+               signals)
 
 
 def current_gaps(ledger: Ledger, config: Config, since: date | None = None) -> list[Gap]:
@@ -111,8 +126,9 @@ def current_gaps(ledger: Ledger, config: Config, since: date | None = None) -> l
         if r.clinician_key and r.topic and r.checklist == "rescuing":
             groups.setdefault((r.clinician_key, r.topic), []).append(r)
     names = ledger.clinicians()
+    signals = consultation_items(config)
     gaps = [g for (ck, topic), rows in groups.items()
-            if (g := _build(ledger, config, ck, topic, rows, since, names.get(ck, ck))) is not None]
+            if (g := _build(ledger, config, ck, topic, rows, since, names.get(ck, ck), signals)) is not None]
     return sorted(gaps, key=lambda g: (g.clinician_key, g.topic))
 
 
@@ -120,4 +136,5 @@ def find_gap(ledger: Ledger, config: Config, clinician: str, topic: str, since: 
     """The current gap for a clinician (any spelling of the name) and topic, or None."""
     ckey, _ = normalize_clinician(clinician)
     rows = [r for r in ledger.findings(ckey, topic) if r.checklist == "rescuing"]
-    return _build(ledger, config, ckey, topic, rows, since, ledger.clinicians().get(ckey, ckey)) if rows else None
+    return (_build(ledger, config, ckey, topic, rows, since, ledger.clinicians().get(ckey, ckey),
+                   consultation_items(config)) if rows else None)

@@ -165,3 +165,38 @@ def test_weekly_exports_letters_when_and_only_when_due(tmp_path):
     assert "Follow-up" in Path(r5.letters[0]["markdown"]).read_text()
     assert len(list((out / "letters").glob("*.md"))) == 2
     json.dumps(r5.to_dict())  # JSON-able
+
+
+def _practice_item(tmp_path, signals: bool) -> Config:
+    path = tmp_path / f"practice-{signals}.toml"
+    path.write_text(f'''checklist = "rescuing"
+[[item]]
+id = "X7"
+name = "outofdepth"
+actor = "clinician"
+negatable = false
+exempt_in_crisis = false
+signals_consultation = {str(signals).lower()}
+cues = ['\\bzorbled\\b']
+''')
+    return Config(checklists=[path])
+
+
+def test_practice_item_with_signals_consultation_behaves_like_r7(tmp_path):
+    notes = [session("a", D0), session("b", D0 + timedelta(weeks=7))]
+    findings = [finding(notes[0]), finding(notes[1], "X7")]
+    got = gaps_of(tmp_path / "1", notes, findings, _practice_item(tmp_path, True))
+    assert got[("Dana Whitfield", "grief")].has_r7
+    assert gaps_of(tmp_path / "2", notes, findings, _practice_item(tmp_path, False)) == {}
+
+
+def test_practice_item_not_exempt_in_crisis_is_flagged_like_r7(tmp_path):
+    from notesplugin.checklists import load
+    from notesplugin.checklists.engine import Engine
+
+    cfg = _practice_item(tmp_path, True)
+    engine = Engine(load(cfg.checklists), model=False)
+    text = ("Client swallowed 30 pills last night and says she plans to do it again tonight. "
+            "I felt zorbled by her grief and unsure how to help.")
+    got = {f.item: f for f in engine.check(Note("n", "f.csv", text, date="2026-01-05"))}
+    assert "C1" in got and got["X7"].status == "flagged" and not got["X7"].exempt_by

@@ -18,7 +18,8 @@ FLAGS = re.IGNORECASE
 ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
 CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
-             "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted", "exempt_in_crisis"}
+             "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted", "exempt_in_crisis",
+             "signals_consultation"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
 EXTEND_KEYS = {"id", "cues", "unless", "also", "flag", "ok"}
 
@@ -40,6 +41,7 @@ class Item:
     negatable: bool = True
     quoted: bool = False  # cues may match inside quotes (the clinician's own quoted words)
     exempt_in_crisis: bool = True  # False: counts even in a crisis note (R7, a training gap)
+    signals_consultation: bool = False  # True: a gap holding it needs fewer sessions ([gaps] sessions_with_r7)
     cues: list[re.Pattern] = field(default_factory=list)
     unless: list[re.Pattern] = field(default_factory=list)
     also: list[re.Pattern] = field(default_factory=list)
@@ -106,6 +108,7 @@ def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
         reason=str(raw.get("reason", raw.get("what", ""))), actor=actor,
         needs_emotion=bool(raw.get("needs_emotion", False)), negatable=bool(raw.get("negatable", True)),
         quoted=bool(raw.get("quoted", False)), exempt_in_crisis=bool(raw.get("exempt_in_crisis", True)),
+        signals_consultation=bool(raw.get("signals_consultation", False)),
         cues=cues,
         unless=[_compile(p, f"{where} unless[{k}]") for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],
         also=[_compile(p, f"{where} also[{k}]") for k, p in enumerate(_strings(raw.get("also", []), f"{where} also"))],
