@@ -236,12 +236,16 @@ def checklist_test(files: tuple[Path, ...]) -> None:
 @main.command()
 @click.argument("item_id")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (adds its checklists).")
-def explain(item_id: str, config_path: str | None) -> None:
+@click.option("--trace", "trace_text", metavar="TEXT",
+              help="Check TEXT (a sentence or a note) and show, sentence by sentence, which rule made the "
+                   "finding and at which stage, or which cues matched but a later check dropped.")
+def explain(item_id: str, config_path: str | None, trace_text: str | None) -> None:
     """Explain one checklist item: what, why, its examples and what the learned model weighs.
 
     \b
     Example:
       notesplugin explain R3
+      notesplugin explain R3 --trace "Client sobbed. I told her it would be fine."
     """
     cfg = _config(config_path)
     lists = load_checklists(cfg.checklists)
@@ -266,6 +270,24 @@ def explain(item_id: str, config_path: str | None) -> None:
         click.echo("  for:     " + ", ".join(learned["for"]))
         click.echo("  against: " + ", ".join(learned["against"]))
         click.echo("A finding names what made it (rules, model or both) and, for the model, the words that weighed most.")
+    if trace_text is not None:
+        _trace(item.id, trace_text, lists)
+
+
+def _trace(item_id: str, text: str, lists) -> None:
+    from notesplugin.checklists.trace import trace
+
+    steps = trace(item_id, text, lists)
+    click.echo(f"Trace of {item_id} (the text you gave, sentence by sentence):")
+    if not steps:
+        click.echo(f"  no cue of {item_id} matches any sentence")
+    for st in steps:
+        click.echo(printable(f"  sentence {st.sentence}: {st.text}"))
+        f = st.finding
+        if f is not None:
+            click.echo(f"    {f.status} by {f.rule} (stage {f.stage}, made by {f.made_by})")
+        for rule in st.dropped:
+            click.echo(f"    {rule} matched, but a later check dropped it (unless, actor, emotion, negation, context or age)")
 
 
 @main.command()

@@ -67,6 +67,8 @@ class Finding:
     client: str = ""
     date: str | None = None
     made_by: str = "rules"  # "rules", "model" or "rules+model": what found it
+    rule: str = ""  # the rule that made it: "R3 cues[2]" (the item's third cue) or "R3 model"
+    stage: str = ""  # the engine pass that made it: "crisis-rules", "rescuing-rules", "crisis-model", ...
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class Finding:
             "item": self.item, "name": self.name, "status": self.status, "topic": self.topic,
             "evidence": self.evidence, "start": self.start, "end": self.end,
             "location": self.location, "reason": self.reason, "exempt_by": list(self.exempt_by), "made_by": self.made_by,
+            "rule": self.rule, "stage": self.stage,
         }
 
 

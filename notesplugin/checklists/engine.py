@@ -450,9 +450,13 @@ class Engine:
         return sents, opened, ndate
 
     def _finding(self, note: Note, item: Item, s: _Sent, status: str, topic: str | None,
-                 exempt_by: tuple[str, ...] = (), made_by: str = "rules", why: str = "") -> Finding:
+                 exempt_by: tuple[str, ...] = (), made_by: str = "rules", why: str = "",
+                 cue: re.Pattern | None = None) -> Finding:
         reason = item.reason + (f" (exempt: crisis {', '.join(exempt_by)})" if exempt_by else "") + why
-        return Finding(made_by=made_by, note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
+        # Which rule made it: the item's cue by its index (as `explain --trace` lists them), or the model.
+        rule = f"{item.id} cues[{item.cues.index(cue)}]" if cue is not None and cue in item.cues else f"{item.id} model"
+        stage = f"{item.checklist}-{'model' if cue is None else 'rules'}"
+        return Finding(made_by=made_by, rule=rule, stage=stage, note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
                        name=item.name, status=status, topic=topic, evidence=note.text[s.start:s.end],
                        start=s.start, end=s.end,
                        location=note.location_of(s.start, s.end), reason=reason, exempt_by=exempt_by,
@@ -464,17 +468,18 @@ class Engine:
         for item in self.crisis:
             for k, cues in opened.get(item.id, ()):
                 s = sents[k]
-                if not self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate) \
-                        or any(u.search(s.text) for u in item.unless):
+                cue = self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate)
+                if cue is None or any(u.search(s.text) for u in item.unless):
                     continue
                 if item.also:
                     lo, hi = max(0, k - item.also_window), min(len(sents), k + item.also_window + 1)
                     if not any(a.search(x.text) for x in sents[lo:hi] for a in item.also):
                         continue
-                out.append(self._finding(note, item, s, "present", item.topic))
+                out.append(self._finding(note, item, s, "present", item.topic, cue=cue))
         return out
 
-    def _crisis_hit(self, item: Item, sentence: str, cues: list[re.Pattern], ndate: date | None) -> bool:
+    def _crisis_hit(self, item: Item, sentence: str, cues: list[re.Pattern], ndate: date | None) -> re.Pattern | None:
+        """The cue that found a current, affirmed crisis in the sentence, or None."""
         # Cue by cue: one greedy cue must not hide another's separate match.
         for m in (m for cue in cues for m in cue.finditer(sentence)):
             if item.context:
@@ -494,8 +499,8 @@ class Engine:
                     age = self.age_days(sentence, ndate)
                 if age is not None and age > item.max_age_days:
                     continue
-            return True
-        return False
+            return m.re
+        return None
 
     def _rescuing(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
                   crisis_ids: tuple[str, ...], shown: list[bool | None]) -> list[Finding]:
@@ -513,14 +518,16 @@ class Engine:
                                                   for j in range(self._window_start(sents, k), k + 1))
                     if not felt:
                         continue
-                if not self._act(note, item, s, cues) or any(u.search(s.text) for u in item.unless):
+                cue = self._act(note, item, s, cues)
+                if cue is None or any(u.search(s.text) for u in item.unless):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
                 exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()
-                out.append(self._finding(note, item, s, "exempt" if exempt else "flagged", topic, exempt))
+                out.append(self._finding(note, item, s, "exempt" if exempt else "flagged", topic, exempt, cue=cue))
         return out
 
-    def _act(self, note: Note, item: Item, s: _Sent, cues: list[re.Pattern]) -> bool:
+    def _act(self, note: Note, item: Item, s: _Sent, cues: list[re.Pattern]) -> re.Pattern | None:
+        """The cue whose match is the therapist's act, or None."""
         text = s.text if item.quoted else s.masked
         for m in (m for cue in cues for m in cue.finditer(text)):
             # A cue may mark where the act's verb is with (?P<act>...); who acted is read there.
@@ -528,7 +535,7 @@ class Engine:
             if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
                 continue
             if item.actor != "any" and s.client_line:
-                return False
+                return None
             if item.actor != "any":
                 # "Cl was instead taught box breathing": a passive act is done to the client.
                 side = "unnamed" if _PASSIVE.match(m.group()) else self.who(note, s.masked, at, item.actor == "clinician")
@@ -539,8 +546,8 @@ class Engine:
                 # "posture was tense" is an observation of the client.
                 if side == "other" or (side == "unnamed" and (item.actor == "clinician" or _CLIENT_SECTION.match(s.section))):
                     continue
-            return True
-        return False
+            return m.re
+        return None
 
     @staticmethod
     def _window_start(sents: list[_Sent], k: int) -> int:
