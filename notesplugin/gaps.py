@@ -20,13 +20,9 @@ from .ledger import Ledger, StoredFinding, normalize_clinician
 
 def consultation_items(config: Config) -> frozenset[str]:
     """Ids of the items marked signals_consultation in the checklists the practice uses."""
-    from .checklists import ChecklistError, load
+    from .checklists import load_lenient
 
-    try:
-        lists = load(config.checklists)
-    except ChecklistError:  # a broken practice file is reported by scan/doctor; keep the shipped meaning
-        lists = load()
-    return frozenset(i.id for i in lists.items if i.signals_consultation)
+    return frozenset(i.id for i in load_lenient(config.checklists).items if i.signals_consultation)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 
+from .checklists import load_lenient
 from .config import Config, Person
 from .escape import file_part, markdown_text, xml_text
 from .fileio import ensure_dir, write_atomic, write_text_atomic
@@ -32,9 +33,6 @@ from .gaps import Gap, week_of
 from .model import Finding, Note
 
 KINDS = ("consultation-request", "training-referral")
-# Canonical names, used when a stored finding carries no name of its own.
-ITEM_NAMES = {"R1": "redirect", "R2": "interrupt", "R3": "reassure", "R4": "fix", "R5": "avoid",
-              "R6": "exit", "R7": "discomfort"}
 
 
 class LetterError(Exception):
@@ -128,7 +126,9 @@ def letter_context(gap: Gap, config: Config, kind: str, *, follow_up: bool = Fal
     for s in gap.sessions:
         for it in s.items:
             counts[it] = counts.get(it, 0) + 1
-    names = {i: markdown_text(gap.item_names.get(i) or ITEM_NAMES.get(i, "")) for i in counts}
+    # The checklists' names, used when a stored finding carries no name of its own.
+    known = {i.id: i.name for i in load_lenient(config.checklists).items} if set(counts) - set(gap.item_names) else {}
+    names = {i: markdown_text(gap.item_names.get(i) or known.get(i, "")) for i in counts}
     # Names and topics come from exports: literal text in the Markdown, never markup.
     clinician, topic = markdown_text(gap.clinician), markdown_text(gap.topic)
     sup, con = _person(config.supervisor), _person(config.consultant)

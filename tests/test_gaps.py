@@ -200,3 +200,14 @@ def test_practice_item_not_exempt_in_crisis_is_flagged_like_r7(tmp_path):
             "I felt zorbled by her grief and unsure how to help.")
     got = {f.item: f for f in engine.check(Note("n", "f.csv", text, date="2026-01-05"))}
     assert "C1" in got and got["X7"].status == "flagged" and not got["X7"].exempt_by
+
+
+def test_letter_names_items_from_the_checklists_not_a_table_of_ids(tmp_path):
+    from notesplugin.letters import letter_context
+
+    cfg = _practice_item(tmp_path, True)
+    notes = [session("a", D0), session("b", D0 + timedelta(weeks=7))]
+    gap = gaps_of(tmp_path / "1", notes, [finding(notes[0]), finding(notes[1], "X7")], cfg)[("Dana Whitfield", "grief")]
+    gap.item_names = {}  # a stored finding without a name of its own
+    items = {it["id"]: it["name"] for it in letter_context(gap, cfg, "consultation-request")["items"]}
+    assert items == {"R1": "redirect", "X7": "outofdepth"}
