@@ -35,7 +35,7 @@ def _ledger(cfg: Config, path: str | None) -> Ledger:
         return Ledger(Path(path) if path else cfg.ledger_path(), create=False,
                       file_mode=cfg.file_mode, dir_mode=cfg.dir_mode)
     except LedgerError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(printable(str(exc))) from None
 
 
 @click.command("gaps")
@@ -93,7 +93,7 @@ def letter_command(clinician: str, topic: str, kind: str, out_dir: str | None, l
         try:
             files = write_letter(gap, cfg, out, kind)
         except (LetterError, OSError) as exc:
-            raise click.ClickException(str(exc).splitlines()[0]) from None
+            raise click.ClickException(printable(str(exc).splitlines()[0])) from None
         led.record_letter(gap.clinician_key, gap.topic, kind, gap.session_keys, files.docx)
     click.echo(printable(f"wrote {files.markdown}"))
     click.echo(printable(f"wrote {files.docx}"))

@@ -129,3 +129,16 @@ def test_non_latin_names_keep_a_readable_letter_file_name(tmp_path, name):
     fname = Path(res.letters[0]["docx"]).name
     assert not fname.startswith("unknown")
     assert fname.startswith(name.casefold().replace(" ", "-") + "_grief_")
+
+
+def test_gaps_and_letter_commands_print_names_escaped(tmp_path):
+    from notesplugin.cli_history import gaps_command, letter_command
+
+    notes, findings = gap_notes([ESC_NAME])
+    after_scan(notes, findings, Config(), tmp_path / "out", ledger_path=tmp_path / "l.db")
+    r = CliRunner().invoke(gaps_command, ["--ledger", str(tmp_path / "l.db")])
+    assert r.exit_code == 0 and "\x1b" not in r.output and "\\x1b]0;owned\\x07" in r.output
+    r = CliRunner().invoke(letter_command, ["--clinician", ESC_NAME, "--topic", "grief", "--ledger",
+                                            str(tmp_path / "l.db"), "--out", str(tmp_path / "o2")])
+    assert r.exit_code == 0, r.output
+    assert "\x1b" not in r.output and len(list((tmp_path / "o2" / "letters").glob("*.docx"))) == 1
