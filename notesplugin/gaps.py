@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from .config import Config
 from .ledger import Ledger, StoredFinding, normalize_clinician
@@ -20,9 +21,21 @@ from .ledger import Ledger, StoredFinding, normalize_clinician
 
 def consultation_items(config: Config) -> frozenset[str]:
     """Ids of the items marked signals_consultation in the checklists the practice uses."""
-    from .checklists import load_lenient
+    key = tuple((str(p), _mtime(p)) for p in config.checklists)
+    if key not in _SIGNALS:  # loading compiles every cue (~0.1 s); a scan asks more than once
+        from .checklists import load_lenient
+        _SIGNALS[key] = frozenset(i.id for i in load_lenient(config.checklists).items if i.signals_consultation)
+    return _SIGNALS[key]
 
-    return frozenset(i.id for i in load_lenient(config.checklists).items if i.signals_consultation)
+
+_SIGNALS: dict[tuple, frozenset[str]] = {}
+
+
+def _mtime(path) -> float | None:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return None
 
 
 @dataclass
