@@ -142,3 +142,34 @@ def test_gaps_and_letter_commands_print_names_escaped(tmp_path):
                                             str(tmp_path / "l.db"), "--out", str(tmp_path / "o2")])
     assert r.exit_code == 0, r.output
     assert "\x1b" not in r.output and len(list((tmp_path / "o2" / "letters").glob("*.docx"))) == 1
+
+
+def test_all_hostile_values_at_once(tmp_path):
+    """Every case of items 2, 14, 15, 16 in one folder: exit 3 for the one bad file,
+    one line each, no traceback, nothing run from a template, inputs unchanged."""
+    import hashlib
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / EVIL_FILE).write_bytes(b"\x00\x01not a csv\xff")
+    for k, name in enumerate([ESC_NAME, LONG_NAME, MD_NAME, CJK_NAME, *GOOD]):
+        rows = ["Note ID,Clinician,Client,Date,Note"] + [
+            f'{i},"{name}",Client {k},{(D0 + timedelta(weeks=i)).isoformat()},"{FLAG}"' for i in range(3)]
+        (src / f"c{k}.csv").write_text("\n".join(rows) + "\n")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+    tdir = tmp_path / "tpl"
+    tdir.mkdir()
+    marker = tmp_path / "pwned"
+    (tdir / "training-referral.md.j2").write_text(f"{{{{ cycler.__init__.__globals__.os.popen('touch {marker}') }}}}\n")
+    cfg = tmp_path / "notesplugin.toml"
+    cfg.write_text(f'[practice]\ntemplates = "{tdir}"\n')
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--config", str(cfg),
+                                  "--ledger", str(tmp_path / "l.db")])
+    assert r.exit_code == 3, r.output
+    assert "Traceback" not in r.output and "\x1b" not in r.output and not marker.exists()
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith("error:")] == [
+        ln for ln in r.stderr.splitlines() if "bad\\x0aerror: all good" in ln]
+    assert len(list((out / "letters").glob("*.docx"))) == 8
+    assert (out / "summary.xlsx").is_file() and len(list(out.glob("c*.annotated.csv"))) == 8
+    assert before == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
