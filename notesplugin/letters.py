@@ -63,7 +63,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     # Markdown, not HTML: no autoescape; values are Markdown-escaped in letter_context,
     # and DOCX text goes through python-docx, which escapes XML itself.
     return SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
-                              autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                                autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def _template_error(name: str, exc: Exception) -> LetterError:
@@ -250,7 +250,8 @@ def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultat
     markdown_to_docx(text, doc)
     folder = ensure_dir(Path(out_dir) / "letters", config.dir_mode)
     # Any script kept readable; bytes capped so the name stays under the 255-byte limit.
-    stem = f"{file_part(gap.clinician, 80)}_{file_part(gap.topic, 40)}_{kind}{'-follow-up' if follow_up else ''}_{today.isoformat()}"
+    stem = (f"{file_part(gap.clinician, 80)}_{file_part(gap.topic, 40)}_{kind}"
+            f"{'-follow-up' if follow_up else ''}_{today.isoformat()}")
     n, base = 1, stem
     while (folder / f"{stem}.md").exists() or (folder / f"{stem}.docx").exists():
         n += 1

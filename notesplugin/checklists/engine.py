@@ -456,7 +456,8 @@ class Engine:
         # Which rule made it: the item's cue by its index (as `explain --trace` lists them), or the model.
         rule = f"{item.id} cues[{item.cues.index(cue)}]" if cue is not None and cue in item.cues else f"{item.id} model"
         stage = f"{item.checklist}-{'model' if cue is None else 'rules'}"
-        return Finding(made_by=made_by, rule=rule, stage=stage, note_id=note.note_id, file=note.file, checklist=item.checklist, item=item.id,
+        return Finding(made_by=made_by, rule=rule, stage=stage, note_id=note.note_id, file=note.file,
+                       checklist=item.checklist, item=item.id,
                        name=item.name, status=status, topic=topic, evidence=note.text[s.start:s.end],
                        start=s.start, end=s.end,
                        location=note.location_of(s.start, s.end), reason=reason, exempt_by=exempt_by,
