@@ -258,5 +258,9 @@ def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultat
         stem = f"{base}-{n}"
     md, dx = folder / f"{stem}.md", folder / f"{stem}.docx"
     write_text_atomic(md, text, config.file_mode)
-    write_atomic(dx, lambda tmp: doc.save(str(tmp)), config.file_mode)
+    try:
+        write_atomic(dx, lambda tmp: doc.save(str(tmp)), config.file_mode)
+    except BaseException:
+        md.unlink(missing_ok=True)  # a letter is the pair or nothing: the next scan writes both
+        raise
     return LetterFiles(kind, md, dx)

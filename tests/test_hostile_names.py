@@ -173,3 +173,15 @@ def test_all_hostile_values_at_once(tmp_path):
     assert len(list((out / "letters").glob("*.docx"))) == 8
     assert (out / "summary.xlsx").is_file() and len(list(out.glob("c*.annotated.csv"))) == 8
     assert before == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+
+
+def test_a_letter_whose_docx_fails_leaves_no_half_pair(tmp_path, monkeypatch):
+    from notesplugin import letters
+
+    def broken(dest, write, mode):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(letters, "write_atomic", broken)
+    notes, findings = gap_notes(["Ann Able"])
+    res = after_scan(notes, findings, Config(), tmp_path / "out", ledger_path=tmp_path / "l.db")
+    assert len(res.letter_errors) == 1 and not list((tmp_path / "out" / "letters").iterdir())
