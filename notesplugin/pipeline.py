@@ -18,6 +18,7 @@ from notesplugin import __version__, readers
 from notesplugin.checklists import load as load_checklists
 from notesplugin.checklists.engine import Engine
 from notesplugin.config import Config
+from notesplugin.escape import printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.readers.sniff import LEGACY
@@ -141,7 +142,7 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
     except MemoryError:
         res.ok, res.error = False, f"{path.name}: too large to process in memory; split the export into smaller files"
     except Exception as exc:  # the file boundary: never a traceback, never note text
-        log.debug("internal error on %s: %s", path.name, type(exc).__name__)
+        log.debug("internal error on %s: %s", printable(path.name), type(exc).__name__)
         res.ok, res.error = False, (f"{path.name}: internal error ({type(exc).__name__}); the file was skipped, "
                                     "please report this with the file type and size (not its content)")
     if not res.ok:
