@@ -69,6 +69,38 @@ def test_the_model_is_overruled_when_only_the_client_acts():
     assert not actor_allows(["f:t", "f:said:client"])          # a "Cl: ..." line is the client's words
 
 
+def test_a_terse_note_that_drops_the_writer_is_the_writers_act():
+    from notesplugin.learned.reader import note_features
+    note = Note(note_id="n", file="t", date="2026-03-02", text=(
+        "Pt tearful talking about the layoff and what he will tell his kids. "
+        "Did not explore the layoff further and told him to raise the sleep issue with his PCP.\n"
+        "Cl: did not want to talk about his dad."))
+    sents, _, ndate = ENGINE._prepare(note)
+    feats = note_features(ENGINE, note, sents, ndate)
+    assert "f:elided" in feats[1] and actor_allows(feats[1])      # "Did not explore ... told him": the writer
+    assert "f:elided" not in feats[0] and "f:elided" not in feats[2]  # the client's own line stays the client's
+    assert not actor_allows(feats[2])
+
+
+def test_topic_is_the_issue_the_note_is_about_not_a_word_in_the_act():
+    # The act's sentence names a husband, the note is about a death: grief, not relationship.
+    found = check("Wilma, 79, came in six weeks after her husband Frank died in hospice. She cried describing "
+                  "how she still sets out two coffee cups every morning and cannot bring herself to give away "
+                  "his coats. Writer assured her that Frank would want her to be happy and that she had been a "
+                  "wonderful wife, so there was no need to be so sad. Then moved to her plans for the holidays.")
+    flagged = [f for f in found if f.checklist == "rescuing" and f.status == "flagged"]
+    assert flagged and {f.topic for f in flagged} == {"grief"}, [(f.item, f.topic, f.made_by) for f in flagged]
+
+
+def test_anger_at_work_is_anger():
+    found = check("Client was furious, red in the face and clenching his fists, as he described being passed over "
+                  "for the promotion again while a younger colleague got it. I told him it was probably not personal "
+                  "and that the next round would surely go his way, and we moved on to his weekend plans.")
+    flagged = [f for f in found if f.checklist == "rescuing" and f.status == "flagged"]
+    assert flagged and {f.topic for f in flagged} == {"anger"}, [(f.item, f.topic, f.made_by) for f in flagged]
+    assert not [f for f in found if f.checklist == "crisis"]  # anger in the body is not shock
+
+
 def test_an_unchecked_box_says_nothing_happened():
     note = "Telehealth video. Risk: [x] denies SI [x] denies HI [ ] SI w/ plan [ ] HI w/ target\nPlan: RTC 1 wk."
     assert not [f for f in check(note) if f.checklist == "crisis"]
@@ -99,6 +131,7 @@ def test_floor_on_sets_never_trained_on(name):
     assert got["rescuing"]["f1"] >= floor["rescuing_f1"], got
     assert got["crisis_notes"]["f1"] >= floor["crisis_f1"], got
     assert got["leaks"] <= floor["leaks"], got
+    assert got["topic"] >= floor.get("topic", 0.0), got
 
 
 def test_a_two_digit_year_is_read_as_the_readers_read_it():

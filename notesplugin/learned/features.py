@@ -35,3 +35,13 @@ def sentence_features(own: Sequence[str], quoted: Sequence[str], before: list[Se
         out.add("h:" + section)
     out.update("f:" + f for f in facts)
     return sorted(out)
+
+
+def topic_features(feats: Sequence[str], note_words: Sequence[str]) -> list[str]:
+    """What the topic reads: the sentence, its whole window of context pooled, and
+    every word of the note. The topic is the issue the client was in, which the
+    note as a whole names far more often than the act's own sentence does."""
+    out = set(feats)
+    out.update("p:" + f[3:] for f in feats if f.startswith("p1:"))
+    out.update("d:" + t for t in note_words)
+    return sorted(out)

@@ -2,13 +2,14 @@
 the rules' logic (who acted, recency, exemption) decides what may stand."""
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from notesplugin.learned.features import WINDOW, sentence_features, tokens
+from notesplugin.learned.features import WINDOW, sentence_features, tokens, topic_features
 from notesplugin.learned.model import Model
 from notesplugin.model import Finding, Note
 
@@ -16,6 +17,16 @@ if TYPE_CHECKING:
     from notesplugin.checklists import Item
     from notesplugin.checklists.engine import Engine
 
+
+# A terse note drops the writer as subject ("Did not explore it further.", "Then
+# changed the subject to ..."): a sentence that opens on one of the clinician's
+# acts, after at most a SOAP label and an adverb, is the writer's own act.
+_ELIDED = re.compile(
+    r"\s*(?:[A-Za-z]{1,3}:\s*)?(?:(?:then|also|later|briefly|quickly|instead|again|next|so|and)\s+)?"
+    r"(?:did\s*n[o']?t|not|changed|switched|moved|shifted|redirected|turned|went|spent|gave|provided|offered|"
+    r"suggested|reassured|told|assured|reminded|encouraged|ended|wrapped|closed|cut|stopped|interrupted|broke|"
+    r"let|left|kept|skipped|tabled|deferred|handed|sent|assigned|introduced|taught|reviewed|pivoted|steered|"
+    r"brought|returned|focused|normali[sz]ed|explained|asked|pointed)\b", re.IGNORECASE)
 
 # The spec's rescuing needs a client in a difficult emotion. Where the rules'
 # emotion words see none, a model reading stands only when it is this sure.
@@ -61,6 +72,8 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
             facts.append(firsts[k])
         if s.client_line:
             facts.append("said:client")
+        elif _ELIDED.match(s.masked):
+            facts.append("elided")
         if E._FIRST_PERSON.search(s.masked):
             facts.append("fp")
         if E._PASSIVE.search(s.masked):
@@ -92,7 +105,7 @@ def actor_allows(feats: list[str]) -> bool:
     fs = set(feats)
     if "f:said:client" in fs:
         return False
-    if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive"}:
+    if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive", "f:elided"}:
         return True
     return not (fs & {"f:o", "f:sec:client"})
 
@@ -103,6 +116,7 @@ class NoteReading:
         self.model, self.engine, self.note, self.sents, self.ndate = reader.model, engine, note, sents, ndate
         self.feats = note_features(engine, note, sents, ndate, shown)
         self.probs = [self.model.probs(f) for f in self.feats]
+        self._note_words: list[str] | None = None
 
     def _why(self, item_id: str, k: int) -> str:
         # Words a reader can find in the sentence (not stems, context or internal facts).
@@ -150,18 +164,27 @@ class NoteReading:
         return out
 
     def topic(self, item: "Item", k: int) -> str:
-        """The rules' topic words first (what the client was in); the model where they find none."""
-        ruled = self.engine._topic_for(item, self.sents, k)
-        return self.model.topic(self.feats[k])[0] if ruled == "other" else ruled
+        """The issue the client was in, read by the model from the sentence, its context
+        and the whole note (leave-one-set-out: 0.79 right, against 0.67 for the rules' topic
+        words and 0.64 for the same model on the sentence alone; README)."""
+        if self._note_words is None:
+            self._note_words = sorted(set(tokens(self.note.text)))
+        return self.model.topic(topic_features(self.feats[k], self._note_words))[0]
 
-    def merge(self, rules: list[Finding], learned: list[Finding]) -> list[Finding]:
-        """Rules and model together; a sentence both found is one finding, credited to both."""
+    def merge(self, rules: list[Finding], learned: list[Finding], items: list["Item"] | None = None) -> list[Finding]:
+        """Rules and model together; a sentence both found is one finding, credited to both.
+        With `items`, a finding only the rules made takes the model's topic as well, so
+        one note's topics never depend on which path found the act."""
         seen = {(f.item, f.start): f for f in learned}
+        free = {i.id for i in items or () if not i.topic}
+        at = {s.start: k for k, s in enumerate(self.sents)} if free else {}
         out = []
         for f in rules:
             twin = seen.pop((f.item, f.start), None)
             if twin is not None:
                 f = replace(f, made_by="rules+model", topic=twin.topic, reason=twin.reason)
+            elif f.item in free and f.start in at:
+                f = replace(f, topic=self.topic(next(i for i in items if i.id == f.item), at[f.start]))
             out.append(f)
         return out + [f for f in learned if (f.item, f.start) in seen]
 

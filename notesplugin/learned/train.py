@@ -19,6 +19,7 @@ from pathlib import Path
 from notesplugin.checklists.engine import Engine
 from notesplugin.learned.corpus import as_note, load_set
 from notesplugin.learned.model import FORMAT
+from notesplugin.learned.features import tokens, topic_features
 from notesplugin.learned.reader import actor_allows, note_features
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,7 @@ C = 2.0          # inverse regularisation, the same for every item
 MIN_COUNT = 2    # a feature seen once is noise
 PRUNE = 0.01     # weights smaller than this change no decision; dropping them keeps the file small
 SEED = 0
+FOLDS = 6        # groups of whole sets held out in turn to choose thresholds
 # Positives are rare (a few per hundred sentences); weighting them up keeps the
 # scores away from 0 so a threshold means the same thing on a new style.
 CLASS_WEIGHT = "balanced"
@@ -44,7 +46,7 @@ def sets(names: list[str]) -> list[tuple[str, list[dict]]]:
 
 
 def examples(engine: Engine, named_sets: list[tuple[str, list[dict]]]):
-    """Per sentence: (set, note index, features, {item: 1 positive / 0 negative}, topic or None, logic ok).
+    """Per sentence: (set, note index, features, {item: 1 positive / 0 negative}, topic or None, topic features or None).
 
     Positives come from the set's spans where it has them, else from the rule
     finding on a labeled item (the rules point at the sentence; the label says it
@@ -73,6 +75,7 @@ def examples(engine: Engine, named_sets: list[tuple[str, list[dict]]]):
                         k = next(i for i, s in enumerate(sents) if s.start == f.start)
                         where[f.item].add(k)
             one_topic = row["topics"][0] if len(set(row["topics"])) == 1 else None
+            note_words = sorted(set(tokens(note.text)))
             base = len(out)
             for k, fs in enumerate(feats):
                 y = {}
@@ -83,27 +86,33 @@ def examples(engine: Engine, named_sets: list[tuple[str, list[dict]]]):
                         y[lab] = 1
                 is_r = any(y.get(lab) == 1 for lab in LABELS[:7])
                 topic = topic_at.get(k) or (one_topic if is_r else None)
-                out.append((set_name, n, fs, y, topic))
+                out.append((set_name, n, fs, y, topic, topic_features(fs, note_words) if topic else None))
             for lab in gold:
                 if lab in LABELS and not where.get(lab):
                     unlocated.append((lab, list(range(base, len(out)))))
     return out, unlocated
 
 
-def fit(rows, labels=LABELS):
+def fit(rows, labels=LABELS, with_topics=True):
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
-    counts = Counter(f for _, _, fs, _, _ in rows for f in fs)
-    vocab = sorted(f for f, n in counts.items() if n >= MIN_COUNT)
-    index = {f: i for i, f in enumerate(vocab)}
+    def vocabulary(lists):
+        counts = Counter(f for fs in lists for f in fs)
+        return sorted(f for f, n in counts.items() if n >= MIN_COUNT)
 
-    def matrix(sub):
+    def matrix_of(lists, vocab):
+        index = {f: i for i, f in enumerate(vocab)}
         ind, ptr = [], [0]
-        for _, _, fs, _, _ in sub:
+        for fs in lists:
             ind += [index[f] for f in fs if f in index]
             ptr.append(len(ind))
-        return csr_matrix(([1.0] * len(ind), ind, ptr), shape=(len(sub), len(vocab)))
+        return csr_matrix(([1.0] * len(ind), ind, ptr), shape=(len(lists), len(vocab)))
+
+    vocab = vocabulary(r[2] for r in rows)
+
+    def matrix(sub):
+        return matrix_of([r[2] for r in sub], vocab)
 
     heads = {}
     for lab in labels:
@@ -114,15 +123,18 @@ def fit(rows, labels=LABELS):
         m = LogisticRegression(C=C, solver="liblinear", random_state=SEED, max_iter=1000, class_weight=CLASS_WEIGHT)
         m.fit(matrix(sub), y)
         heads[lab] = (m.intercept_[0], m.coef_[0])
+    if not with_topics:  # the threshold folds need the items only
+        return vocab, heads, ([], {}), matrix
     # Topics one-vs-rest, liblinear too: no BLAS, so the same bytes on every machine.
     tsub = [r for r in rows if r[4]]
-    xt = matrix(tsub)
+    tvocab = vocabulary(r[5] for r in tsub)
+    xt = matrix_of([r[5] for r in tsub], tvocab)
     topics = {}
     for topic in sorted({r[4] for r in tsub}):
         m = LogisticRegression(C=C, solver="liblinear", random_state=SEED, max_iter=1000)
         m.fit(xt, [int(r[4] == topic) for r in tsub])
         topics[topic] = (m.intercept_[0], m.coef_[0])
-    return vocab, heads, topics, matrix
+    return vocab, heads, (tvocab, topics), matrix
 
 
 def predict(vocab, heads, rows):
@@ -130,8 +142,8 @@ def predict(vocab, heads, rows):
     import math
     index = {f: i for i, f in enumerate(vocab)}
     out = []
-    for _, _, fs, _, _ in rows:
-        ids = [index[f] for f in fs if f in index]
+    for r in rows:
+        ids = [index[f] for f in r[2] if f in index]
         p = {}
         for lab, (b, w) in heads.items():
             z = b + sum(w[i] for i in ids)
@@ -180,20 +192,22 @@ def build(man: dict, log=print) -> dict:
     named = sets(man["train"])
     rows, unlocated = examples(engine, named)
     log(f"{sum(len(r) for _, r in named)} notes, {len(rows)} sentences, {len(unlocated)} labeled items with no sentence")
-    vocab, heads, _, _ = fit(rows)
+    vocab, heads, _, _ = fit(rows, with_topics=False)
     locate(rows, unlocated, predict(vocab, heads, rows))
-    # Out-of-fold scores, one labeled set held out at a time, to set each item's threshold.
+    # Out-of-fold scores to set each item's threshold: whole sets held out together
+    # (FOLDS groups, every FOLDS-th set), so a fold's styles are unseen, as in a new practice.
     oof = [None] * len(rows)
     names = [n for n, _ in named]
-    for name in names:
-        train = [r for r in rows if r[0] != name]
-        held = [i for i, r in enumerate(rows) if r[0] == name]
-        v, h, _, _ = fit(train)
+    for g in range(FOLDS):
+        out = set(names[g::FOLDS])
+        train = [r for r in rows if r[0] not in out]
+        held = [i for i, r in enumerate(rows) if r[0] in out]
+        v, h, _, _ = fit(train, with_topics=False)
         for i, p in zip(held, predict(v, h, [rows[i] for i in held])):
             oof[i] = p
-        log(f"  fold {name}")
+        log(f"  fold {g + 1} of {FOLDS}: {', '.join(sorted(Path(n).stem for n in out))}")
     th = thresholds(rows, oof, named)
-    vocab, heads, tm, _ = fit(rows)
+    vocab, heads, (tvocab, tm), _ = fit(rows)
     weights: dict[str, list] = defaultdict(list)
     labels = [lab for lab in LABELS if lab in heads]
     for j, lab in enumerate(labels):
@@ -203,7 +217,7 @@ def build(man: dict, log=print) -> dict:
     tweights: dict[str, list] = defaultdict(list)
     tnames = sorted(tm)
     for j, topic in enumerate(tnames):
-        for f, w in zip(vocab, tm[topic][1]):
+        for f, w in zip(tvocab, tm[topic][1]):
             if abs(w) >= PRUNE:
                 tweights[f].append([j, round(float(w), 4)])
     return {
