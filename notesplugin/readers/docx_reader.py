@@ -4,9 +4,11 @@ A header block is a label|value table (2 or 4 columns, or cells holding
 `Label: value`; a merged title row is allowed), or consecutive `Label: value`
 lines (several fields per line allowed, see docx_labels), naming at least two
 of note_id/clinician/client/date (or just a note ID). When a file has header
-blocks, each one starts a note; a title paragraph ("Progress Note", a
-Heading/Title style) right before a header is dropped. When it has none, page
-breaks, horizontal rules and a repeated "Progress Note" title split the notes.
+blocks, a block repeating the first header's identity fields starts a note (see
+docx_bounds); other label blocks inside a note body stay note text. A title
+paragraph ("Progress Note", a Heading/Title style, a short all-bold line) right
+before a header is dropped. When it has none, page breaks, horizontal rules and
+a repeated "Progress Note" title split the notes.
 Note titles and rules are never note text. Two header blocks with no text
 between them are one header (a signature block then the next note's header).
 A one-note file without a header block takes its fields from the page header.
@@ -27,6 +29,7 @@ from docx.oxml.ns import qn
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
 from notesplugin.readers.columns import parse_date  # one date parser for every reader
+from notesplugin.readers.docx_bounds import Block, note_starts
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_text import (
     W_P, body_paragraphs, page_break_offsets, paragraph_text,
@@ -96,7 +99,15 @@ def _is_title(p, text: str, note_labels: set[str]) -> bool:
     style = _style(p)
     if style.startswith("heading") or style in ("title", "subtitle"):
         return len(text) <= 80
-    return len(text) <= 80 and norm_label(text) in note_labels
+    return len(text) <= 80 and (norm_label(text) in note_labels or _all_bold(p, text))
+
+
+def _all_bold(p, text: str) -> bool:
+    """A short line in bold runs only ("Peer Support Progress Note"): a title if a header follows."""
+    if not text or ":" in text:
+        return False
+    runs = [r for r, s, e in paragraph_text(p)[1] if e > s]
+    return bool(runs) and all(r.xpath("./w:rPr/w:b[not(@w:val='0' or @w:val='false')]") for r in runs)
 
 
 def _note_title(p, text: str, note_labels: set[str]) -> bool:
@@ -271,6 +282,7 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             h = _table_header(item[1], index, roles, note_labels)
             if h:
                 headers[i] = (i, h)
+    headers, kept_as_text = _note_starts(items, headers, roles)
     split_on_pages = not headers
 
     drafts: list[_Draft] = [_Draft()]
@@ -333,6 +345,9 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
         filled[0].header = _page_header(doc, roles, note_labels, inline)
 
     warnings: list[str] = []
+    if kept_as_text:
+        warnings.append(f"{path.name}: {kept_as_text} label block{'s' if kept_as_text > 1 else ''} inside notes "
+                        f"{'were' if kept_as_text > 1 else 'was'} kept as note text")
     notes: list[Note] = []
     skipped = 0
     for draft in drafts:
@@ -353,11 +368,57 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     if not notes and not warnings:
         raise InputError(f"{path.name}: no note text found; the body is empty (text boxes, headers and "
                          "footers are not read) - export the notes as ordinary paragraphs")
+    warnings.extend(_unattributed(notes, path))
     ids = [n.note_id for n in notes]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
     return ReadResult(notes, warnings, skipped)
+
+
+def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: dict[str, str]):
+    """Keep only the header blocks that start a note (docx_bounds); the rest is note text."""
+    def role_set(header: _Header) -> frozenset[str]:
+        return frozenset(roles.get(norm_label(label)) for label, _ in header.pairs) - {None}
+
+    def form(i: int, last: int, header: _Header) -> bool:
+        if any(roles.get(norm_label(label)) is None for label, _ in header.pairs):
+            return True
+        # A line block that goes on with label lines naming no identity field is a form or a log.
+        k = last + 1
+        while k < len(items) and isinstance(items[k], _Para) and not items[k].text.strip():
+            k += 1
+        nxt = items[k] if k < len(items) else None
+        return isinstance(items[i], _Para) and isinstance(nxt, _Para) and bool(nxt.pairs) \
+            and not any(roles.get(norm_label(label)) for label, _ in nxt.pairs)
+
+    def gap(i: int) -> bool:
+        it = items[i]
+        return isinstance(it, _Para) and (not it.text.strip() or it.title or it.sep)
+
+    def signal(i: int) -> bool:
+        it = items[i]
+        return isinstance(it, _Para) and bool(
+            it.sep or it.title or page_break_offsets(it.p) or it.p.xpath("./w:pPr/w:sectPr")
+            or it.p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]"))
+
+    blocks = [Block(i, last, role_set(h), form(i, last, h)) for i, (last, h) in sorted(headers.items())]
+    kept, as_text = note_starts(blocks, len(items), gap, signal)
+    return {b.first: headers[b.first] for b in kept}, as_text
+
+
+def _unattributed(notes: list[Note], path: Path) -> list[str]:
+    """Notes whose header gave no client, clinician or date: their findings cannot join a history."""
+    out = []
+    for note in notes:
+        missing = [k for k in ("client", "clinician", "date") if not getattr(note, k)]
+        if missing:
+            named = "" if note.note_id == f"{path.stem}#{note.position}" else f" ({note.note_id})"
+            out.append(f"{path.name}: note {note.position}{named} has no {', '.join(missing)}; "
+                       "check its header lines")
+    if len(out) > 5:
+        out[5:] = [f"{path.name}: {len(out) - 5} more notes lack a client, clinician or date"]
+    return out
 
 
 def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:
