@@ -25,6 +25,8 @@ from docx import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
+from docx.oxml.parser import parse_xml
+from lxml import etree
 
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
@@ -174,11 +176,13 @@ def _header_if_enough(pairs: list[tuple[str, str]], roles: dict[str, str], lines
 
 
 def _blocks(container, index: dict):
-    """Top-level paragraphs and tables in order, looking through content controls etc."""
+    """Top-level paragraphs and tables in order, looking through content controls etc.
+    The paragraphs of a text box follow the paragraph that anchors it."""
     for child in container.iterchildren():
         if child.tag == W_P:
             if child in index:
                 yield child
+                yield from (p for p in child.iter(W_P) if p is not child and p in index)
         elif child.tag == W_TBL:
             yield child
         elif child.tag != W_SECTPR:
@@ -366,9 +370,14 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             continue
         notes.append(note)
     if not notes and not warnings:
-        raise InputError(f"{path.name}: no note text found; the body is empty (text boxes, headers and "
-                         "footers are not read) - export the notes as ordinary paragraphs")
+        raise InputError(f"{path.name}: no note text found; the body is empty (headers, footers and "
+                         "footnotes are not read) - export the notes as ordinary paragraphs")
     warnings.extend(_unattributed(notes, path))
+    unread = _footnotes(doc)
+    if unread:
+        many = "s" if unread > 1 else ""
+        warnings.append(f"{path.name}: the text of {unread} footnote{many} or endnote{many} is not read or checked; "
+                        "move it into the note body")
     ids = [n.note_id for n in notes]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
@@ -419,6 +428,25 @@ def _unattributed(notes: list[Note], path: Path) -> list[str]:
     if len(out) > 5:
         out[5:] = [f"{path.name}: {len(out) - 5} more notes lack a client, clinician or date"]
     return out
+
+
+def _footnotes(doc) -> int:
+    """Footnotes and endnotes holding text. They live in parts of their own that the writer
+    cannot annotate, so they are counted for a warning rather than read."""
+    n = 0
+    for rel in doc.part.rels.values():
+        if rel.reltype not in (RT.FOOTNOTES, RT.ENDNOTES) or rel.is_external:
+            continue
+        try:
+            root = parse_xml(rel.target_part.blob)
+        except (etree.XMLSyntaxError, ValueError):
+            n += 1  # unreadable, so certainly not read
+            continue
+        for note in root.iterchildren(qn("w:footnote"), qn("w:endnote")):
+            if note.get(qn("w:type"), "normal") == "normal" and any(
+                    paragraph_text(p)[0].strip() for p in note.iter(W_P)):
+                n += 1
+    return n
 
 
 def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:

@@ -19,6 +19,7 @@ W_BR = qn("w:br")
 W_CR = qn("w:cr")
 W_NBH = qn("w:noBreakHyphen")
 W_TXBX = qn("w:txbxContent")
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 W_TYPE = qn("w:type")
 W_RPR = qn("w:rPr")
 # Containers whose runs are deleted text, never note text.
@@ -88,17 +89,26 @@ def page_break_offsets(p) -> list[int]:
 
 def body_paragraphs(body) -> list[object]:
     """All w:p of the document body in document order (tables, nested tables,
-    block content controls included; text boxes excluded). A paragraph's index
-    in this list is its location."""
+    block content controls and text boxes included). A paragraph's index in this
+    list is its location. Word stores a text box twice, as DrawingML and as a VML
+    fallback for old readers; the fallback copy is left out so its text counts once."""
     out = []
     for p in body.iter(W_P):
         node = p.getparent()
-        inside_box = False
+        fallback = False
         while node is not None and node is not body:
-            if node.tag == W_TXBX:
-                inside_box = True
+            if node.tag == MC_FALLBACK:
+                fallback = True
                 break
             node = node.getparent()
-        if not inside_box:
+        if not fallback:
             out.append(p)
     return out
+
+
+def in_text_box(el) -> object | None:
+    """The w:txbxContent holding `el`, or None in the main text."""
+    node = el.getparent()
+    while node is not None and node.tag != W_TXBX:
+        node = node.getparent()
+    return node

@@ -25,7 +25,7 @@ from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.readers.docx_reader import open_docx
 from notesplugin.readers.docx_text import (
-    HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, paragraph_text,
+    HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, in_text_box, paragraph_text,
 )
 
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
@@ -192,7 +192,9 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
             continue
         for r, _ in runs:
             r.get_or_add_rPr().highlight_val = _color(f)
-        first, last = runs[0], runs[-1]
+        first = runs[0]
+        # A comment's range stays in one story: the main text or one text box.
+        last = [rp for rp in runs if in_text_box(rp[0]) is in_text_box(first[0])][-1]
         lines = comment_text(f)
         comment = doc.add_comment(
             [Run(first[0], Paragraph(first[1], doc._body)), Run(last[0], Paragraph(last[1], doc._body))],
