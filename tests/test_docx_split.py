@@ -224,3 +224,27 @@ def test_header_lacking_one_field_starts_a_note_only_after_a_break_or_title(tmp_
         assert [n.note_id for n in result.notes] == ["E-1"]
         assert "Encounter ID: E-2" in result.notes[0].text
         assert "partial.docx: 1 label block inside notes was kept as note text" in result.warnings
+
+
+def test_signature_block_before_a_header_over_a_dap_body(tmp_path):
+    """Each note ends with a signature block; bodies are `D:`/`A:`/`P:` lines, one with a contact
+    log. The signature is not note text, the next header's own date wins, the log stays text."""
+    doc = Document()
+    rows = []
+    for nid, date, log in [("G-1", "03/02/2026", False), ("G-2", "03/09/2026", True), ("G-3", "03/16/2026", False)]:
+        for line in (f"Note ID: {nid}", "Client: Jane D.", f"DOS: {date}", "Clinician: A. Smith"):
+            doc.add_paragraph(line)
+        body = ["D: Client denied SI/HI."]
+        if log:
+            body += ["Peer contacts this week:", *_log(1, "03/05", "Jane D.", "check-in", "Member is stable.")]
+        body += ["A: Mood stable.", "P: Continue weekly."]
+        for line in body:
+            doc.add_paragraph(line)
+        doc.add_paragraph("Clinician: A. Smith, LPC")
+        doc.add_paragraph(f"Date: {date}")
+        rows.append((nid, "Jane D.", "A. Smith", _iso(date), "\n".join(body)))
+    path = tmp_path / "dap.docx"
+    doc.save(path)
+    result = read(path, CFG)[1]
+    assert [(n.note_id, n.client, n.clinician, n.date, n.text) for n in result.notes] == rows
+    assert result.warnings == ["dap.docx: 1 label block inside notes was kept as note text"]

@@ -19,7 +19,9 @@ class Block:
     first: int  # index of its first and last item
     last: int
     roles: frozenset[str]  # identity fields it names
-    form: bool  # it also holds labels that name no identity field ("DOB", "Reason")
+    labels: frozenset[str]  # its labels, normalised
+    form: bool  # it also holds labels that name no identity field ("DOB", "Contact #")
+    goes_on: bool = False  # label lines naming no identity field follow it ("Medication: ...")
 
 
 def _groups(blocks: list[Block], gap) -> list[list[Block]]:
@@ -36,14 +38,25 @@ def _roles(group: list[Block]) -> frozenset[str]:
     return frozenset().union(*(b.roles for b in group))
 
 
-def _strip_forms(group: list[Block], ok, lead: bool = True) -> tuple[list[Block], int]:
-    """Drop form blocks at either end of a header group while the rest still makes a header:
-    a log ending the previous note (`lead`), a form opening this one."""
+def _labels(group: list[Block]) -> frozenset[str]:
+    return frozenset().union(*(b.labels for b in group))
+
+
+def _strip_forms(group: list[Block], ok, known: frozenset[str] | None = None,
+                 lead: bool = True) -> tuple[list[Block], int]:
+    """Drop form-like blocks at either end of a header group while the rest still makes a
+    header: a log or form ending the previous note (`lead`), a form opening this one. A
+    trailing block whose labels are all header labels (`known`, else the rest's) is the
+    header's own tail ("DOS: ...", "Clinician: ...") and stays."""
     dropped = 0
-    while lead and len(group) > 1 and group[0].form and ok(group[1:]):
+    while lead and len(group) > 1 and (group[0].form or group[0].goes_on) and ok(group[1:]):
         group, dropped = group[1:], dropped + 1
-    while len(group) > 1 and group[-1].form and group[-1].roles & _roles(group[:-1]) and ok(group[:-1]):
-        group, dropped = group[:-1], dropped + 1
+    while len(group) > 1:
+        last, rest = group[-1], group[:-1]
+        own = last.labels <= (known if known is not None else _labels(rest))
+        if not ((last.form or last.goes_on) and last.roles & _roles(rest) and not own and ok(rest)):
+            break
+        group, dropped = rest, dropped + 1
     return group, dropped
 
 
@@ -56,7 +69,7 @@ def note_starts(blocks: list[Block], n_items: int, gap, signal) -> tuple[list[Bl
     if not groups:
         return [], 0
     first, dropped = _strip_forms(groups[0], lambda g: True, lead=False)
-    ref = _roles(first)
+    ref, ref_labels = _roles(first), _labels(first)
     kept = list(first)
     for group in groups[1:]:
         k = group[0].first - 1
@@ -69,10 +82,10 @@ def note_starts(blocks: list[Block], n_items: int, gap, signal) -> tuple[list[Bl
             return found >= ref or (marked and len(found & ref) >= max(2, len(ref) - 1))
 
         if ok(group):
-            group, n = _strip_forms(group, ok)
+            group, n = _strip_forms(group, ok, ref_labels)
             kept.extend(group)
             dropped += n
-        elif not any(b.form for b in group) and all(gap(k) for k in range(group[-1].last + 1, n_items)):
+        elif not any(b.form or b.goes_on for b in group) and all(gap(k) for k in range(group[-1].last + 1, n_items)):
             kept.extend(group)  # a signature block ("Clinician: ...", "Date: ...") ending the file
         else:
             dropped += len(group)

@@ -191,7 +191,9 @@ def _blocks(container, index: dict):
 
 def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _Header]]:
     """Runs of `Label: value` paragraphs that form a header: {first i: (last i, header)}.
-    A paragraph may hold several fields; the run ends at the last one naming a role."""
+    A paragraph may hold several fields; the run ends at the last one naming a role. Once
+    the run makes a header, three lines in a row naming no role end it: they are a body of
+    label lines (`Reason:`, `Summary:`, `A:`), not more header."""
     out: dict[int, tuple[int, _Header]] = {}
 
     def roles_of(item) -> list[str] | None:
@@ -207,6 +209,7 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
         seen: set[str] = set()
         pairs: list[tuple[str, str]] = []
         last_role_j, last_role_pairs = i, 0
+        idle = 0
         j = i
         while j < len(paras) and isinstance(paras[j], _Para):
             if not paras[j].text.strip():
@@ -214,6 +217,9 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
                 continue
             found = roles_of(paras[j])
             if found is None or seen & set(found):
+                break
+            idle = 0 if found else idle + 1
+            if idle > 2 and _header_if_enough(pairs[:last_role_pairs], roles, lines=True):
                 break
             pairs.extend(paras[j].pairs)
             if found:
@@ -390,10 +396,8 @@ def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: di
     def role_set(header: _Header) -> frozenset[str]:
         return frozenset(roles.get(norm_label(label)) for label, _ in header.pairs) - {None}
 
-    def form(i: int, last: int, header: _Header) -> bool:
-        if any(roles.get(norm_label(label)) is None for label, _ in header.pairs):
-            return True
-        # A line block that goes on with label lines naming no identity field is a form or a log.
+    def goes_on(i: int, last: int) -> bool:
+        """A line block followed by label lines naming no identity field: a form or a log."""
         k = last + 1
         while k < len(items) and isinstance(items[k], _Para) and not items[k].text.strip():
             k += 1
@@ -411,7 +415,9 @@ def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: di
             it.sep or it.title or page_break_offsets(it.p) or it.p.xpath("./w:pPr/w:sectPr")
             or it.p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]"))
 
-    blocks = [Block(i, last, role_set(h), form(i, last, h)) for i, (last, h) in sorted(headers.items())]
+    blocks = [Block(i, last, role_set(h), frozenset(norm_label(label) for label, _ in h.pairs),
+                    any(roles.get(norm_label(label)) is None for label, _ in h.pairs), goes_on(i, last))
+              for i, (last, h) in sorted(headers.items())]
     kept, as_text = note_starts(blocks, len(items), gap, signal)
     return {b.first: headers[b.first] for b in kept}, as_text
 
