@@ -101,12 +101,12 @@ def _is_title(p, text: str, note_labels: set[str]) -> bool:
     style = _style(p)
     if style.startswith("heading") or style in ("title", "subtitle"):
         return len(text) <= 80
-    return len(text) <= 80 and (norm_label(text) in note_labels or _all_bold(p, text))
+    return len(text) <= 80 and norm_label(text) in note_labels
 
 
 def _all_bold(p, text: str) -> bool:
-    """A short line in bold runs only ("Peer Support Progress Note"): a title if a header follows."""
-    if not text or ":" in text:
+    """A short line in bold runs only ("Peer Support Progress Note"): a title when a header follows."""
+    if not text or ":" in text or len(text) > 80:
         return False
     runs = [r for r, s, e in paragraph_text(p)[1] if e > s]
     return bool(runs) and all(r.xpath("./w:rPr/w:b[not(@w:val='0' or @w:val='false')]") for r in runs)
@@ -292,6 +292,12 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             h = _table_header(item[1], index, roles, note_labels)
             if h:
                 headers[i] = (i, h)
+    for i in headers:
+        k = i - 1
+        while k >= 0 and isinstance(items[k], _Para) and not items[k].text.strip():
+            k -= 1
+        if k >= 0 and isinstance(items[k], _Para) and _all_bold(items[k].p, items[k].text.strip()):
+            items[k].title = True
     headers, kept_as_text = _note_starts(items, headers, roles)
     split_on_pages = not headers
 
