@@ -105,12 +105,18 @@ def _field(doc, label: str, value: str) -> None:
     p.add_run(f" {value}")
 
 
-def build_docx(path: Path) -> Path:
+def build_docx(path: Path, header: str = "lines") -> Path:
+    """header: "lines" (`Label: value` paragraphs) or "table" (a label|value table)."""
     doc = Document()
     for nid, client, provider, date, body, after, _ in NOTES:
         doc.add_paragraph().add_run(TITLE).bold = True
-        for label, value in [("Client Name", client), ("Session Date", date), ("Provider", provider),
-                             ("Encounter ID", nid)]:
+        fields = [("Client Name", client), ("Session Date", date), ("Provider", provider), ("Encounter ID", nid)]
+        if header == "table":
+            table = doc.add_table(rows=0, cols=2)
+            for label, value in fields:
+                row = table.add_row().cells
+                row[0].text, row[1].text = label, value
+        for label, value in fields if header == "lines" else []:
             _field(doc, label, value)
         for para in body:
             if para is PAGE:
@@ -135,8 +141,9 @@ def build_xlsx(path: Path) -> Path:
     return path
 
 
-def test_notes_with_label_lines_in_their_bodies_are_read_whole(tmp_path):
-    path = build_docx(tmp_path / "notes_week.docx")
+@pytest.mark.parametrize("header", ["lines", "table"])
+def test_notes_with_label_lines_in_their_bodies_are_read_whole(tmp_path, header):
+    path = build_docx(tmp_path / "notes_week.docx", header)
     result = read(path, CFG)[1]
     got = [(n.note_id, n.client, n.clinician, n.date, n.text) for n in result.notes]
     assert got == [(nid, client, provider, _iso(date), _text(body))
