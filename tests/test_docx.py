@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -433,21 +434,39 @@ def test_text_box_is_read_once_and_annotated_in_place(tmp_path):
     assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in notes]
 
 
-def test_footnote_text_is_named_in_a_warning(tmp_path):
+def _with_footnotes(path: Path, texts: dict[int, str], refer: tuple[int, ...]) -> Path:
+    """Layout a plus footnotes {id: text}; the last note paragraph refers to the ids in `refer`."""
     from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
     from docx.opc.packuri import PackURI
     from docx.opc.part import Part
 
     doc = Document()
     _add_note(doc, [("Note ID", "F-1"), ("Client", "Jo B."), ("DOS", "03/02/2026"), ("Clinician", "Sam T.")], [T1])
-    notes_xml = (f'<w:footnotes {nsdecls("w")}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/>'
-                 f'</w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r><w:t>{T2}</w:t></w:r></w:p></w:footnote>'
-                 '</w:footnotes>')
-    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, notes_xml.encode(), doc.part.package)
-    doc.part.relate_to(part, RT.FOOTNOTES)
-    path = tmp_path / "foot.docx"
+    for i in refer:
+        doc.paragraphs[-2]._p.append(parse_xml(f'<w:r {nsdecls("w")}><w:footnoteReference w:id="{i}"/></w:r>'))
+    body = "".join(f'<w:footnote w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:footnote>' for i, t in texts.items())
+    xml = (f'<w:footnotes {nsdecls("w")}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r>'
+           f'</w:p></w:footnote>{body}</w:footnotes>')
+    doc.part.relate_to(Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, xml.encode(), doc.part.package),
+                       RT.FOOTNOTES)
     doc.save(path)
-    res = read_docx(path, CFG)
-    assert T2 not in res.notes[0].text
-    assert res.warnings == ["foot.docx: the text of 1 footnote or endnote is not read or checked; "
-                            "move it into the note body"]
+    return path
+
+
+def test_footnote_text_is_read_with_its_note_and_annotated_in_place(tmp_path):
+    src = _with_footnotes(tmp_path / "foot.docx", {1: T2, 2: T3}, refer=(1,))
+    res = read_docx(src, CFG)
+    (note,) = res.notes
+    # the footnote it refers to follows the note's text; the other one is not read
+    assert note.text == f"{T1}\nElectronically signed by Dr. A on 2026-03-02\n{T2}"
+    assert res.warnings == ["foot.docx: 1 footnote or endnote not referenced from a note's text was not read "
+                            "or checked; move that text into the note body"]
+    f = _finding(note, "told her it would all be fine")
+    dest = tmp_path / "out.docx"
+    assert write_docx(src, dest, [note], [f]) == []
+    assert len(_comments(dest)) == 1
+    with zipfile.ZipFile(dest) as zf:
+        notes_xml, body_xml = zf.read("word/footnotes.xml").decode(), zf.read("word/document.xml").decode()
+    assert "commentRangeStart" in notes_xml and "commentRangeEnd" in notes_xml
+    assert "commentRangeStart" not in body_xml
+    assert read_docx(dest, CFG).notes[0].text == note.text

@@ -25,8 +25,6 @@ from docx import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
-from docx.oxml.parser import parse_xml
-from lxml import etree
 
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
@@ -34,7 +32,7 @@ from notesplugin.readers.columns import parse_date  # one date parser for every 
 from notesplugin.readers.docx_bounds import Block, note_starts
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_text import (
-    W_P, body_paragraphs, page_break_offsets, paragraph_text,
+    NOTE_REFS, W_P, body_paragraphs, note_paragraphs, note_parts, page_break_offsets, paragraph_text,
 )
 from notesplugin.readers.sniff import require
 
@@ -360,6 +358,7 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     if not headers and len(filled) == 1:
         filled[0].header = _page_header(doc, roles, note_labels, inline)
 
+    unread = _add_footnotes(drafts, plist, doc)
     warnings: list[str] = []
     if kept_as_text:
         warnings.append(f"{path.name}: {kept_as_text} label block{'s' if kept_as_text > 1 else ''} inside notes "
@@ -382,14 +381,13 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             continue
         notes.append(note)
     if not notes and not warnings:
-        raise InputError(f"{path.name}: no note text found; the body is empty (headers, footers and "
-                         "footnotes are not read) - export the notes as ordinary paragraphs")
+        raise InputError(f"{path.name}: no note text found; the body is empty (headers and footers are "
+                         "not read) - export the notes as ordinary paragraphs")
     warnings.extend(_unattributed(notes, path))
-    unread = _footnotes(doc)
     if unread:
         many = "s" if unread > 1 else ""
-        warnings.append(f"{path.name}: the text of {unread} footnote{many} or endnote{many} is not read or checked; "
-                        "move it into the note body")
+        warnings.append(f"{path.name}: {unread} footnote{many} or endnote{many} not referenced from a note's text "
+                        f"{'were' if many else 'was'} not read or checked; move that text into the note body")
     ids = [n.note_id for n in notes]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
@@ -442,23 +440,26 @@ def _unattributed(notes: list[Note], path: Path) -> list[str]:
     return out
 
 
-def _footnotes(doc) -> int:
-    """Footnotes and endnotes holding text. They live in parts of their own that the writer
-    cannot annotate, so they are counted for a warning rather than read."""
-    n = 0
-    for rel in doc.part.rels.values():
-        if rel.reltype not in (RT.FOOTNOTES, RT.ENDNOTES) or rel.is_external:
-            continue
-        try:
-            root = parse_xml(rel.target_part.blob)
-        except (etree.XMLSyntaxError, ValueError):
-            n += 1  # unreadable, so certainly not read
-            continue
-        for note in root.iterchildren(qn("w:footnote"), qn("w:endnote")):
-            if note.get(qn("w:type"), "normal") == "normal" and any(
-                    paragraph_text(p)[0].strip() for p in note.iter(W_P)):
-                n += 1
-    return n
+def _add_footnotes(drafts: list[_Draft], plist: list, doc) -> int:
+    """Append to each note the footnotes and endnotes its text refers to (each once, in
+    reference order); return how many holding text no note refers to."""
+    paras, by_id = note_paragraphs([(kind, part.element) for kind, part in note_parts(doc)])
+    used: set[tuple[str, str]] = set()
+    for draft in drafts:
+        refs = []
+        for _, loc, _ in draft.pieces:
+            for el in plist[loc["paragraph"]].iter(*NOTE_REFS):
+                key = (NOTE_REFS[el.tag], el.get(qn("w:id")))
+                if key in by_id and key not in used:
+                    used.add(key)
+                    refs.append(key)
+        for key in refs:
+            for k in by_id[key]:
+                text = paragraph_text(paras[k])[0]
+                if text.strip():
+                    draft.pieces.append((text, {"footnote": k}, 0))
+    return sum(1 for key, ks in by_id.items()
+               if key not in used and any(paragraph_text(paras[k])[0].strip() for k in ks))
 
 
 def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:
