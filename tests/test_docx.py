@@ -444,7 +444,8 @@ def _with_footnotes(path: Path, texts: dict[int, str], refer: tuple[int, ...]) -
     _add_note(doc, [("Note ID", "F-1"), ("Client", "Jo B."), ("DOS", "03/02/2026"), ("Clinician", "Sam T.")], [T1])
     for i in refer:
         doc.paragraphs[-2]._p.append(parse_xml(f'<w:r {nsdecls("w")}><w:footnoteReference w:id="{i}"/></w:r>'))
-    body = "".join(f'<w:footnote w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:footnote>' for i, t in texts.items())
+    body = "".join(f'<w:footnote w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:footnote>'
+                   for i, t in texts.items())
     xml = (f'<w:footnotes {nsdecls("w")}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r>'
            f'</w:p></w:footnote>{body}</w:footnotes>')
     doc.part.relate_to(Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, xml.encode(), doc.part.package),
