@@ -255,3 +255,25 @@ def test_signature_block_before_a_header_over_a_dap_body(tmp_path):
     result = read(path, CFG)[1]
     assert [(n.note_id, n.client, n.clinician, n.date, n.text) for n in result.notes] == rows
     assert result.warnings == ["dap.docx: 1 label block inside notes was kept as note text"]
+
+
+def test_a_second_note_id_always_starts_a_new_header(tmp_path):
+    """Signature blocks, headers and a form under a header, all label lines with nothing
+    between them: no note may vanish into a merged header."""
+    doc = Document()
+    for nid, date, form in [("G-1", "03/02/2026", False), ("G-2", "03/09/2026", True), ("G-3", "03/16/2026", False)]:
+        for line in (f"Note ID: {nid}", "Client: Jane D.", f"DOS: {date}", "Clinician: A. Smith"):
+            doc.add_paragraph(line)
+        for line in (["Client Name: Jane D.", "Date: 02/01/2026", "Referral Source: PCP"] if form else []):
+            doc.add_paragraph(line)
+        for line in ("D: Client denied SI/HI.", "A: Mood stable.", "P: Continue weekly."):
+            doc.add_paragraph(line)
+        doc.add_paragraph("Clinician: A. Smith, LPC")
+        doc.add_paragraph(f"Date: {date}")
+    path = tmp_path / "formsig.docx"
+    doc.save(path)
+    result = read(path, CFG)[1]
+    assert [(n.note_id, n.date, n.clinician) for n in result.notes] == [
+        ("G-1", "2026-03-02", "A. Smith"), ("G-2", "2026-03-09", "A. Smith"), ("G-3", "2026-03-16", "A. Smith")]
+    assert "Date: 02/01/2026\nReferral Source: PCP\nD: Client denied SI/HI." in result.notes[1].text
+    assert any("kept as note text" in w for w in result.warnings)

@@ -25,9 +25,11 @@ class Block:
 
 
 def _groups(blocks: list[Block], gap) -> list[list[Block]]:
+    """Blocks with only blank lines and titles between them; a second note ID starts a new group."""
     out: list[list[Block]] = []
     for b in blocks:
-        if out and all(gap(k) for k in range(out[-1][-1].last + 1, b.first)):
+        if out and all(gap(k) for k in range(out[-1][-1].last + 1, b.first)) \
+                and not ("note_id" in b.roles and "note_id" in _roles(out[-1])):
             out[-1].append(b)
         else:
             out.append([b])
