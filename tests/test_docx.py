@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -219,13 +220,14 @@ def _hidden_text_doc(path: Path) -> Path:
     return path
 
 
-def test_hidden_text_kinds_are_read_and_deleted_boxed_header_text_is_not(tmp_path):
+def test_hidden_text_kinds_are_read_and_deleted_header_text_is_not(tmp_path):
     notes = read_docx(_hidden_text_doc(tmp_path / "h.docx"), CFG).notes
     assert len(notes) == 1
     text = notes[0].text
     assert "Writer said it would be fine and moved on quickly." in text
-    assert "Block control text." in text and "Nested cell text." in text and "Before box." in text
-    for absent in ("GONE", "BOX TEXT", "HEADER TEXT"):
+    assert "Block control text." in text and "Nested cell text." in text
+    assert "Before box.\nBOX TEXT" in text  # a text box's text follows the paragraph anchoring it
+    for absent in ("GONE", "HEADER TEXT"):
         assert absent not in text
 
 
@@ -390,3 +392,82 @@ def test_random_spans_anchor_exactly(tmp_path):
     dest = tmp_path / "r.docx"
     assert write_docx(src, dest, notes, fs) == []
     assert sorted(_anchored(dest).values()) == sorted(f.evidence for f in fs)
+
+
+# ---------------------------------------------------------------- text boxes and footnotes
+
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+WPS = "http://schemas.microsoft.com/office/word/2010/wordprocessingShape"
+
+
+def _word_text_box(text: str):
+    """A paragraph anchoring a text box as Word saves it: DrawingML, plus a VML copy for old readers."""
+    box = f"<w:txbxContent><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:txbxContent>"
+    return parse_xml(
+        f'<w:p {nsdecls("w", "wp", "a")} xmlns:mc="{MC}" xmlns:wps="{WPS}" xmlns:v="urn:schemas-microsoft-com:vml">'
+        f'<w:r><w:t>See box.</w:t></w:r><w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor>'
+        f'<a:graphic><a:graphicData uri="{WPS}"><wps:wsp><wps:txbx>{box}</wps:txbx></wps:wsp></a:graphicData>'
+        f'</a:graphic></wp:anchor></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>{box}'
+        f'</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>')
+
+
+def test_text_box_is_read_once_and_annotated_in_place(tmp_path):
+    doc = Document()
+    for i, (nid, box) in enumerate([("N-1", None), ("N-2", T2), ("N-3", None)]):
+        if i:
+            doc.add_page_break()
+        _add_note(doc, [("Patient", "Jo B."), ("DOS", "03/02/2026"), ("Provider", "Sam T."), ("Note #", nid)], [T1])
+        if box:
+            doc.element.body[-1].addprevious(_word_text_box(box))  # before the sectPr
+    src = tmp_path / "boxes.docx"
+    doc.save(src)
+    notes = read_docx(src, CFG).notes
+    assert [n.note_id for n in notes] == ["N-1", "N-2", "N-3"]
+    assert notes[1].text.endswith(f"See box.\n{T2}") and notes[1].text.count(T2) == 1
+    assert all(T2 not in n.text for n in (notes[0], notes[2]))
+    f = _finding(notes[1], "told her it would all be fine")
+    dest = tmp_path / "out.docx"
+    assert write_docx(src, dest, notes, [f]) == []
+    assert list(_anchored(dest).values()) == ["told her it would all be fine"]
+    box = Document(str(dest)).element.body.xpath(".//w:txbxContent")[0]  # the DrawingML copy
+    assert len(list(box.iter(qn("w:commentRangeStart")))) == len(list(box.iter(qn("w:commentRangeEnd")))) == 1
+    assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in notes]
+
+
+def _with_footnotes(path: Path, texts: dict[int, str], refer: tuple[int, ...]) -> Path:
+    """Layout a plus footnotes {id: text}; the last note paragraph refers to the ids in `refer`."""
+    from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    doc = Document()
+    _add_note(doc, [("Note ID", "F-1"), ("Client", "Jo B."), ("DOS", "03/02/2026"), ("Clinician", "Sam T.")], [T1])
+    for i in refer:
+        doc.paragraphs[-2]._p.append(parse_xml(f'<w:r {nsdecls("w")}><w:footnoteReference w:id="{i}"/></w:r>'))
+    body = "".join(f'<w:footnote w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:footnote>'
+                   for i, t in texts.items())
+    xml = (f'<w:footnotes {nsdecls("w")}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r>'
+           f'</w:p></w:footnote>{body}</w:footnotes>')
+    doc.part.relate_to(Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, xml.encode(), doc.part.package),
+                       RT.FOOTNOTES)
+    doc.save(path)
+    return path
+
+
+def test_footnote_text_is_read_with_its_note_and_annotated_in_place(tmp_path):
+    src = _with_footnotes(tmp_path / "foot.docx", {1: T2, 2: T3}, refer=(1,))
+    res = read_docx(src, CFG)
+    (note,) = res.notes
+    # the footnote it refers to follows the note's text; the other one is not read
+    assert note.text == f"{T1}\nElectronically signed by Dr. A on 2026-03-02\n{T2}"
+    assert res.warnings == ["foot.docx: 1 footnote or endnote not referenced from a note's text was not read "
+                            "or checked; move that text into the note body"]
+    f = _finding(note, "told her it would all be fine")
+    dest = tmp_path / "out.docx"
+    assert write_docx(src, dest, [note], [f]) == []
+    assert len(_comments(dest)) == 1
+    with zipfile.ZipFile(dest) as zf:
+        notes_xml, body_xml = zf.read("word/footnotes.xml").decode(), zf.read("word/document.xml").decode()
+    assert "commentRangeStart" in notes_xml and "commentRangeEnd" in notes_xml
+    assert "commentRangeStart" not in body_xml
+    assert read_docx(dest, CFG).notes[0].text == note.text

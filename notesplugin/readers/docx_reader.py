@@ -4,9 +4,11 @@ A header block is a label|value table (2 or 4 columns, or cells holding
 `Label: value`; a merged title row is allowed), or consecutive `Label: value`
 lines (several fields per line allowed, see docx_labels), naming at least two
 of note_id/clinician/client/date (or just a note ID). When a file has header
-blocks, each one starts a note; a title paragraph ("Progress Note", a
-Heading/Title style) right before a header is dropped. When it has none, page
-breaks, horizontal rules and a repeated "Progress Note" title split the notes.
+blocks, a block repeating the first header's identity fields starts a note (see
+docx_bounds); other label blocks inside a note body stay note text. A title
+paragraph ("Progress Note", a Heading/Title style, a short all-bold line) right
+before a header is dropped. When it has none, page breaks, horizontal rules and
+a repeated "Progress Note" title split the notes.
 Note titles and rules are never note text. Two header blocks with no text
 between them are one header (a signature block then the next note's header).
 A one-note file without a header block takes its fields from the page header.
@@ -27,9 +29,10 @@ from docx.oxml.ns import qn
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
 from notesplugin.readers.columns import parse_date  # one date parser for every reader
+from notesplugin.readers.docx_bounds import Block, note_starts
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_text import (
-    W_P, body_paragraphs, page_break_offsets, paragraph_text,
+    NOTE_REFS, W_P, body_paragraphs, note_paragraphs, note_parts, page_break_offsets, paragraph_text,
 )
 from notesplugin.readers.sniff import require
 
@@ -99,6 +102,14 @@ def _is_title(p, text: str, note_labels: set[str]) -> bool:
     return len(text) <= 80 and norm_label(text) in note_labels
 
 
+def _all_bold(p, text: str) -> bool:
+    """A short line in bold runs only ("Peer Support Progress Note"): a title when a header follows."""
+    if not text or ":" in text or len(text) > 80:
+        return False
+    runs = [r for r, s, e in paragraph_text(p)[1] if e > s]
+    return bool(runs) and all(r.xpath("./w:rPr/w:b[not(@w:val='0' or @w:val='false')]") for r in runs)
+
+
 def _note_title(p, text: str, note_labels: set[str]) -> bool:
     """"Progress Note", "INDIVIDUAL THERAPY PROGRESS NOTE": a note's title, not its text."""
     if len(text) > 80:
@@ -163,11 +174,13 @@ def _header_if_enough(pairs: list[tuple[str, str]], roles: dict[str, str], lines
 
 
 def _blocks(container, index: dict):
-    """Top-level paragraphs and tables in order, looking through content controls etc."""
+    """Top-level paragraphs and tables in order, looking through content controls etc.
+    The paragraphs of a text box follow the paragraph that anchors it."""
     for child in container.iterchildren():
         if child.tag == W_P:
             if child in index:
                 yield child
+                yield from (p for p in child.iter(W_P) if p is not child and p in index)
         elif child.tag == W_TBL:
             yield child
         elif child.tag != W_SECTPR:
@@ -176,7 +189,9 @@ def _blocks(container, index: dict):
 
 def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _Header]]:
     """Runs of `Label: value` paragraphs that form a header: {first i: (last i, header)}.
-    A paragraph may hold several fields; the run ends at the last one naming a role."""
+    A paragraph may hold several fields; the run ends at the last one naming a role. Once
+    the run makes a header, three lines in a row naming no role end it: they are a body of
+    label lines (`Reason:`, `Summary:`, `A:`), not more header."""
     out: dict[int, tuple[int, _Header]] = {}
 
     def roles_of(item) -> list[str] | None:
@@ -192,6 +207,7 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
         seen: set[str] = set()
         pairs: list[tuple[str, str]] = []
         last_role_j, last_role_pairs = i, 0
+        idle = 0
         j = i
         while j < len(paras) and isinstance(paras[j], _Para):
             if not paras[j].text.strip():
@@ -199,6 +215,9 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
                 continue
             found = roles_of(paras[j])
             if found is None or seen & set(found):
+                break
+            idle = 0 if found else idle + 1
+            if idle > 2 and _header_if_enough(pairs[:last_role_pairs], roles, lines=True):
                 break
             pairs.extend(paras[j].pairs)
             if found:
@@ -271,6 +290,13 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             h = _table_header(item[1], index, roles, note_labels)
             if h:
                 headers[i] = (i, h)
+    for i in headers:
+        k = i - 1
+        while k >= 0 and isinstance(items[k], _Para) and not items[k].text.strip():
+            k -= 1
+        if k >= 0 and isinstance(items[k], _Para) and _all_bold(items[k].p, items[k].text.strip()):
+            items[k].title = True
+    headers, kept_as_text = _note_starts(items, headers, roles)
     split_on_pages = not headers
 
     drafts: list[_Draft] = [_Draft()]
@@ -332,7 +358,11 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     if not headers and len(filled) == 1:
         filled[0].header = _page_header(doc, roles, note_labels, inline)
 
+    unread = _add_footnotes(drafts, plist, doc)
     warnings: list[str] = []
+    if kept_as_text:
+        warnings.append(f"{path.name}: {kept_as_text} label block{'s' if kept_as_text > 1 else ''} inside notes "
+                        f"{'were' if kept_as_text > 1 else 'was'} kept as note text")
     notes: list[Note] = []
     skipped = 0
     for draft in drafts:
@@ -351,13 +381,85 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
             continue
         notes.append(note)
     if not notes and not warnings:
-        raise InputError(f"{path.name}: no note text found; the body is empty (text boxes, headers and "
-                         "footers are not read) - export the notes as ordinary paragraphs")
+        raise InputError(f"{path.name}: no note text found; the body is empty (headers and footers are "
+                         "not read) - export the notes as ordinary paragraphs")
+    warnings.extend(_unattributed(notes, path))
+    if unread:
+        many = "s" if unread > 1 else ""
+        warnings.append(f"{path.name}: {unread} footnote{many} or endnote{many} not referenced from a note's text "
+                        f"{'were' if many else 'was'} not read or checked; move that text into the note body")
     ids = [n.note_id for n in notes]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
     return ReadResult(notes, warnings, skipped)
+
+
+def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: dict[str, str]):
+    """Keep only the header blocks that start a note (docx_bounds); the rest is note text."""
+    def role_set(header: _Header) -> frozenset[str]:
+        return frozenset(roles.get(norm_label(label)) for label, _ in header.pairs) - {None}
+
+    def goes_on(i: int, last: int) -> bool:
+        """A line block followed by label lines naming no identity field: a form or a log."""
+        k = last + 1
+        while k < len(items) and isinstance(items[k], _Para) and not items[k].text.strip():
+            k += 1
+        nxt = items[k] if k < len(items) else None
+        return isinstance(items[i], _Para) and isinstance(nxt, _Para) and bool(nxt.pairs) \
+            and not any(roles.get(norm_label(label)) for label, _ in nxt.pairs)
+
+    def gap(i: int) -> bool:
+        it = items[i]
+        return isinstance(it, _Para) and (not it.text.strip() or it.title or it.sep)
+
+    def signal(i: int) -> bool:
+        it = items[i]
+        return isinstance(it, _Para) and bool(
+            it.sep or it.title or page_break_offsets(it.p) or it.p.xpath("./w:pPr/w:sectPr")
+            or it.p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]"))
+
+    blocks = [Block(i, last, role_set(h), frozenset(norm_label(label) for label, _ in h.pairs),
+                    any(roles.get(norm_label(label)) is None for label, _ in h.pairs), goes_on(i, last))
+              for i, (last, h) in sorted(headers.items())]
+    kept, as_text = note_starts(blocks, len(items), gap, signal)
+    return {b.first: headers[b.first] for b in kept}, as_text
+
+
+def _unattributed(notes: list[Note], path: Path) -> list[str]:
+    """Notes whose header gave no client, clinician or date: their findings cannot join a history."""
+    out = []
+    for note in notes:
+        missing = [k for k in ("client", "clinician", "date") if not getattr(note, k)]
+        if missing:
+            named = "" if note.note_id == f"{path.stem}#{note.position}" else f" ({note.note_id})"
+            out.append(f"{path.name}: note {note.position}{named} has no {', '.join(missing)}; "
+                       "check its header lines")
+    if len(out) > 5:
+        out[5:] = [f"{path.name}: {len(out) - 5} more notes lack a client, clinician or date"]
+    return out
+
+
+def _add_footnotes(drafts: list[_Draft], plist: list, doc) -> int:
+    """Append to each note the footnotes and endnotes its text refers to (each once, in
+    reference order); return how many holding text no note refers to."""
+    paras, by_id = note_paragraphs([(kind, part.element) for kind, part in note_parts(doc)])
+    used: set[tuple[str, str]] = set()
+    for draft in drafts:
+        refs = []
+        for _, loc, _ in draft.pieces:
+            for el in plist[loc["paragraph"]].iter(*NOTE_REFS):
+                key = (NOTE_REFS[el.tag], el.get(qn("w:id")))
+                if key in by_id and key not in used:
+                    used.add(key)
+                    refs.append(key)
+        for key in refs:
+            for k in by_id[key]:
+                text = paragraph_text(paras[k])[0]
+                if text.strip():
+                    draft.pieces.append((text, {"footnote": k}, 0))
+    return sum(1 for key, ks in by_id.items()
+               if key not in used and any(paragraph_text(paras[k])[0].strip() for k in ks))
 
 
 def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
+from docx.opc.part import PartFactory, XmlPart
 from docx.oxml.ns import qn
+
+# python-docx keeps footnotes and endnotes as bytes; as XML parts (its own extension point)
+# their text can be read and annotated like the body's, and is saved back on write.
+PartFactory.part_type_for.setdefault(CT.WML_FOOTNOTES, XmlPart)
+PartFactory.part_type_for.setdefault(CT.WML_ENDNOTES, XmlPart)
 
 W_P = qn("w:p")
 W_R = qn("w:r")
@@ -19,6 +26,7 @@ W_BR = qn("w:br")
 W_CR = qn("w:cr")
 W_NBH = qn("w:noBreakHyphen")
 W_TXBX = qn("w:txbxContent")
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 W_TYPE = qn("w:type")
 W_RPR = qn("w:rPr")
 # Containers whose runs are deleted text, never note text.
@@ -88,17 +96,58 @@ def page_break_offsets(p) -> list[int]:
 
 def body_paragraphs(body) -> list[object]:
     """All w:p of the document body in document order (tables, nested tables,
-    block content controls included; text boxes excluded). A paragraph's index
-    in this list is its location."""
+    block content controls and text boxes included). A paragraph's index in this
+    list is its location. Word stores a text box twice, as DrawingML and as a VML
+    fallback for old readers; the fallback copy is left out so its text counts once."""
     out = []
     for p in body.iter(W_P):
         node = p.getparent()
-        inside_box = False
+        fallback = False
         while node is not None and node is not body:
-            if node.tag == W_TXBX:
-                inside_box = True
+            if node.tag == MC_FALLBACK:
+                fallback = True
                 break
             node = node.getparent()
-        if not inside_box:
+        if not fallback:
             out.append(p)
     return out
+
+
+_STORIES = {W_TXBX, qn("w:footnote"), qn("w:endnote")}
+
+
+def story_of(el) -> object | None:
+    """The text box, footnote or endnote holding `el`, or None in the main text."""
+    node = el.getparent()
+    while node is not None and node.tag not in _STORIES:
+        node = node.getparent()
+    return node
+
+
+NOTE_REFS = {qn("w:footnoteReference"): "footnote", qn("w:endnoteReference"): "endnote"}
+
+
+def note_parts(doc) -> list[tuple[str, object]]:
+    """[(kind, part)] for the footnotes and the endnotes part, in that order."""
+    out = []
+    for reltype, kind in ((RT.FOOTNOTES, "footnote"), (RT.ENDNOTES, "endnote")):
+        for rel in doc.part.rels.values():
+            if rel.reltype == reltype and not rel.is_external and isinstance(rel.target_part, XmlPart):
+                out.append((kind, rel.target_part))
+    return out
+
+
+def note_paragraphs(roots: list[tuple[str, object]]) -> tuple[list[object], dict[tuple[str, str], list[int]]]:
+    """Paragraphs of the footnotes and endnotes (separators left out) under the given
+    [(kind, root element)], and {(kind, id): their indexes}. A paragraph's index in the
+    list is its location {"footnote": k}."""
+    paras: list[object] = []
+    by_id: dict[tuple[str, str], list[int]] = {}
+    for kind, root in roots:
+        for note in root.iterchildren(qn(f"w:{kind}")):
+            if note.get(qn("w:type"), "normal") != "normal":
+                continue
+            for p in note.iter(W_P):
+                by_id.setdefault((kind, note.get(qn("w:id"))), []).append(len(paras))
+                paras.append(p)
+    return paras, by_id

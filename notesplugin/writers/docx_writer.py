@@ -3,7 +3,8 @@
 Offsets come from readers.docx_text.paragraph_text, the same function the
 reader used, so spans line up. Runs are split at span edges (formatting kept)
 so a comment covers exactly the evidence. The copy is checked before it is
-moved into place: every body paragraph must read exactly as in the input.
+moved into place: every paragraph of the body, footnotes and endnotes must read
+exactly as in the input.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.readers.docx_reader import open_docx
 from notesplugin.readers.docx_text import (
-    HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, paragraph_text,
+    HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, note_paragraphs, note_parts, paragraph_text,
+    story_of,
 )
 
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
@@ -150,6 +152,12 @@ def _saved_body(path: Path, member: str):
     return body
 
 
+def _saved_notes(path: Path, parts: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The footnotes and endnotes parts as saved, for the same check."""
+    with zipfile.ZipFile(path) as zf:
+        return [(kind, parse_xml(zf.read(part.partname.membername))) for kind, part in parts]
+
+
 def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding], *,
                author: str = "notesplugin", comment_date: datetime | None = None,
                file_mode: int = 0o600, doc=None) -> list[str]:
@@ -163,7 +171,9 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
     if doc is None:
         doc = open_docx(src)
     plist = body_paragraphs(doc.element.body)
-    before = [paragraph_text(p)[0] for p in plist]
+    parts = note_parts(doc)
+    flist = note_paragraphs([(kind, part.element) for kind, part in parts])[0]
+    before = [paragraph_text(p)[0] for p in plist + flist]
     here = [n for n in notes if n.file == str(src)] or list(notes)
     by_id: dict[str, Note] = {}
     for n in here:
@@ -181,10 +191,11 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
         pieces = note.locate(f.start, f.end) if note else []
         runs = []
         for seg, lo, hi in pieces:
-            idx = seg.location.get("paragraph")
-            if not isinstance(idx, int) or not 0 <= idx < len(plist) or lo >= hi:
+            where = flist if "footnote" in seg.location else plist
+            idx = seg.location.get("footnote", seg.location.get("paragraph"))
+            if not isinstance(idx, int) or not 0 <= idx < len(where) or lo >= hi:
                 continue
-            p = plist[idx]
+            p = where[idx]
             found = _span_runs(p, lo, hi, warnings, name)
             runs.extend((r, p) for r in found)
         if not runs:
@@ -192,7 +203,9 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
             continue
         for r, _ in runs:
             r.get_or_add_rPr().highlight_val = _color(f)
-        first, last = runs[0], runs[-1]
+        first = runs[0]
+        # A comment's range stays in one story: the main text, one text box or one footnote.
+        last = [rp for rp in runs if story_of(rp[0]) is story_of(first[0])][-1]
         lines = comment_text(f)
         comment = doc.add_comment(
             [Run(first[0], Paragraph(first[1], doc._body)), Run(last[0], Paragraph(last[1], doc._body))],
@@ -208,6 +221,7 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
         _save_deterministic(doc, tmp)
         try:
             after = [paragraph_text(p)[0] for p in body_paragraphs(_saved_body(tmp, doc.part.partname.membername))]
+            after += [paragraph_text(p)[0] for p in note_paragraphs(_saved_notes(tmp, parts))[0]]
         except (InputError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError):
             after = None
         if after != before:
