@@ -93,6 +93,28 @@ def examples(engine: Engine, named_sets: list[tuple[str, list[dict]]]):
     return out, unlocated
 
 
+SPEC = "checklists"  # the set name of the shipped items' own flag/ok examples
+
+
+def spec_examples(engine: Engine):
+    """The checklist files' own examples as training rows: a `flag` example is a
+    positive for its item (on the sentence the model finds most likely, as for any
+    unlocated label), an `ok` example a negative for it. Only that item learns
+    from them: an example says nothing about the other items."""
+    out, unlocated = [], []
+    for n, item in enumerate(i for i in engine.checklists.items if i.id in LABELS):
+        for kind, texts in (("flag", item.flag), ("ok", item.ok)):
+            for k, text in enumerate(texts):
+                note = as_note({"id": f"{item.id}-{kind}-{k}", "text": text, "date": "2026-03-02"})
+                sents, _, ndate = engine._prepare(note)
+                base = len(out)
+                for fs in note_features(engine, note, sents, ndate):
+                    out.append((SPEC, f"{item.id}-{kind}-{k}", fs, {item.id: 0}, None, None))
+                if kind == "flag" and len(out) > base:
+                    unlocated.append((item.id, list(range(base, len(out)))))
+    return out, unlocated
+
+
 def fit(rows, labels=LABELS, with_topics=True):
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -163,7 +185,7 @@ def locate(rows, unlocated, probs):
 def thresholds(rows, oof, named_sets):
     """Per item, the threshold with the best note-level F1 on out-of-fold scores."""
     out = {}
-    notes = sorted({(r[0], r[1]) for r in rows})
+    notes = sorted({(r[0], r[1]) for r in rows if r[0] != SPEC})  # the examples train; they never set a threshold
     by_note = defaultdict(list)
     for r, p in zip(rows, oof):
         by_note[(r[0], r[1])].append((r, p))
@@ -191,6 +213,9 @@ def build(man: dict, log=print) -> dict:
     engine = Engine(model=False)
     named = sets(man["train"])
     rows, unlocated = examples(engine, named)
+    spec_rows, spec_unlocated = spec_examples(engine)
+    unlocated += [(lab, [k + len(rows) for k in ks]) for lab, ks in spec_unlocated]
+    rows += spec_rows
     log(f"{sum(len(r) for _, r in named)} notes, {len(rows)} sentences, {len(unlocated)} labeled items with no sentence")
     vocab, heads, _, _ = fit(rows, with_topics=False)
     locate(rows, unlocated, predict(vocab, heads, rows))
