@@ -21,6 +21,7 @@ from notesplugin.model import InputError
 MAX_UNZIPPED = 256 * 1024 * 1024  # all parts together, as declared (zipfile never reads past it)
 MAX_PARTS = 10_000
 MAX_SHARED_STRINGS = 1_000_000
+MAX_PDF_PAGES = 5_000  # reading takes ~10 ms a page; a bigger PDF is refused at once, not read for minutes
 MAX_PROLOG = 1024 * 1024  # bytes before an XML part's root element
 SHARED_STRINGS = "xl/sharedStrings.xml"
 _CHUNK = 1024 * 1024

@@ -1,0 +1,139 @@
+"""PDF pages -> text lines with each character's place, and the lines joined into paragraphs.
+
+pdfium (pypdfium2) gives the page's characters in content order and puts in its own
+spaces and line ends ("generated" characters). A line here is what pdfium ends with
+a generated line break. Wide gaps between characters (table cells, tab stops) become
+a tab so `Label<gap>value` cells can be read as fields.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pypdfium2.raw as pdfium_c
+
+from notesplugin.model import PdfLine
+
+_PAGE_NO = re.compile(r"\b(page\s*)?\d+(\s*(of|/)\s*\d+)?\b", re.I)
+_PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
+_END = re.compile(r"[.!?:;)\"'”’]\s*$")
+BAND = 0.12  # running headers/footers sit in the top or bottom 12% of the page
+
+
+@dataclass
+class Line:
+    page: int  # 1-based
+    number: int  # 1-based, among the page's lines
+    pdf: PdfLine
+    left: float
+    right: float
+    size: float  # font size of the line's first real character
+
+    @property
+    def text(self) -> str:
+        return self.pdf.text
+
+
+def page_lines(textpage, page_no: int) -> list[Line]:
+    """The lines of one page (pypdfium2 PdfTextPage)."""
+    raw = textpage.raw
+    n = textpage.count_chars()
+    if n <= 0:
+        return []
+    text = textpage.get_text_range(0, n)
+    if len(text) != n:  # a surrogate pair or a dropped char: positions would drift, go char by char
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, k) or 32) for k in range(n))
+    lines: list[Line] = []
+    chars: list[str] = []
+    xs: list[tuple[float, float] | None] = []
+    bottom = top = None
+    size = 0.0
+    last_right = None
+    for k, ch in enumerate(text):
+        generated = pdfium_c.FPDFText_IsGenerated(raw, k) == 1
+        if ch in "\r\n":
+            if ch == "\n" or not generated:
+                _close(lines, page_no, chars, xs, bottom, top, size)
+                chars, xs, bottom, top, size, last_right = [], [], None, None, 0.0, None
+            continue
+        if generated or ch.isspace():
+            if chars and chars[-1] not in " \t":
+                chars.append(" ")
+                xs.append(None)
+            continue
+        left, b, right, t = textpage.get_charbox(k, loose=True)
+        fsize = pdfium_c.FPDFText_GetFontSize(raw, k)
+        if last_right is not None and left - last_right > max(fsize, 4.0):
+            if chars and chars[-1] == " ":
+                chars[-1] = "\t"  # a wide gap: another table cell or tab stop
+            else:
+                chars.append("\t")
+                xs.append(None)
+        elif last_right is not None and chars and chars[-1] not in " \t" and left - last_right > 0.2 * fsize:
+            chars.append(" ")  # a space drawn as a move, not a character
+            xs.append(None)
+        chars.append(ch)
+        xs.append((left, right))
+        last_right = right
+        bottom = b if bottom is None else min(bottom, b)
+        top = t if top is None else max(top, t)
+        size = size or fsize
+    _close(lines, page_no, chars, xs, bottom, top, size)
+    return lines
+
+
+def _close(lines: list[Line], page_no: int, chars: list[str], xs: list, bottom, top, size: float) -> None:
+    while chars and chars[-1] in " \t":
+        chars.pop()
+        xs.pop()
+    if not chars:
+        return
+    real = [x for x in xs if x]
+    pdf = PdfLine("".join(chars), tuple(xs), bottom, top)
+    lines.append(Line(page_no, len(lines) + 1, pdf, real[0][0], max(r for _, r in real), size))
+
+
+def _running_key(line: Line) -> tuple:
+    return (round(line.pdf.bottom), _PAGE_NO.sub("#", line.text.lower()).strip())
+
+
+def drop_running(pages: list[list[Line]], heights: list[float]) -> list[list[Line]]:
+    """Remove page headers and footers: a line in the top/bottom band that repeats at the same
+    height with the same text (page numbers aside) on at least 2 pages and half of them, or a
+    lone "Page 2 of 5" there."""
+    def in_band(line: Line, h: float) -> bool:
+        return line.pdf.bottom > h * (1 - BAND) or line.pdf.top < h * BAND
+
+    counts: Counter = Counter()
+    for lines, h in zip(pages, heights):
+        counts.update({_running_key(ln) for ln in lines if in_band(ln, h)})
+    need = max(2, (len(pages) + 1) // 2)
+    out = []
+    for lines, h in zip(pages, heights):
+        out.append([ln for ln in lines if not in_band(ln, h)
+                    or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text))])
+    return out
+
+
+def _first_word_width(line: Line) -> float:
+    first = line.text.split(maxsplit=1)[0] if line.text.strip() else ""
+    x = line.pdf.xs[len(first) - 1] if first else None
+    return (x[1] - line.left) if x else 0.0
+
+
+def starts_paragraph(prev: Line, cur: Line, right_edge: float) -> bool:
+    """Whether `cur` starts a new paragraph after `prev` (which may be on the page before).
+
+    A wrapped line ends where the next word would not fit: if the next line's first word
+    would have fitted after `prev`, `prev` ended its paragraph. On the same page a gap
+    clearly larger than the font's line height also ends one."""
+    fits = prev.right + 0.3 * prev.size + _first_word_width(cur) <= right_edge + 1.0
+    if fits and _END.search(prev.text):
+        return True
+    if fits and prev.page == cur.page:
+        return True
+    if prev.page != cur.page:
+        return False  # a sentence running over the page break
+    pitch = prev.pdf.bottom - cur.pdf.bottom
+    return pitch > 1.5 * max(prev.size, cur.size, 1.0) or cur.size > prev.size * 1.15 or prev.size > cur.size * 1.15
