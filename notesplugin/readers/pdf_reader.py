@@ -94,6 +94,17 @@ def _field_line(line: Line, roles: dict[str, str], inline) -> list[tuple[str, st
     return label_pairs(text, inline)
 
 
+def _table_row(line: Line) -> list[tuple[str, str]] | None:
+    """A header table's other rows ("Service<gap>90834 ..."): 2 or 4 cells, short labels."""
+    cells = [c.strip() for c in line.text.split("\t")]
+    if len(cells) not in (2, 4) or not all(cells):
+        return None
+    labels = cells[::2]
+    if not all(len(lb) <= 30 and len(lb.split()) <= 4 and not lb.endswith((".", "!", "?")) for lb in labels):
+        return None
+    return [(lb.rstrip(": "), v) for lb, v in zip(labels, cells[1::2])]
+
+
 def _headers(lines: list[Line], roles: dict[str, str], inline) -> dict[int, tuple[int, list]]:
     """{first line index: (last line index, pairs)} for each header block."""
     out: dict[int, tuple[int, list]] = {}
@@ -108,11 +119,13 @@ def _headers(lines: list[Line], roles: dict[str, str], inline) -> dict[int, tupl
         last, kept, j = i, 0, i
         while j < len(lines):
             pp = _field_line(lines[j], roles, inline)
+            row = pp is None and seen and j == last + 1 and _table_row(lines[j])
+            pp = row or pp
             found = {roles.get(norm_label(lb)) for lb, _ in pp or []} - {None}
             if pp is None or seen & found:
                 break
             pairs.extend(pp)
-            if found:
+            if found or row:
                 seen |= found
                 last, kept = j, len(pairs)
             j += 1

@@ -17,6 +17,7 @@ from notesplugin.model import PdfLine
 
 _PAGE_NO = re.compile(r"\b(page\s*)?\d+(\s*(of|/)\s*\d+)?\b", re.I)
 _PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
+_LABEL_START = re.compile(r"^[A-Z][A-Za-z/&() -]{0,30}:\s")  # "Interventions: ..." starts a section
 _END = re.compile(r"[.!?:;)\"'”’]\s*$")
 BAND = 0.12  # running headers/footers sit in the top or bottom 12% of the page
 
@@ -129,6 +130,8 @@ def starts_paragraph(prev: Line, cur: Line, right_edge: float) -> bool:
     would have fitted after `prev`, `prev` ended its paragraph. On the same page a gap
     clearly larger than the font's line height also ends one."""
     fits = prev.right + 0.3 * prev.size + _first_word_width(cur) <= right_edge + 1.0
+    if prev.page != cur.page and _END.search(prev.text) and _LABEL_START.match(cur.text):
+        return True  # no gap to measure over a page break: a sentence end then "Plan: ..."
     if fits and _END.search(prev.text):
         return True
     if fits and prev.page == cur.page:
