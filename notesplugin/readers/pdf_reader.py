@@ -46,7 +46,12 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         raise InputError(f"{name}: the PDF is {size // 2**20} MB (over {safety.MAX_UNZIPPED // 2**20} MB); "
                          "split the export into smaller files")
     try:
-        doc = pdfium.PdfDocument(str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
+    safety.check_pdf_streams(data, name)
+    try:
+        doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise InputError(f"{name}: the PDF is password-protected; {FIX_EXPORT} without a password") from None
