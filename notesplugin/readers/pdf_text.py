@@ -7,6 +7,7 @@ a tab so `Label<gap>value` cells can be read as fields.
 """
 from __future__ import annotations
 
+import ctypes
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ class Line:
 
 
 def page_lines(textpage, page_no: int) -> list[Line]:
-    """The lines of one page (pypdfium2 PdfTextPage)."""
+    """The lines of one page (pypdfium2 PdfTextPage). Hot loop: pdfium is called once or
+    twice per character, through its raw functions."""
     raw = textpage.raw
     n = textpage.count_chars()
     if n <= 0:
@@ -45,41 +47,48 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # a surrogate pair or a dropped char: positions would drift, go char by char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, k) or 32) for k in range(n))
+    is_generated, font_size = pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFText_GetFontSize
+    loose_box, rect = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
     lines: list[Line] = []
     chars: list[str] = []
     xs: list[tuple[float, float] | None] = []
     bottom = top = None
-    size = 0.0
+    size = wide = narrow = 0.0
     last_right = None
     for k, ch in enumerate(text):
-        generated = pdfium_c.FPDFText_IsGenerated(raw, k) == 1
-        if ch in "\r\n":
-            if ch == "\n" or not generated:
+        if ch in "\r\n" or ch.isspace():
+            generated = is_generated(raw, k) == 1
+            if ch == "\n" or (ch == "\r" and not generated):
                 _close(lines, page_no, chars, xs, bottom, top, size)
                 chars, xs, bottom, top, size, last_right = [], [], None, None, 0.0, None
-            continue
-        if generated or ch.isspace():
-            if chars and chars[-1] not in " \t":
+            elif ch != "\r" and chars and chars[-1] not in " \t":
                 chars.append(" ")
                 xs.append(None)
             continue
-        left, b, right, t = textpage.get_charbox(k, loose=True)
-        fsize = pdfium_c.FPDFText_GetFontSize(raw, k)
-        if last_right is not None and left - last_right > max(fsize, 4.0):
-            if chars and chars[-1] == " ":
-                chars[-1] = "\t"  # a wide gap: another table cell or tab stop
-            else:
-                chars.append("\t")
+        loose_box(raw, k, rect_ref)
+        left, right = rect.left, rect.right
+        if not size:
+            size = font_size(raw, k) or 10.0
+            wide, narrow = max(size, 4.0), 0.2 * size
+        if last_right is not None:
+            gap = left - last_right
+            if gap > wide:
+                if chars and chars[-1] == " ":
+                    chars[-1] = "\t"  # a wide gap: another table cell or tab stop
+                else:
+                    chars.append("\t")
+                    xs.append(None)
+            elif gap > narrow and chars[-1] not in " \t":
+                chars.append(" ")  # a space drawn as a move, not a character
                 xs.append(None)
-        elif last_right is not None and chars and chars[-1] not in " \t" and left - last_right > 0.2 * fsize:
-            chars.append(" ")  # a space drawn as a move, not a character
-            xs.append(None)
         chars.append(ch)
         xs.append((left, right))
         last_right = right
-        bottom = b if bottom is None else min(bottom, b)
-        top = t if top is None else max(top, t)
-        size = size or fsize
+        if bottom is None or rect.bottom < bottom:
+            bottom = rect.bottom
+        if top is None or rect.top > top:
+            top = rect.top
     _close(lines, page_no, chars, xs, bottom, top, size)
     return lines
 
