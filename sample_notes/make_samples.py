@@ -302,8 +302,13 @@ def write_chart_pdf(notes: list[dict], path: Path) -> None:
                  _header_table([("Client:", n["client"], "Date of Service:", _us(n)),
                                 ("Clinician:", n["clinician"], "Note ID:", n["id"])]),
                  Spacer(1, CHART_GAPS[0])]
-        for key, text in soap_parts(n["text"]).items():
-            flow += [Paragraph(SOAP_HEADINGS[key], st["heading"]), Paragraph(_esc(text), st["body"])]
+        try:
+            sections = [(SOAP_HEADINGS[k], text) for k, text in soap_parts(n["text"]).items()]
+        except ValueError:  # not a four-line SOAP note: its paragraphs as they are
+            sections = [(None, line) for line in n["text"].split("\n")]
+        for heading, text in sections:
+            flow += [Paragraph(heading, st["heading"])] if heading else []
+            flow.append(Paragraph(_esc(text), st["body"]))
         flow += [Spacer(1, 10), *_signature(n, st), Spacer(1, CHART_GAPS[1])]
     total = {"pages": 0}
 

@@ -310,3 +310,20 @@ def test_a_pdf_is_no_longer_skipped_when_a_folder_is_walked(tmp_path):
     from notesplugin.pipeline import find_inputs
     shutil.copy(SINGLE, tmp_path / "a.pdf")
     assert find_inputs([tmp_path]) == [tmp_path / "a.pdf"]
+
+
+# ---- the same notes as PDF and as DOCX -----------------------------------------------------------
+
+def test_sample_notes_as_pdf_and_chart_pdf_get_the_docx_layouts_findings(tmp_path):
+    """benchmarks/pdf_layout.py on the sample notes (the dev corpus is outside the repo)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("pdf_layout", SAMPLES.parent / "benchmarks" / "pdf_layout.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    notes = list(_labels().values())
+    fig = mod.compare(notes, tmp_path)
+    assert fig["docx"]["findings"] > 0
+    for name in ("pdf", "chart"):
+        assert fig[name]["differ"] == {}, name
+        assert fig[name]["same_as_docx"] == len(notes)
+    assert not any(fig["problems"].values())
