@@ -327,3 +327,39 @@ def test_sample_notes_as_pdf_and_chart_pdf_get_the_docx_layouts_findings(tmp_pat
         assert fig[name]["differ"] == {}, name
         assert fig[name]["same_as_docx"] == len(notes)
     assert not any(fig["problems"].values())
+
+
+def test_pdf_writer_imports_no_reader():
+    """Writers take what the reader handed on; they never read the input through a reader."""
+    import ast
+    root = SAMPLES.parent / "notesplugin" / "writers"
+    for name in ("pdf_writer.py", "pdf_page.py", "comments.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not any(m and (m.startswith("notesplugin.readers") or "pypdfium2" in m) for m in mods), name
+
+
+def _canvas_pdf(path: Path, pages: list[list[str]]) -> Path:
+    from reportlab.pdfgen import canvas
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    for lines in pages:
+        y = 750  # the top 12% of the page, where page headers sit
+        for line in lines:
+            c.setFont("Helvetica-Bold" if line == "Progress Note" else "Helvetica", 14 if line == "Progress Note" else 10)
+            c.drawString(72, y, line)
+            y -= 18
+        c.showPage()
+    c.save()
+    return path
+
+
+def test_without_header_blocks_a_repeated_note_title_splits_the_notes(tmp_path):
+    path = _canvas_pdf(tmp_path / "titles.pdf", [
+        ["Progress Note", "Ana talked about her move.", "Progress Note", "Ben talked about his job."],
+        ["Progress Note", "Cy talked about school."], ["Progress Note", "Di talked about sleep."]])
+    result, _ = read_pdf(path, Config())
+    # the title at the top of every page is a note title, not a page header
+    assert [n.text for n in result.notes] == ["Ana talked about her move.", "Ben talked about his job.",
+                                              "Cy talked about school.", "Di talked about sleep."]
+    assert [n.note_id for n in result.notes] == ["titles#1", "titles#2", "titles#3", "titles#4"]

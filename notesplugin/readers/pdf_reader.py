@@ -6,7 +6,8 @@ label|value table, read by the DOCX reader's label code) naming at least two of
 note_id/clinician/client/date, one of them the date or note ID. A short title line
 right before a header ("Progress Note") and lines before the first header (the
 practice's letterhead) are not note text, nor are page headers and footers
-(see pdf_text.drop_running). Wrapped lines, also over a page break, join with a
+(see pdf_text.drop_running). Without header blocks, a repeated note title
+("Progress Note") splits the notes, as in Word files. Wrapped lines, also over a page break, join with a
 space; paragraphs with "\n".
 """
 from __future__ import annotations
@@ -163,10 +164,11 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
     if not any(ln.text.strip() for lines in pages for ln in lines):
         raise InputError(f"{path.name}: the PDF has no text layer (a scan?); run OCR first, e.g. ocrmypdf, "
                          f"or {FIX_EXPORT}")
-    body = [ln for lines in drop_running(pages, heights) for ln in lines]
-    source = PdfSource(pages=len(pages), javascript=javascript)
     roles = role_lookup(config)
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
+    body = [ln for lines in drop_running(pages, heights, lambda ln: norm_label(ln.text.strip()) in note_labels)
+            for ln in lines]
+    source = PdfSource(pages=len(pages), javascript=javascript)
     inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
     headers = _headers(body, roles, inline)
     rights = sorted(ln.right for ln in body if len(ln.text) >= 30) or sorted(ln.right for ln in body)
@@ -188,7 +190,10 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
                 drafts.append((pairs, []))
             i = last + 1
             continue
-        if not is_rule(None, body[i].text):
+        if not headers and norm_label(body[i].text.strip()) in note_labels:
+            if drafts[-1][1]:  # without header blocks a repeated "Progress Note" title splits notes
+                drafts.append(([], []))
+        elif not is_rule(None, body[i].text):
             drafts[-1][1].append(body[i])
         i += 1
 
