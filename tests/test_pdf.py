@@ -363,3 +363,10 @@ def test_without_header_blocks_a_repeated_note_title_splits_the_notes(tmp_path):
     assert [n.text for n in result.notes] == ["Ana talked about her move.", "Ben talked about his job.",
                                               "Cy talked about school.", "Di talked about sleep."]
     assert [n.note_id for n in result.notes] == ["titles#1", "titles#2", "titles#3", "titles#4"]
+
+
+def test_a_note_over_the_size_limit_is_skipped_and_counted():
+    result, _ = read_pdf(CHART, Config(max_note_chars=600))
+    long_ones = [w for w in result.warnings if "longer than 600 characters" in w]
+    assert result.skipped == len(long_ones) > 0
+    assert all(len(n.text) <= 600 for n in result.notes)

@@ -199,6 +199,7 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
 
     notes: list[Note] = []
     warnings: list[str] = []
+    skipped = 0
     for pairs, lines in drafts:
         if not lines:
             continue
@@ -206,6 +207,7 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
         if len(note.text) > config.max_note_chars:
             warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
                             "and was not checked; raise limits.max_note_chars to include it")
+            skipped += 1
             continue
         notes.append(note)
     if javascript:
@@ -214,7 +216,7 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
-    return ReadResult(notes, warnings), source
+    return ReadResult(notes, warnings, skipped), source
 
 
 def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge: float,
