@@ -370,3 +370,20 @@ def test_a_note_over_the_size_limit_is_skipped_and_counted():
     long_ones = [w for w in result.warnings if "longer than 600 characters" in w]
     assert result.skipped == len(long_ones) > 0
     assert all(len(n.text) <= 600 for n in result.notes)
+
+
+def test_a_signature_block_before_the_next_header_does_not_rename_the_next_note(tmp_path):
+    path = _canvas_pdf(tmp_path / "sig.pdf", [
+        ["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: n-1", "Ana talked about her move.",
+         "Clinician: Old Name", "Date: 03/03/2026",
+         "Client: Ben S.", "Date of Service: 03/04/2026", "Clinician: New Name", "Note ID: n-2",
+         "Ben talked about his job."]])
+    result, _ = read_pdf(path, Config())
+    assert [(n.note_id, n.client, n.clinician, n.date) for n in result.notes] == [
+        ("n-1", "Ana R.", "", "2026-03-02"), ("n-2", "Ben S.", "New Name", "2026-03-04")]
+
+
+def test_a_pdf_whose_every_line_repeats_on_every_page_says_so(tmp_path):
+    path = _canvas_pdf(tmp_path / "same.pdf", [["Riverbend Counseling"], ["Riverbend Counseling"]])
+    with pytest.raises(InputError, match="same.pdf: no note text found"):
+        read_pdf(path, Config())

@@ -147,20 +147,25 @@ def _is_title(line: Line, before: Line, note_labels: set[str]) -> bool:
     """"Progress Note" or a larger-type heading right above a header block."""
     text = line.text.strip()
     words = norm_label(text).split()
-    return len(text) <= 80 and (" ".join(words) in note_labels or (len(words) <= 8 and bool({"note", "notes"} & set(words)))
-                                or line.size > 1.15 * before.size)
+    named = " ".join(words) in note_labels or (len(words) <= 8 and bool({"note", "notes"} & set(words)))
+    return len(text) <= 80 and (named or line.size > 1.15 * before.size)
 
 
-def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) -> tuple[ReadResult, PdfSource]:
+def _merged(first: list, then: list, roles: dict[str, str]) -> list:
+    """Two header blocks with no text between (a signature block "Clinician: ... Date: ..."
+    then the next note's header): one header where the later block's roles win."""
+    later = {roles.get(norm_label(lb)) for lb, _ in then} - {None}
+    return [(lb, v) for lb, v in first if roles.get(norm_label(lb)) not in later] + then
+
+
+def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     path = Path(path)
-    own = doc is None
-    doc = doc or open_pdf(path)
+    doc = open_pdf(path)
     try:
         pages, heights = _lines(doc, path.name, config.max_note_chars)
         javascript = _javascript(doc)
     finally:
-        if own:
-            doc.close()
+        doc.close()
     if not any(ln.text.strip() for lines in pages for ln in lines):
         raise InputError(f"{path.name}: the PDF has no text layer (a scan?); run OCR first, e.g. ocrmypdf, "
                          f"or {FIX_EXPORT}")
@@ -168,6 +173,8 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
     body = [ln for lines in drop_running(pages, heights, lambda ln: norm_label(ln.text.strip()) in note_labels)
             for ln in lines]
+    if not body:
+        raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
     source = PdfSource(pages=len(pages), javascript=javascript)
     inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
     headers = _headers(body, roles, inline)
@@ -183,7 +190,7 @@ def read_pdf(path: Path, config: Config, doc: pdfium.PdfDocument | None = None) 
             if lines and _is_title(lines[-1], body[i], note_labels):
                 lines.pop()  # "Progress Note" above the header
             if drafts[-1][0] and not lines:
-                drafts[-1] = (drafts[-1][0] + pairs, lines)  # a header split over two blocks
+                drafts[-1] = (_merged(drafts[-1][0], pairs, roles), lines)
             elif len(drafts) == 1 and not drafts[0][0] and len(lines) <= _PREAMBLE_LINES:
                 drafts[0] = (pairs, [])  # letterhead above the first header
             else:
