@@ -387,3 +387,20 @@ def test_a_pdf_whose_every_line_repeats_on_every_page_says_so(tmp_path):
     path = _canvas_pdf(tmp_path / "same.pdf", [["Riverbend Counseling"], ["Riverbend Counseling"]])
     with pytest.raises(InputError, match="same.pdf: no note text found"):
         read_pdf(path, Config())
+
+
+def test_rotated_pages_read_the_same_and_get_the_same_highlight_places(tmp_path):
+    w = PdfWriter(clone_from=CHART)
+    for page in w.pages:
+        page.rotate(90)
+    rotated = tmp_path / "rotated.pdf"
+    w.write(rotated)
+    plain, _ = read_pdf(CHART, Config())
+    turned, _ = read_pdf(rotated, Config())
+    assert [(n.note_id, n.text) for n in turned.notes] == [(n.note_id, n.text) for n in plain.notes]
+    a = process_file(CHART, tmp_path / "a.pdf", Config())
+    b = process_file(rotated, tmp_path / "b.pdf", Config())
+    assert a.ok and b.ok
+    quads = [[[round(float(v), 1) for v in annot["/QuadPoints"]] for _, annot in _highlights(p)]
+             for p in (tmp_path / "a.pdf", tmp_path / "b.pdf")]
+    assert quads[0] == quads[1] and quads[0]

@@ -68,8 +68,8 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
     return doc
 
 
-def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[float]]:
-    pages, heights, total = [], [], 0
+def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[tuple]]:
+    pages, boxes, total = [], [], 0
     for i in range(len(doc)):
         try:
             page = doc[i]
@@ -77,15 +77,19 @@ def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[lis
         except pdfium.PdfiumError:
             raise InputError(f"{name}: damaged PDF (page {i + 1} cannot be read); {FIX_EXPORT}") from None
         lines = page_lines(textpage, i + 1)
-        heights.append(page.get_height())
+        if page.get_rotation():  # pdfium orders a turned page's lines as displayed: put them back top-down
+            lines.sort(key=lambda ln: -ln.pdf.bottom)
+            for k, ln in enumerate(lines, 1):
+                ln.number = k
+        boxes.append(page.get_mediabox())  # (left, bottom, right, top) in the space of the char boxes
         textpage.close()
         page.close()
         pages.append(lines)
         total += sum(len(ln.text) for ln in lines)
-        if total > max_chars * 50:  # the same cap as the workbook readers', per file
+        if total > max_chars * 50:  # 50 notes at the note cap: bounded memory and time per file
             raise InputError(f"{name}: the PDF holds over {max_chars * 50:,} characters of text; "
                              "split the export into smaller files")
-    return pages, heights
+    return pages, boxes
 
 
 def _javascript(doc: pdfium.PdfDocument) -> bool:
@@ -162,7 +166,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     path = Path(path)
     doc = open_pdf(path)
     try:
-        pages, heights = _lines(doc, path.name, config.max_note_chars)
+        pages, boxes = _lines(doc, path.name, config.max_note_chars)
         javascript = _javascript(doc)
     finally:
         doc.close()
@@ -171,7 +175,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
                          f"or {FIX_EXPORT}")
     roles = role_lookup(config)
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
-    body = [ln for lines in drop_running(pages, heights, lambda ln: norm_label(ln.text.strip()) in note_labels)
+    body = [ln for lines in drop_running(pages, boxes, lambda ln: norm_label(ln.text.strip()) in note_labels)
             for ln in lines]
     if not body:
         raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")

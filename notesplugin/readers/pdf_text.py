@@ -108,21 +108,23 @@ def _running_key(line: Line) -> tuple:
     return (round(line.pdf.bottom), _PAGE_NO.sub("#", line.text.lower()).strip())
 
 
-def drop_running(pages: list[list[Line]], heights: list[float], keep=lambda line: False) -> list[list[Line]]:
+def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: False) -> list[list[Line]]:
     """Remove page headers and footers: a line in the top/bottom band that repeats at the same
     height with the same text (page numbers aside) on at least 2 pages and half of them, or a
     lone "Page 2 of 5" there. `keep(line)` spares a line that only looks like one (a note title
     at the top of every page when each note starts a page)."""
-    def in_band(line: Line, h: float) -> bool:
-        return line.pdf.bottom > h * (1 - BAND) or line.pdf.top < h * BAND
+    def in_band(line: Line, box: tuple) -> bool:
+        bottom, top = box[1], box[3]
+        band = (top - bottom) * BAND
+        return line.pdf.bottom > top - band or line.pdf.top < bottom + band
 
     counts: Counter = Counter()
-    for lines, h in zip(pages, heights):
-        counts.update({_running_key(ln) for ln in lines if in_band(ln, h)})
+    for lines, box in zip(pages, boxes):
+        counts.update({_running_key(ln) for ln in lines if in_band(ln, box)})
     need = max(2, (len(pages) + 1) // 2)
     out = []
-    for lines, h in zip(pages, heights):
-        out.append([ln for ln in lines if not in_band(ln, h) or keep(ln)
+    for lines, box in zip(pages, boxes):
+        out.append([ln for ln in lines if not in_band(ln, box) or keep(ln)
                     or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text))])
     return out
 
