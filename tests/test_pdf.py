@@ -404,3 +404,16 @@ def test_rotated_pages_read_the_same_and_get_the_same_highlight_places(tmp_path)
     quads = [[[round(float(v), 1) for v in annot["/QuadPoints"]] for _, annot in _highlights(p)]
              for p in (tmp_path / "a.pdf", tmp_path / "b.pdf")]
     assert quads[0] == quads[1] and quads[0]
+
+
+@pytest.mark.skipif(shutil.which("pdftocairo") is None, reason="poppler-utils not installed")
+def test_the_same_notes_redrawn_by_cairo_read_the_same(tmp_path):
+    """cairo places each glyph itself (font size 1 and a scaled matrix, kerned capitals):
+    pdfium then reports 'C lient', 'P etra'; the reader must not."""
+    for src in (SINGLE, CHART):
+        out = tmp_path / src.name
+        subprocess.run(["pdftocairo", "-pdf", str(src), str(out)], check=True, timeout=120)
+        want, _ = read_pdf(src, Config())
+        got, _ = read_pdf(out, Config())
+        assert [(n.note_id, n.client, n.clinician, n.date, n.text) for n in got.notes] == \
+               [(n.note_id, n.client, n.clinician, n.date, n.text) for n in want.notes]

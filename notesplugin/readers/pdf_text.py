@@ -20,6 +20,8 @@ _PAGE_NO = re.compile(r"\b(page\s*)?\d+(\s*(of|/)\s*\d+)?\b", re.I)
 _PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
 _LABEL_START = re.compile(r"^[A-Z][A-Za-z/&() -]{0,30}:\s")  # "Interventions: ..." starts a section
 _END = re.compile(r"[.!?:;)\"'”’]\s*$")
+LOOSE_EM = 1.15  # a loose char box (ascent to descent) is about 1.15 em high
+WORD_GAP = 0.2  # a gap of 0.2 em or more between characters is a space between words
 BAND = 0.12  # running headers/footers sit in the top or bottom 12% of the page
 
 
@@ -30,7 +32,7 @@ class Line:
     pdf: PdfLine
     left: float
     right: float
-    size: float  # font size of the line's first real character
+    size: float  # font size (from the box height) of the line's first real character
 
     @property
     def text(self) -> str:
@@ -39,7 +41,11 @@ class Line:
 
 def page_lines(textpage, page_no: int) -> list[Line]:
     """The lines of one page (pypdfium2 PdfTextPage). Hot loop: pdfium is called once or
-    twice per character, through its raw functions."""
+    twice per character, through its raw functions.
+
+    Sizes come from the characters' boxes (the font size pdfium reports ignores the text
+    matrix: 1.0 in PDFs drawn by cairo). A space pdfium put in is kept only where the gap is
+    word-sized: pdfium also "finds" spaces in kerned words ("P etra")."""
     raw = textpage.raw
     n = textpage.count_chars()
     if n <= 0:
@@ -47,41 +53,38 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # a surrogate pair or a dropped char: positions would drift, go char by char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, k) or 32) for k in range(n))
-    is_generated, font_size = pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFText_GetFontSize
+    is_generated = pdfium_c.FPDFText_IsGenerated
     loose_box, rect = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FS_RECTF()
     rect_ref = ctypes.byref(rect)
     lines: list[Line] = []
     chars: list[str] = []
     xs: list[tuple[float, float] | None] = []
     bottom = top = None
-    size = wide = narrow = 0.0
+    size = 0.0
     last_right = None
+    space = ""  # "real": the PDF has a space here; "generated": pdfium put one in
     for k, ch in enumerate(text):
         if ch in "\r\n" or ch.isspace():
             generated = is_generated(raw, k) == 1
             if ch == "\n" or (ch == "\r" and not generated):
                 _close(lines, page_no, chars, xs, bottom, top, size)
-                chars, xs, bottom, top, size, last_right = [], [], None, None, 0.0, None
-            elif ch != "\r" and chars and chars[-1] not in " \t":
-                chars.append(" ")
-                xs.append(None)
+                chars, xs, bottom, top, size, last_right, space = [], [], None, None, 0.0, None, ""
+            elif ch != "\r" and chars:
+                space = space if space == "real" else ("generated" if generated else "real")
             continue
         loose_box(raw, k, rect_ref)
         left, right = rect.left, rect.right
         if not size:
-            size = font_size(raw, k) or 10.0
-            wide, narrow = max(size, 4.0), 0.2 * size
+            size = (rect.top - rect.bottom) / LOOSE_EM or 10.0
         if last_right is not None:
             gap = left - last_right
-            if gap > wide:
-                if chars and chars[-1] == " ":
-                    chars[-1] = "\t"  # a wide gap: another table cell or tab stop
-                else:
-                    chars.append("\t")
-                    xs.append(None)
-            elif gap > narrow and chars[-1] not in " \t":
-                chars.append(" ")  # a space drawn as a move, not a character
+            if gap > max(size, 4.0):
+                chars.append("\t")  # a wide gap: another table cell or tab stop
                 xs.append(None)
+            elif space == "real" or gap > WORD_GAP * size:
+                chars.append(" ")
+                xs.append(None)
+        space = ""
         chars.append(ch)
         xs.append((left, right))
         last_right = right
