@@ -417,3 +417,16 @@ def test_the_same_notes_redrawn_by_cairo_read_the_same(tmp_path):
         got, _ = read_pdf(out, Config())
         assert [(n.note_id, n.client, n.clinician, n.date, n.text) for n in got.notes] == \
                [(n.note_id, n.client, n.clinician, n.date, n.text) for n in want.notes]
+
+
+def test_justified_text_keeps_its_spaces(tmp_path):
+    from reportlab.lib.enums import TA_JUSTIFY
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    body = ParagraphStyle("j", parent=getSampleStyleSheet()["BodyText"], alignment=TA_JUSTIFY)
+    text = ("Therapist validated extraordinarily counterproductive circumstances notwithstanding "
+            "incomprehensibilities and supercalifragilistic interruptions. ") * 4
+    flow = [Paragraph(x, body) for x in ("Client: A B.", "Date of Service: 01/02/2026", "Note ID: j-1", text)]
+    SimpleDocTemplate(str(tmp_path / "j.pdf")).build(flow)
+    (note,) = read_pdf(tmp_path / "j.pdf", Config())[0].notes
+    assert note.text == text.strip()  # wide justified spaces are spaces, not table-cell tabs

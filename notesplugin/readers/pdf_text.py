@@ -78,7 +78,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
             size = (rect.top - rect.bottom) / LOOSE_EM or 10.0
         if last_right is not None:
             gap = left - last_right
-            if gap > max(size, 4.0):
+            if gap > max(size, 4.0) and space != "real":  # justified text widens real spaces
                 chars.append("\t")  # a wide gap: another table cell or tab stop
                 xs.append(None)
             elif space == "real" or gap > WORD_GAP * size:
