@@ -430,3 +430,14 @@ def test_justified_text_keeps_its_spaces(tmp_path):
     SimpleDocTemplate(str(tmp_path / "j.pdf")).build(flow)
     (note,) = read_pdf(tmp_path / "j.pdf", Config())[0].notes
     assert note.text == text.strip()  # wide justified spaces are spaces, not table-cell tabs
+
+
+def test_a_broken_xref_pointer_gets_a_whole_rewrite_that_other_readers_open(tmp_path):
+    import re
+    src = tmp_path / "badxref.pdf"
+    src.write_bytes(re.sub(rb"startxref\s+\d+", b"startxref\n123", SINGLE.read_bytes()))
+    res = process_file(src, tmp_path / "out.pdf", Config())
+    assert res.ok, res.error
+    reader = PdfReader(tmp_path / "out.pdf", strict=True)  # no repair needed
+    assert len(reader.pages) == 2 and any(a.get_object()["/Subtype"] == "/Highlight"
+                                          for a in reader.pages[0]["/Annots"])

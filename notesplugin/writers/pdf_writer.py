@@ -4,11 +4,14 @@ comment's text, and a last page listing the findings.
 Places come from the reader's PdfSource (each character's page, line box and x range),
 never from reading the file again. pypdf appends the annotations as an incremental
 update, so the original bytes (pages, fonts, forms, existing annotations, signatures)
-stay as they were. A PDF holding JavaScript is rewritten instead, without it.
+stay as they were. A PDF holding JavaScript is rewritten instead, without it, and so is
+one whose cross-reference pointer is broken (an update could not chain to it).
 """
 from __future__ import annotations
 
 import io
+import logging
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,6 +30,9 @@ from notesplugin.writers.pdf_page import add_pages
 COLORS = {"flagged": (1.0, 0.93, 0.0), "exempt": (0.78, 0.78, 0.78), "crisis": (0.25, 0.9, 0.95)}
 AUTHOR = "notesplugin"
 _JS_KEYS = ("/OpenAction", "/AA")
+# pypdf logs repairs ("incorrect startxref pointer") as warnings; without a handler Python would
+# print them on stderr. The library never prints: a handler here keeps them for a caller's logging.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
 
 def color(f: Finding) -> tuple[float, float, float]:
@@ -118,6 +124,17 @@ def _strip_javascript(reader: PdfReader) -> None:
                 annot.pop("/A")
 
 
+def _xref_ok(data: bytes) -> bool:
+    """Whether the last `startxref` points at a cross-reference table or stream. An update
+    appended to a file whose pointer is wrong chains to nothing (poppler then reads no
+    pages), so such a file, which readers repair, is rewritten whole instead."""
+    at = data.rfind(b"startxref")
+    m = re.match(rb"startxref\s+(\d+)", data[at:at + 40]) if at >= 0 else None
+    if not m or int(m[1]) >= len(data):
+        return False
+    return bool(re.match(rb"\s*(xref|\d+\s+\d+\s+obj)", data[int(m[1]):int(m[1]) + 40]))
+
+
 def findings_lines(name: str, notes: list[Note], findings: list[Finding]) -> list[str]:
     by_id = {n.note_id: n for n in notes}
     lines = [f"notesplugin findings for {name}", ""]
@@ -140,9 +157,10 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
     data = src.read_bytes()
     try:
-        if source.javascript:
+        if source.javascript or not _xref_ok(data):
             reader = PdfReader(io.BytesIO(data))
-            _strip_javascript(reader)
+            if source.javascript:
+                _strip_javascript(reader)
             writer = PdfWriter(clone_from=reader)
         else:
             writer = PdfWriter(io.BytesIO(data), incremental=True)
