@@ -441,3 +441,13 @@ def test_a_broken_xref_pointer_gets_a_whole_rewrite_that_other_readers_open(tmp_
     reader = PdfReader(tmp_path / "out.pdf", strict=True)  # no repair needed
     assert len(reader.pages) == 2 and any(a.get_object()["/Subtype"] == "/Highlight"
                                           for a in reader.pages[0]["/Annots"])
+
+
+def test_a_word_broken_at_a_line_end_hyphen_is_one_word(tmp_path):
+    lines = ["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: h-1",
+             "Ana described the week since the funeral and the long follow-",
+             "up visit with her aunt; she cried while the therapist listened.",
+             "Plan: weekly."]
+    result, _ = read_pdf(_canvas_pdf(tmp_path / "h.pdf", [lines]), Config())
+    assert result.notes[0].text == ("Ana described the week since the funeral and the long follow-up visit with her "
+                                    "aunt; she cried while the therapist listened.\nPlan: weekly.")

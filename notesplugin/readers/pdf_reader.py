@@ -23,7 +23,7 @@ from notesplugin.config import Config
 from notesplugin.model import InputError, Note, PdfSource, ReadResult, Segment
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_reader import ROLES, header_values, norm_label, role_lookup
-from notesplugin.readers.pdf_text import Line, drop_running, page_lines, starts_paragraph
+from notesplugin.readers.pdf_text import Line, drop_running, joiner, page_lines, starts_paragraph
 
 FIX_EXPORT = "export the note again as a text PDF"
 _PREAMBLE_LINES = 8  # letterhead lines above the first header
@@ -238,8 +238,9 @@ def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge:
     prev: Line | None = None
     for line in lines:
         if prev is not None:
-            parts.append("\n" if starts_paragraph(prev, line, right_edge) else " ")
-            pos += 1
+            sep = "\n" if starts_paragraph(prev, line, right_edge) else joiner(prev, line)
+            parts.append(sep)
+            pos += len(sep)
         parts.append(line.text)
         segs.append(Segment(pos, pos + len(line.text), {"page": line.page, "line": line.number}))
         source.lines[(line.page, line.number)] = line.pdf

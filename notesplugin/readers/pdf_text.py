@@ -19,6 +19,7 @@ from notesplugin.model import PdfLine
 _PAGE_NO = re.compile(r"\b(page\s*)?\d+(\s*(of|/)\s*\d+)?\b", re.I)
 _PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
 _LABEL_START = re.compile(r"^[A-Z][A-Za-z/&() -]{0,30}:\s")  # "Interventions: ..." starts a section
+_HYPHENATED = re.compile(r"[^\W\d_]-$")
 _END = re.compile(r"[.!?:;)\"'”’]\s*$")
 LOOSE_EM = 1.15  # a loose char box (ascent to descent) is about 1.15 em high
 WORD_GAP = 0.2  # a gap of 0.2 em or more between characters is a space between words
@@ -53,6 +54,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # a surrogate pair or a dropped char: positions would drift, go char by char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, k) or 32) for k in range(n))
+    text = text.replace("\ufffe", "-")  # pdfium's mark for a hyphen ending a line
     is_generated = pdfium_c.FPDFText_IsGenerated
     loose_box, rect = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FS_RECTF()
     rect_ref = ctypes.byref(rect)
@@ -136,6 +138,12 @@ def _first_word_width(line: Line) -> float:
     first = line.text.split(maxsplit=1)[0] if line.text.strip() else ""
     x = line.pdf.xs[len(first) - 1] if first else None
     return (x[1] - line.left) if x else 0.0
+
+
+def joiner(prev: Line, cur: Line) -> str:
+    """What joins a wrapped line to the next: a space, or nothing after a word broken at a
+    hyphen ("follow-" / "up plan" reads "follow-up plan")."""
+    return "" if _HYPHENATED.search(prev.text) and cur.text[:1].islower() else " "
 
 
 def starts_paragraph(prev: Line, cur: Line, right_edge: float) -> bool:
