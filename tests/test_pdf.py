@@ -451,3 +451,14 @@ def test_a_word_broken_at_a_line_end_hyphen_is_one_word(tmp_path):
     result, _ = read_pdf(_canvas_pdf(tmp_path / "h.pdf", [lines]), Config())
     assert result.notes[0].text == ("Ana described the week since the funeral and the long follow-up visit with her "
                                     "aunt; she cried while the therapist listened.\nPlan: weekly.")
+
+
+def test_a_pdf_named_docx_and_a_docx_named_pdf_are_told_to_rename(tmp_path):
+    from notesplugin.readers.sniff import sniff
+    shutil.copy(SINGLE, tmp_path / "note.docx")
+    shutil.copy(SAMPLES / "single_note.docx", tmp_path / "other.pdf")
+    with pytest.raises(InputError, match=r"note.docx: this is really a .pdf file named .docx; rename it to note.pdf"):
+        sniff(tmp_path / "note.docx")
+    with pytest.raises(InputError, match=r"other.pdf: this is really a .docx file named .pdf; rename it to other.docx"):
+        sniff(tmp_path / "other.pdf")
+    assert sniff(SINGLE) == "pdf"
