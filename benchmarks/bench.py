@@ -6,9 +6,11 @@ Run:  python benchmarks/bench.py [--quick] [--json PATH] [--keep DIR]
 Generates realistic exports in a temp folder (the 38 sample notes, varied: client
 names, dates and the admin lines at the end; every checklist item represented):
 an XLSX laid out like sample_notes/clinic_a_export.xlsx and a folder of single-note
-DOCX files like sample_notes/single_note.docx. Then measures, in the same run:
+DOCX files like sample_notes/single_note.docx, and a folder of one-page note PDFs like
+sample_notes/progress_note_petra_v_2026-03-04.pdf. Then measures, in the same run:
 
 - floor: openpyxl load + save of the XLSX; python-docx open + save of every DOCX;
+  pypdf open + save (PdfWriter(clone_from=...).write) of every PDF;
 - scan: notesplugin.pipeline.scan called in-process (library; ledger on, in a temp
   file), and the CLI `notesplugin scan` in a subprocess for the XLSX (peak RSS);
 - the checklist engine alone, notes/s on one core;
@@ -37,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_notes"
 
-FULL = {"xlsx": 10_000, "docx": 500, "engine": 5_000, "scaling": [1_000, 5_000, 10_000, 20_000]}
-QUICK = {"xlsx": 200, "docx": 16, "engine": 200, "scaling": [100, 200, 300]}
+FULL = {"xlsx": 10_000, "docx": 500, "pdf": 500, "engine": 5_000, "scaling": [1_000, 5_000, 10_000, 20_000]}
+QUICK = {"xlsx": 200, "docx": 16, "pdf": 16, "engine": 200, "scaling": [100, 200, 300]}
 
 # Names that are not English words the lexicon could read as an emotion or an actor.
 FIRST_NAMES = """Adaeze Aurelio Bartek Beatriz Cosmin Dagny Delphine Emeka Esperanza Fenella Florin Gideon
@@ -56,6 +58,7 @@ TARGETS = {
     "peak_rss_mb": ("peak RSS of the XLSX scan (CLI), MB", "<=", 400.0),
     "scaling_ratio": ("time/note at largest size / at smallest", "<=", 1.15),
     "jobs_speedup": ("--jobs 2 speedup over --jobs 1 (DOCX folder)", ">=", 1.6),
+    "pdf_ratio": ("PDF folder scan / pypdf open+save floor", "<=", 2.0),
 }
 
 RSS_WRAPPER = ("import resource, subprocess, sys, time\n"
@@ -122,6 +125,13 @@ def write_docx_folder(ms, notes: list[dict], folder: Path) -> Path:
     return folder
 
 
+def write_pdf_folder(ms, notes: list[dict], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in notes:
+        ms.write_single_pdf([n], folder / f"{n['id']}.pdf")
+    return folder
+
+
 # ---- measuring ----------------------------------------------------------------------
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
@@ -146,6 +156,17 @@ def floor_docx(folder: Path, out: Path) -> float:
     def run():
         for p in sorted(folder.glob("*.docx")):
             Document(str(p)).save(str(out / p.name))
+    return timed(run)[0]
+
+
+def floor_pdf(folder: Path, out: Path) -> float:
+    from pypdf import PdfWriter
+    out.mkdir(parents=True, exist_ok=True)
+
+    def run():
+        for p in sorted(folder.glob("*.pdf")):
+            with open(out / p.name, "wb") as fh:
+                PdfWriter(clone_from=str(p)).write(fh)
     return timed(run)[0]
 
 
@@ -268,6 +289,15 @@ def run(quick: bool, tmp: Path) -> dict:
     fig["jobs_speedup"] = fig["docx_scan_s"] / fig["docx_scan_jobs2_s"]
     say(f"DOCX folder {sizes['docx']:,} files: python-docx open+save floor {fig['docx_floor_s']:.2f} s; "
         f"scan --jobs 1 {fig['docx_scan_s']:.2f} s; --jobs 2 {fig['docx_scan_jobs2_s']:.2f} s")
+
+    # PDF folder: one-page notes, pypdf's own open+save as the floor
+    folder = write_pdf_folder(ms, generate(base, sizes["pdf"], 11), tmp / "pdf_in")
+    fig["pdf_floor_s"] = floor_pdf(folder, tmp / "pdf_floor")
+    fig["pdf_scan_s"], res = scan_lib([folder], tmp / "pdf_out", tmp / "pdf.sqlite3")
+    fig["pdf_ratio"] = fig["pdf_scan_s"] / fig["pdf_floor_s"]
+    fig["pdf_findings"] = len(res.findings)
+    say(f"PDF folder {sizes['pdf']:,} one-page notes: pypdf open+save floor {fig['pdf_floor_s']:.2f} s; "
+        f"scan (read, check, annotate) {fig['pdf_scan_s']:.2f} s; findings {fig['pdf_findings']:,}")
 
     say(f"RSS: peak {fig['peak_rss_mb']:.0f} MB for the {main_n:,}-note CLI scan")
     say("targets:")

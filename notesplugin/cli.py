@@ -65,7 +65,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Only errors (no progress bar, no summary).")
 def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None, ledger_path: Path | None,
          no_ledger: bool, show_evidence: bool, include_excerpts: bool, jobs: int, fmt: str, since, quiet: bool) -> None:
-    """Scan DOCX/XLSX/XLSM/CSV exports (files or folders) and write annotated copies.
+    """Scan DOCX/XLSX/XLSM/CSV/PDF exports (files or folders) and write annotated copies.
 
     Also writes findings.jsonl, run.json and summary.xlsx (by clinician, by
     week with a chart, open gaps, files); letters go to letters/.

@@ -90,3 +90,26 @@ class ReadResult:
     notes: list[Note]
     warnings: list[str] = field(default_factory=list)
     skipped: int = 0  # notes (or note rows) the reader found but could not use; each has a warning
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    """One text line of a PDF page as the reader saw it, in PDF user space (y runs up).
+
+    `xs[i]` is the (left, right) of character i of `text`, or None for a character the
+    reader put in (a space or tab between table cells); `bottom`/`top` span the line's font."""
+
+    text: str
+    xs: tuple[tuple[float, float] | None, ...]
+    bottom: float
+    top: float
+
+
+@dataclass
+class PdfSource:
+    """Where every character of a PDF's notes sits: a Segment's location {"page": p, "line": k}
+    (both 1-based) names lines[(p, k)]. The PDF writer needs only this and the file's bytes."""
+
+    pages: int
+    lines: dict[tuple[int, int], PdfLine] = field(default_factory=dict)
+    javascript: bool = False  # the input holds JavaScript: never run, left out of the copy

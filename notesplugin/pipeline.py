@@ -164,10 +164,14 @@ def _within_limit(notes: list[Note], path: Path, config: Config, warnings: list[
 
 def _write(kind: str, src: Path, dest: Path, notes: list[Note], findings: list[Finding], config: Config,
            comment_date: datetime | None, doc=None) -> list[str]:
+    """`doc`: what the reader handed on (the opened Word document, or a PDF's PdfSource)."""
     if kind == "docx":
         from notesplugin.writers.docx_writer import write_docx
         return write_docx(src, dest, notes, findings, comment_date=comment_date, file_mode=config.file_mode,
                           doc=doc)
+    if kind == "pdf":
+        from notesplugin.writers.pdf_writer import write_pdf
+        return write_pdf(src, dest, notes, findings, doc, file_mode=config.file_mode)
     if kind == "xlsx":
         from notesplugin.writers.xlsx_writer import write_xlsx
         return write_xlsx(src, dest, notes, findings, file_mode=config.file_mode)

@@ -1,9 +1,10 @@
-"""Lay the fictional notes in notes.jsonl out as the EHR exports next to this file.
+"""Lay the fictional notes in notes.jsonl and pdf_notes.jsonl out as the EHR exports next to this file.
 
 Run:  python sample_notes/make_samples.py [OUT_DIR]   (default: this folder)
 
 Deterministic in content: the same notes.jsonl always gives the same note texts,
-cells and paragraphs (zip timestamps inside the Office files still differ).
+cells and paragraphs (zip timestamps inside the Office files still differ; the PDFs
+are byte for byte the same). The PDFs need reportlab (in the test extra).
 Also writes expected.json, the findings the labels call for, per export file.
 """
 from __future__ import annotations
@@ -20,7 +21,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 HERE = Path(__file__).resolve().parent
-NOTES = HERE / "notes.jsonl"
+# notes.jsonl is also a training set of the learned model (corpus/manifest.toml): notes added
+# later live in their own files so the shipped weights stay reproducible.
+NOTES = (HERE / "notes.jsonl", HERE / "pdf_notes.jsonl")
 FIXED_TIME = dt.datetime(2026, 3, 16, 9, 0, 0)
 PRACTICE = "Riverbend Counseling Collective"  # fictional
 
@@ -36,13 +39,18 @@ LAYOUT: dict[str, list[str]] = {
     "week_of_2026-03-02.docx": ["sample-030", "sample-031", "sample-032", "sample-033", "sample-034"],
     "telehealth_notes.csv": ["sample-007", "sample-017", "sample-022", "sample-025", "sample-029",
                              "sample-037"],
+    "progress_note_petra_v_2026-03-04.pdf": ["sample-039"],
+    "chart_export_vantongeren_2026-03.pdf": ["sample-040", "sample-041", "sample-042", "sample-043"],
 }
 SOAP_KEYS = ("S", "O", "A", "P")
 
 
-def load_notes(path: Path = NOTES) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def load_notes(paths: Path | tuple[Path, ...] = NOTES) -> list[dict]:
+    out = []
+    for path in (paths,) if isinstance(paths, Path) else paths:
+        with open(path, encoding="utf-8") as fh:
+            out.extend(json.loads(line) for line in fh if line.strip())
+    return out
 
 
 def check_layout(notes: list[dict]) -> None:
@@ -220,6 +228,105 @@ def write_telehealth_csv(notes: list[dict], path: Path) -> None:
             w.writerow([n["id"], n["date"], n["client"], n["clinician"], "Video", n["text"]])
 
 
+# ---- PDF exports, drawn the way an EHR prints a note (reportlab: a dev dependency only) ----------
+
+SOAP_HEADINGS = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}
+PRINTED = "Printed 03/20/2026 09:00"
+CHART_GAPS = (34, 42)  # points after a header table and after a note: chosen so a sentence runs over a page break
+
+
+def _pdf_styles():
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=base["BodyText"], fontName="Helvetica", fontSize=10.5, leading=13.5,
+                          spaceAfter=6, allowOrphans=1, allowWidows=1)
+    return {"title": ParagraphStyle("title", parent=base["Heading1"], fontName="Helvetica-Bold", fontSize=16),
+            "heading": ParagraphStyle("heading", parent=base["Heading3"], fontName="Helvetica-Bold",
+                                      fontSize=11, spaceBefore=4, spaceAfter=2),
+            "body": body,
+            "small": ParagraphStyle("small", parent=body, fontSize=8.5, textColor="#555555")}
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _header_table(rows: list[tuple[str, ...]]):
+    """A borderless label|value table as EHRs print the note header (2 or 4 columns)."""
+    from reportlab.platypus import Table, TableStyle
+    t = Table(rows, hAlign="LEFT")
+    style = [("FONT", (0, 0), (-1, -1), "Helvetica", 10), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+             ("LINEBELOW", (0, -1), (-1, -1), 0.5, "#999999")]
+    style += [("FONT", (c, 0), (c, -1), "Helvetica-Bold", 10) for c in range(0, len(rows[0]), 2)]
+    t.setStyle(TableStyle(style))
+    return t
+
+
+def _pdf_doc(path: Path, **kw):
+    from reportlab.lib.pagesizes import letter
+    from reportlab.platypus import SimpleDocTemplate
+    return SimpleDocTemplate(str(path), pagesize=letter, invariant=1, title="Progress notes", author=PRACTICE,
+                             creator=PRACTICE, leftMargin=72, rightMargin=72, **kw)
+
+
+def _signature(n: dict, st: dict) -> list:
+    from reportlab.platypus import Paragraph
+    return [Paragraph("Signature: ______________________________", st["body"]),
+            Paragraph(f"Electronically signed by {_esc(n['clinician'])} on {_us(n)} at 4:50 PM", st["small"])]
+
+
+def write_single_pdf(notes: list[dict], path: Path) -> None:
+    """SimplePractice-style: letterhead, title, a 2-column header table, the note, a signature line."""
+    from reportlab.platypus import Paragraph, Spacer
+    (n,) = notes
+    st = _pdf_styles()
+    flow = [Paragraph(PRACTICE, st["small"]), Paragraph("412 Alder Street, Millbrook", st["small"]),
+            Spacer(1, 10), Paragraph("Progress Note", st["title"]),
+            _header_table([("Client", n["client"]), ("Date of Service", _us(n)), ("Clinician", n["clinician"]),
+                           ("Note ID", n["id"]), ("Service", "90834 Psychotherapy, 45 min")]),
+            Spacer(1, 10)]
+    flow += [Paragraph(_esc(line), st["body"]) for line in n["text"].split("\n")]
+    flow += [Spacer(1, 12), *_signature(n, st)]
+    _pdf_doc(path).build(flow)
+
+
+def write_chart_pdf(notes: list[dict], path: Path) -> None:
+    """TherapyNotes-style chart: a page header and "Page N of M" footer on every page, each note
+    a title, a 4-column header table, SOAP section headings, and a signature; notes run on
+    across page breaks, so paragraphs and sentences are split between pages."""
+    from reportlab.platypus import Paragraph, Spacer
+    st = _pdf_styles()
+    flow = []
+    for n in notes:
+        flow += [Paragraph("Progress Note", st["title"]),
+                 _header_table([("Client:", n["client"], "Date of Service:", _us(n)),
+                                ("Clinician:", n["clinician"], "Note ID:", n["id"])]),
+                 Spacer(1, CHART_GAPS[0])]
+        try:
+            sections = [(SOAP_HEADINGS[k], text) for k, text in soap_parts(n["text"]).items()]
+        except ValueError:  # not a four-line SOAP note: its paragraphs as they are
+            sections = [(None, line) for line in n["text"].split("\n")]
+        for heading, text in sections:
+            flow += [Paragraph(heading, st["heading"])] if heading else []
+            flow.append(Paragraph(_esc(text), st["body"]))
+        flow += [Spacer(1, 10), *_signature(n, st), Spacer(1, CHART_GAPS[1])]
+    total = {"pages": 0}
+
+    def page(canvas, doc):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8.5)
+        canvas.drawString(72, 756, f"{PRACTICE} - Client Chart")
+        canvas.drawRightString(540, 756, PRINTED)
+        canvas.drawCentredString(306, 40, f"Page {doc.page} of {total['pages'] or 1}")
+        canvas.restoreState()
+        total["seen"] = doc.page
+
+    import copy
+    _pdf_doc(path).build(copy.deepcopy(flow), onFirstPage=page, onLaterPages=page)  # count the pages
+    total["pages"] = total["seen"]
+    _pdf_doc(path).build(flow, onFirstPage=page, onLaterPages=page)
+
+
 WRITERS = {
     "clinic_a_export.xlsx": write_clinic_a,
     "clinic_b_export.xlsx": write_clinic_b,
@@ -227,11 +334,13 @@ WRITERS = {
     "single_note.docx": write_single_note,
     "week_of_2026-03-02.docx": write_week,
     "telehealth_notes.csv": write_telehealth_csv,
+    "progress_note_petra_v_2026-03-04.pdf": write_single_pdf,
+    "chart_export_vantongeren_2026-03.pdf": write_chart_pdf,
 }
 
 
-def build(out_dir: Path, notes_path: Path = NOTES) -> list[Path]:
-    """Write the six exports and expected.json into out_dir; return their paths."""
+def build(out_dir: Path, notes_path: Path | tuple[Path, ...] = NOTES) -> list[Path]:
+    """Write the exports and expected.json into out_dir; return their paths."""
     notes = load_notes(notes_path)
     check_layout(notes)
     by_id = {n["id"]: n for n in notes}

@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import importlib.util
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +17,8 @@ from openpyxl import load_workbook
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_notes"
 EXPORTS = ("clinic_a_export.xlsx", "clinic_b_export.xlsx", "soap_split_export.xlsx",
-           "single_note.docx", "week_of_2026-03-02.docx", "telehealth_notes.csv")
+           "single_note.docx", "week_of_2026-03-02.docx", "telehealth_notes.csv",
+           "progress_note_petra_v_2026-03-04.pdf", "chart_export_vantongeren_2026-03.pdf")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def ms():
 
 @pytest.fixture(scope="module")
 def notes(ms):
-    return {n["id"]: n for n in ms.load_notes(SAMPLES / "notes.jsonl")}
+    return {n["id"]: n for n in ms.load_notes()}
 
 
 # --- independent little readers: {note_id: (text, date_value, clinician, client)} -------------
@@ -100,6 +102,32 @@ def read_csv(path: Path) -> dict:
                 for r in csv.DictReader(fh)}
 
 
+_PDF_LABELS = re.compile(r"(Client|Date of Service|Clinician|Note ID|Service):?\s+")
+_SOAP = {"Subjective": "S:", "Objective": "O:", "Assessment": "A:", "Plan": "P:"}
+
+
+def read_pdf_export(path: Path) -> dict:
+    """PDF text by pdfium's own line order; the note text compared with whitespace flattened
+    (where lines wrap is the layout's business, tested in test_pdf.py)."""
+    pdfium = pytest.importorskip("pypdfium2")
+    doc = pdfium.PdfDocument(str(path))
+    lines = [ln.strip() for page in doc for ln in page.get_textpage().get_text_range().splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(("Riverbend", "412 Alder", "Page "))]
+    found, cur = [], None
+    for ln in lines:
+        if ln == "Progress Note":
+            cur = {"body": []}
+            found.append(cur)
+        elif cur is None or ln.startswith(("Signature:", "Electronically signed")):
+            continue
+        elif _PDF_LABELS.match(ln):
+            parts = _PDF_LABELS.split(ln)[1:]
+            cur.update(zip(parts[::2], (v.strip() for v in parts[1::2])))
+        else:
+            cur["body"].append(_SOAP.get(ln, ln))
+    return {c["Note ID"]: (" ".join(c["body"]), c["Date of Service"], c["Clinician"], c["Client"]) for c in found}
+
+
 READERS = {
     "clinic_a_export.xlsx": read_clinic_a,
     "clinic_b_export.xlsx": read_clinic_b,
@@ -107,6 +135,8 @@ READERS = {
     "single_note.docx": read_single_docx,
     "week_of_2026-03-02.docx": read_week_docx,
     "telehealth_notes.csv": read_csv,
+    "progress_note_petra_v_2026-03-04.pdf": read_pdf_export,
+    "chart_export_vantongeren_2026-03.pdf": read_pdf_export,
 }
 
 
@@ -129,7 +159,8 @@ def _check_folder(folder: Path, notes: dict) -> None:
             assert note_id not in seen, f"{note_id} is in both {seen.get(note_id)} and {name}"
             seen[note_id] = name
             n = notes[note_id]
-            assert text == n["text"], f"{name}/{note_id}: note text differs from notes.jsonl"
+            want = " ".join(n["text"].split()) if name.endswith(".pdf") else n["text"]
+            assert text == want, f"{name}/{note_id}: note text differs from notes.jsonl"
             assert _as_iso(name, date) == n["date"], f"{name}/{note_id}: date"
             assert (clinician, client) == (n["clinician"], n["client"]), f"{name}/{note_id}: people"
     assert sorted(seen) == sorted(notes), "every note must be in exactly one export"

@@ -12,7 +12,7 @@ from notesplugin.config import Config
 from notesplugin.model import ReadResult
 from notesplugin.readers.sniff import sniff
 
-SUFFIXES = (".docx", ".xlsx", ".xlsm", ".csv")
+SUFFIXES = (".docx", ".xlsx", ".xlsm", ".csv", ".pdf")
 
 
 def read(path: Path, config: Config) -> tuple[str, ReadResult]:
@@ -21,9 +21,14 @@ def read(path: Path, config: Config) -> tuple[str, ReadResult]:
 
 
 def read_keep(path: Path, config: Config) -> tuple[str, ReadResult, object | None]:
-    """As read(), also handing back the opened Word document (None for other kinds):
-    the scan passes it to the writer instead of opening the file a second time."""
+    """As read(), also handing back what the writer needs from the reading: the opened Word
+    document, or for a PDF where each note character sits (PdfSource); None for other kinds.
+    The scan passes it to the writer instead of opening the file a second time."""
     kind = sniff(path)
+    if kind == "pdf":
+        from notesplugin.readers.pdf_reader import read_pdf
+        result, source = read_pdf(path, config)
+        return kind, result, source
     if kind == "docx":
         from notesplugin.readers.docx_reader import open_docx, read_docx
         doc = open_docx(path)

@@ -233,17 +233,12 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
     return out
 
 
-def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) -> Note:
-    parts, segs, pos = [], [], 0
-    for text, loc, offset in draft.pieces:
-        if parts:
-            pos += 1  # the "\n" between paragraphs
-        parts.append(text)
-        segs.append(Segment(pos, pos + len(text), loc, offset))
-        pos += len(text)
+def header_values(pairs: list[tuple[str, str]], roles: dict[str, str]) -> tuple[dict, dict, str | None]:
+    """(role values, other fields, ISO date) from a header's (label, value) pairs; the first
+    label of a role wins. Shared with the PDF reader, which reads the same `Label: value` lines."""
     values: dict[str, str] = {}
     fields: dict[str, str] = {}
-    for label, value in draft.header.pairs if draft.header else []:
+    for label, value in pairs:
         role = roles.get(norm_label(label))
         if role and role not in values:
             values[role] = value.strip()
@@ -254,6 +249,18 @@ def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) 
         date = parse_date(values["date"])
         if date is None:
             fields["date"] = values["date"]
+    return values, fields, date
+
+
+def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) -> Note:
+    parts, segs, pos = [], [], 0
+    for text, loc, offset in draft.pieces:
+        if parts:
+            pos += 1  # the "\n" between paragraphs
+        parts.append(text)
+        segs.append(Segment(pos, pos + len(text), loc, offset))
+        pos += len(text)
+    values, fields, date = header_values(draft.header.pairs if draft.header else [], roles)
     return Note(
         note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="\n".join(parts),
         segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),

@@ -18,8 +18,9 @@ from notesplugin.model import InputError
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = b"PK\x03\x04"
-EXPECT = {".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv"}
-SAVE_AS = {"docx": ".docx", "xlsx": ".xlsx", "csv": ".csv"}
+PDF = b"%PDF-"  # may follow a little junk; readers accept it within the first 1 KB
+EXPECT = {".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".pdf": "pdf"}
+SAVE_AS = {"docx": ".docx", "xlsx": ".xlsx", "csv": ".csv", "pdf": ".pdf"}
 LEGACY = {".doc": "docx", ".xls": "xlsx"}  # never read, but walked so the user hears how to convert them
 HEAD = 256 * 1024
 _ENDOFCHAIN = 0xFFFFFFFE
@@ -79,14 +80,14 @@ def _ole_kind(fh, head: bytes) -> str:
 
 
 def sniff(path: Path, want: str | None = None) -> str:
-    """'docx', 'xlsx' or 'csv' — or InputError naming the file and the fix.
+    """'docx', 'xlsx', 'csv' or 'pdf' — or InputError naming the file and the fix.
 
     `want` is the kind the caller needs; by default it follows the extension."""
     path = Path(path)
     name, ext = path.name, path.suffix.lower()
     want = want or EXPECT.get(ext) or LEGACY.get(ext)
     if want is None:
-        raise InputError(f"{name}: unsupported file type '{ext}'; export the notes as .docx, .xlsx or .csv")
+        raise InputError(f"{name}: unsupported file type '{ext}'; export the notes as .docx, .xlsx, .csv or .pdf")
     shown = ext if EXPECT.get(ext) == want else SAVE_AS[want]
     try:
         size = path.stat().st_size
@@ -109,6 +110,15 @@ def sniff(path: Path, want: str | None = None) -> str:
                          f"remove any password and save it as {shown}")
     if ext in LEGACY and not head.startswith(ZIP):
         raise InputError(f"{name}: not a usable {ext} file; open it in Office and save it as {SAVE_AS[want]}")
+    if PDF in head[:1024] and want != "pdf":
+        raise InputError(f"{name}: this is really a .pdf file named {ext}; rename it to {path.stem}.pdf")
+    if want == "pdf":
+        if PDF in head[:1024]:
+            return "pdf"
+        if head.startswith(ZIP):
+            got = _zip_kind(path)
+            raise InputError(f"{name}: this is really a {SAVE_AS[got]} file named .pdf; rename it to {path.stem}{SAVE_AS[got]}")
+        raise InputError(f"{name}: not a PDF file (unknown or damaged content); export the note again as a text PDF")
     if head.startswith(ZIP):
         got = _zip_kind(path)
         if got != want or ext in LEGACY:

@@ -24,6 +24,7 @@ from lxml import etree
 
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
+from notesplugin.writers.comments import comment_text  # the PDF popup says the same
 from notesplugin.readers.docx_reader import open_docx
 from notesplugin.readers.docx_text import (
     HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, note_paragraphs, note_parts, paragraph_text,
@@ -33,15 +34,6 @@ from notesplugin.readers.docx_text import (
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same input gives the same bytes
-
-
-def comment_text(f: Finding) -> list[str]:
-    """Comment paragraphs: 'R3 reassure — reason' and, if exempt, 'exempt: crisis C1'."""
-    reason = " ".join(f.reason.split())
-    lines = [f"{f.item} {f.name} — {reason}" if reason else f"{f.item} {f.name}"]
-    if f.status == "exempt":
-        lines.append(f"exempt: crisis {', '.join(f.exempt_by) or '(unnamed)'}")
-    return lines
 
 
 def _color(f: Finding):

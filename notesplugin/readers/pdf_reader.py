@@ -1,0 +1,252 @@
+"""PDF exports (text layer) -> Notes, and the PdfSource the PDF writer annotates.
+
+One note per file, or a chart PDF where each header block starts a note. A header
+block is a run of `Label: value` lines (several fields a line, or a two-column
+label|value table, read by the DOCX reader's label code) naming at least two of
+note_id/clinician/client/date, one of them the date or note ID. A short title line
+right before a header ("Progress Note") and lines before the first header (the
+practice's letterhead) are not note text, nor are page headers and footers
+(see pdf_text.drop_running). Without header blocks, a repeated note title
+("Progress Note") splits the notes, as in Word files. Wrapped lines, also over a page break, join with a
+space; paragraphs with "\n".
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from notesplugin import safety
+from notesplugin.config import Config
+from notesplugin.model import InputError, Note, PdfSource, ReadResult, Segment
+from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
+from notesplugin.readers.docx_reader import ROLES, header_values, norm_label, role_lookup
+from notesplugin.readers.pdf_text import Line, drop_running, joiner, page_lines, starts_paragraph
+
+FIX_EXPORT = "export the note again as a text PDF"
+_PREAMBLE_LINES = 8  # letterhead lines above the first header
+
+
+def open_pdf(path: Path) -> pdfium.PdfDocument:
+    """The document, or InputError naming the file and the fix."""
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
+    if size == 0:
+        raise InputError(f"{name}: the file is empty (not a PDF); {FIX_EXPORT}")
+    if b"%PDF-" not in head:
+        raise InputError(f"{name}: not a PDF file (unknown or damaged content); {FIX_EXPORT}")
+    if size > safety.MAX_UNZIPPED:
+        raise InputError(f"{name}: the PDF is {size // 2**20} MB (over {safety.MAX_UNZIPPED // 2**20} MB); "
+                         "split the export into smaller files")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
+    safety.check_pdf_streams(data, name)
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise InputError(f"{name}: the PDF is password-protected; {FIX_EXPORT} without a password") from None
+        raise InputError(f"{name}: damaged or truncated PDF; {FIX_EXPORT}") from None
+    if pdfium_c.FPDF_GetSecurityHandlerRevision(doc.raw) != -1:
+        doc.close()  # owner-password (permissions) encryption: a copy could not keep it honestly
+        raise InputError(f"{name}: the PDF is encrypted (permissions password); {FIX_EXPORT} without protection")
+    if len(doc) > safety.MAX_PDF_PAGES:
+        pages = len(doc)
+        doc.close()
+        raise InputError(f"{name}: the PDF has {pages:,} pages (over {safety.MAX_PDF_PAGES:,}); "
+                         "split the export into smaller files")
+    return doc
+
+
+def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[tuple]]:
+    pages, boxes, total = [], [], 0
+    for i in range(len(doc)):
+        try:
+            page = doc[i]
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:
+            raise InputError(f"{name}: damaged PDF (page {i + 1} cannot be read); {FIX_EXPORT}") from None
+        lines = page_lines(textpage, i + 1)
+        if page.get_rotation():  # pdfium orders a turned page's lines as displayed: put them back top-down
+            lines.sort(key=lambda ln: -ln.pdf.bottom)
+            for k, ln in enumerate(lines, 1):
+                ln.number = k
+        boxes.append(page.get_mediabox())  # (left, bottom, right, top) in the space of the char boxes
+        textpage.close()
+        page.close()
+        pages.append(lines)
+        total += sum(len(ln.text) for ln in lines)
+        if total > max_chars * 50:  # 50 notes at the note cap: bounded memory and time per file
+            raise InputError(f"{name}: the PDF holds over {max_chars * 50:,} characters of text; "
+                             "split the export into smaller files")
+    return pages, boxes
+
+
+def _javascript(doc: pdfium.PdfDocument) -> bool:
+    return pdfium_c.FPDFDoc_GetJavaScriptActionCount(doc.raw) > 0
+
+
+def _field_line(line: Line, roles: dict[str, str], inline) -> list[tuple[str, str]] | None:
+    """`Label: value` fields of a line; a table cell holding a known label without its
+    colon ("Client<gap>Jane D.") counts as one."""
+    cells = line.text.split("\t")
+    text = "\t".join(c + ":" if ":" not in c and norm_label(c) in roles else c for c in cells)
+    return label_pairs(text, inline)
+
+
+def _table_row(line: Line) -> list[tuple[str, str]] | None:
+    """A header table's other rows ("Service<gap>90834 ..."): 2 or 4 cells, short labels."""
+    cells = [c.strip() for c in line.text.split("\t")]
+    if len(cells) not in (2, 4) or not all(cells):
+        return None
+    labels = cells[::2]
+    if not all(len(lb) <= 30 and len(lb.split()) <= 4 and not lb.endswith((".", "!", "?")) for lb in labels):
+        return None
+    return [(lb.rstrip(": "), v) for lb, v in zip(labels, cells[1::2])]
+
+
+def _headers(lines: list[Line], roles: dict[str, str], inline) -> dict[int, tuple[int, list]]:
+    """{first line index: (last line index, pairs)} for each header block."""
+    out: dict[int, tuple[int, list]] = {}
+    i = 0
+    while i < len(lines):
+        pairs_i = _field_line(lines[i], roles, inline)
+        if not pairs_i or not any(roles.get(norm_label(lb)) for lb, _ in pairs_i):
+            i += 1
+            continue
+        seen: set[str] = set()
+        pairs: list = []
+        last, kept, j = i, 0, i
+        while j < len(lines):
+            pp = _field_line(lines[j], roles, inline)
+            row = pp is None and seen and j == last + 1 and _table_row(lines[j])
+            pp = row or pp
+            found = {roles.get(norm_label(lb)) for lb, _ in pp or []} - {None}
+            if pp is None or seen & found:
+                break
+            pairs.extend(pp)
+            if found or row:
+                seen |= found
+                last, kept = j, len(pairs)
+            j += 1
+        if len(seen) >= 2 and seen & {"note_id", "date"}:
+            out[i] = (last, pairs[:kept])
+            i = last + 1
+        else:
+            i += 1
+    return out
+
+
+def _is_title(line: Line, before: Line, note_labels: set[str]) -> bool:
+    """"Progress Note" or a larger-type heading right above a header block."""
+    text = line.text.strip()
+    words = norm_label(text).split()
+    named = " ".join(words) in note_labels or (len(words) <= 8 and bool({"note", "notes"} & set(words)))
+    return len(text) <= 80 and (named or line.size > 1.15 * before.size)
+
+
+def _merged(first: list, then: list, roles: dict[str, str]) -> list:
+    """Two header blocks with no text between (a signature block "Clinician: ... Date: ..."
+    then the next note's header): one header where the later block's roles win."""
+    later = {roles.get(norm_label(lb)) for lb, _ in then} - {None}
+    return [(lb, v) for lb, v in first if roles.get(norm_label(lb)) not in later] + then
+
+
+def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
+    path = Path(path)
+    doc = open_pdf(path)
+    try:
+        pages, boxes = _lines(doc, path.name, config.max_note_chars)
+        javascript = _javascript(doc)
+    finally:
+        doc.close()
+    if not any(ln.text.strip() for lines in pages for ln in lines):
+        raise InputError(f"{path.name}: the PDF has no text layer (a scan?); run OCR first, e.g. ocrmypdf, "
+                         f"or {FIX_EXPORT}")
+    roles = role_lookup(config)
+    note_labels = {norm_label(n) for n in config.columns.get("note", [])}
+    body = [ln for lines in drop_running(pages, boxes, lambda ln: norm_label(ln.text.strip()) in note_labels)
+            for ln in lines]
+    if not body:
+        raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
+    source = PdfSource(pages=len(pages), javascript=javascript)
+    inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
+    headers = _headers(body, roles, inline)
+    rights = sorted(ln.right for ln in body if len(ln.text) >= 30) or sorted(ln.right for ln in body)
+    right_edge = rights[int(0.9 * (len(rights) - 1))]
+
+    drafts: list[tuple[list, list[Line]]] = [([], [])]  # (header pairs, lines)
+    i = 0
+    while i < len(body):
+        if i in headers:
+            last, pairs = headers[i]
+            lines = drafts[-1][1]
+            if lines and _is_title(lines[-1], body[i], note_labels):
+                lines.pop()  # "Progress Note" above the header
+            if drafts[-1][0] and not lines:
+                drafts[-1] = (_merged(drafts[-1][0], pairs, roles), lines)
+            elif len(drafts) == 1 and not drafts[0][0] and len(lines) <= _PREAMBLE_LINES:
+                drafts[0] = (pairs, [])  # letterhead above the first header
+            else:
+                drafts.append((pairs, []))
+            i = last + 1
+            continue
+        if not headers and norm_label(body[i].text.strip()) in note_labels:
+            if drafts[-1][1]:  # without header blocks a repeated "Progress Note" title splits notes
+                drafts.append(([], []))
+        elif not is_rule(None, body[i].text):
+            drafts[-1][1].append(body[i])
+        i += 1
+
+    notes: list[Note] = []
+    warnings: list[str] = []
+    skipped = 0
+    for pairs, lines in drafts:
+        if not lines:
+            continue
+        note = _note(path, len(notes) + 1, pairs, lines, right_edge, roles, source)
+        if len(note.text) > config.max_note_chars:
+            warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
+                            "and was not checked; raise limits.max_note_chars to include it")
+            skipped += 1
+            continue
+        notes.append(note)
+    if javascript:
+        warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
+    ids = [n.note_id for n in notes]
+    dupes = sorted({x for x in ids if ids.count(x) > 1})
+    if dupes:
+        warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
+    return ReadResult(notes, warnings, skipped), source
+
+
+def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge: float,
+          roles: dict[str, str], source: PdfSource) -> Note:
+    parts: list[str] = []
+    segs: list[Segment] = []
+    pos = 0
+    prev: Line | None = None
+    for line in lines:
+        if prev is not None:
+            sep = "\n" if starts_paragraph(prev, line, right_edge) else joiner(prev, line)
+            parts.append(sep)
+            pos += len(sep)
+        parts.append(line.text)
+        segs.append(Segment(pos, pos + len(line.text), {"page": line.page, "line": line.number}))
+        source.lines[(line.page, line.number)] = line.pdf
+        pos += len(line.text)
+        prev = line
+    values, fields, date = header_values(pairs, roles)
+    return Note(note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="".join(parts),
+                segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
+                date=date, fields=fields, position=position)

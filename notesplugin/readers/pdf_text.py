@@ -1,0 +1,165 @@
+"""PDF pages -> text lines with each character's place, and the lines joined into paragraphs.
+
+pdfium (pypdfium2) gives the page's characters in content order and puts in its own
+spaces and line ends ("generated" characters). A line here is what pdfium ends with
+a generated line break. Wide gaps between characters (table cells, tab stops) become
+a tab so `Label<gap>value` cells can be read as fields.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pypdfium2.raw as pdfium_c
+
+from notesplugin.model import PdfLine
+
+_PAGE_NO = re.compile(r"\b(page\s*)?\d+(\s*(of|/)\s*\d+)?\b", re.I)
+_PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
+_LABEL_START = re.compile(r"^[A-Z][A-Za-z/&() -]{0,30}:\s")  # "Interventions: ..." starts a section
+_HYPHENATED = re.compile(r"[^\W\d_]-$")
+_END = re.compile(r"[.!?:;)\"'”’]\s*$")
+LOOSE_EM = 1.15  # a loose char box (ascent to descent) is about 1.15 em high
+WORD_GAP = 0.2  # a gap of 0.2 em or more between characters is a space between words
+BAND = 0.12  # running headers/footers sit in the top or bottom 12% of the page
+
+
+@dataclass
+class Line:
+    page: int  # 1-based
+    number: int  # 1-based, among the page's lines
+    pdf: PdfLine
+    left: float
+    right: float
+    size: float  # font size (from the box height) of the line's first real character
+
+    @property
+    def text(self) -> str:
+        return self.pdf.text
+
+
+def page_lines(textpage, page_no: int) -> list[Line]:
+    """The lines of one page (pypdfium2 PdfTextPage). Hot loop: pdfium is called once or
+    twice per character, through its raw functions.
+
+    Sizes come from the characters' boxes (the font size pdfium reports ignores the text
+    matrix: 1.0 in PDFs drawn by cairo). A space pdfium put in is kept only where the gap is
+    word-sized: pdfium also "finds" spaces in kerned words ("P etra")."""
+    raw = textpage.raw
+    n = textpage.count_chars()
+    if n <= 0:
+        return []
+    text = textpage.get_text_range(0, n)
+    if len(text) != n:  # a surrogate pair or a dropped char: positions would drift, go char by char
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, k) or 32) for k in range(n))
+    text = text.replace("\ufffe", "-")  # pdfium's mark for a hyphen ending a line
+    is_generated = pdfium_c.FPDFText_IsGenerated
+    loose_box, rect = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
+    lines: list[Line] = []
+    chars: list[str] = []
+    xs: list[tuple[float, float] | None] = []
+    bottom = top = None
+    size = 0.0
+    last_right = None
+    space = ""  # "real": the PDF has a space here; "generated": pdfium put one in
+    for k, ch in enumerate(text):
+        if ch in "\r\n" or ch.isspace():
+            generated = is_generated(raw, k) == 1
+            if ch == "\n" or (ch == "\r" and not generated):
+                _close(lines, page_no, chars, xs, bottom, top, size)
+                chars, xs, bottom, top, size, last_right, space = [], [], None, None, 0.0, None, ""
+            elif ch != "\r" and chars:
+                space = space if space == "real" else ("generated" if generated else "real")
+            continue
+        loose_box(raw, k, rect_ref)
+        left, right = rect.left, rect.right
+        if not size:
+            size = (rect.top - rect.bottom) / LOOSE_EM or 10.0
+        if last_right is not None:
+            gap = left - last_right
+            if gap > max(size, 4.0) and space != "real":  # justified text widens real spaces
+                chars.append("\t")  # a wide gap: another table cell or tab stop
+                xs.append(None)
+            elif space == "real" or gap > WORD_GAP * size:
+                chars.append(" ")
+                xs.append(None)
+        space = ""
+        chars.append(ch)
+        xs.append((left, right))
+        last_right = right
+        if bottom is None or rect.bottom < bottom:
+            bottom = rect.bottom
+        if top is None or rect.top > top:
+            top = rect.top
+    _close(lines, page_no, chars, xs, bottom, top, size)
+    return lines
+
+
+def _close(lines: list[Line], page_no: int, chars: list[str], xs: list, bottom, top, size: float) -> None:
+    while chars and chars[-1] in " \t":
+        chars.pop()
+        xs.pop()
+    if not chars:
+        return
+    real = [x for x in xs if x]
+    pdf = PdfLine("".join(chars), tuple(xs), bottom, top)
+    lines.append(Line(page_no, len(lines) + 1, pdf, real[0][0], max(r for _, r in real), size))
+
+
+def _running_key(line: Line) -> tuple:
+    return (round(line.pdf.bottom), _PAGE_NO.sub("#", line.text.lower()).strip())
+
+
+def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: False) -> list[list[Line]]:
+    """Remove page headers and footers: a line in the top/bottom band that repeats at the same
+    height with the same text (page numbers aside) on at least 2 pages and half of them, or a
+    lone "Page 2 of 5" there. `keep(line)` spares a line that only looks like one (a note title
+    at the top of every page when each note starts a page)."""
+    def in_band(line: Line, box: tuple) -> bool:
+        bottom, top = box[1], box[3]
+        band = (top - bottom) * BAND
+        return line.pdf.bottom > top - band or line.pdf.top < bottom + band
+
+    counts: Counter = Counter()
+    for lines, box in zip(pages, boxes):
+        counts.update({_running_key(ln) for ln in lines if in_band(ln, box)})
+    need = max(2, (len(pages) + 1) // 2)
+    out = []
+    for lines, box in zip(pages, boxes):
+        out.append([ln for ln in lines if not in_band(ln, box) or keep(ln)
+                    or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text))])
+    return out
+
+
+def _first_word_width(line: Line) -> float:
+    first = line.text.split(maxsplit=1)[0] if line.text.strip() else ""
+    x = line.pdf.xs[len(first) - 1] if first else None
+    return (x[1] - line.left) if x else 0.0
+
+
+def joiner(prev: Line, cur: Line) -> str:
+    """What joins a wrapped line to the next: a space, or nothing after a word broken at a
+    hyphen ("follow-" / "up plan" reads "follow-up plan")."""
+    return "" if _HYPHENATED.search(prev.text) and cur.text[:1].islower() else " "
+
+
+def starts_paragraph(prev: Line, cur: Line, right_edge: float) -> bool:
+    """Whether `cur` starts a new paragraph after `prev` (which may be on the page before).
+
+    A wrapped line ends where the next word would not fit: if the next line's first word
+    would have fitted after `prev`, `prev` ended its paragraph. On the same page a gap
+    clearly larger than the font's line height also ends one."""
+    fits = prev.right + 0.3 * prev.size + _first_word_width(cur) <= right_edge + 1.0
+    if prev.page != cur.page and _END.search(prev.text) and _LABEL_START.match(cur.text):
+        return True  # no gap to measure over a page break: a sentence end then "Plan: ..."
+    if fits and _END.search(prev.text):
+        return True
+    if fits and prev.page == cur.page:
+        return True
+    if prev.page != cur.page:
+        return False  # a sentence running over the page break
+    pitch = prev.pdf.bottom - cur.pdf.bottom
+    return pitch > 1.5 * max(prev.size, cur.size, 1.0) or cur.size > prev.size * 1.15 or prev.size > cur.size * 1.15

@@ -1,0 +1,193 @@
+"""Annotated PDF copy: a Highlight over each finding's sentence, a Popup with the Word
+comment's text, and a last page listing the findings.
+
+Places come from the reader's PdfSource (each character's page, line box and x range),
+never from reading the file again. pypdf appends the annotations as an incremental
+update, so the original bytes (pages, fonts, forms, existing annotations, signatures)
+stay as they were. A PDF holding JavaScript is rewritten instead, without it, and so is
+one whose cross-reference pointer is broken (an update could not chain to it).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+from pypdf.generic import (
+    ArrayObject, BooleanObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject,
+    NumberObject, TextStringObject,
+)
+
+from notesplugin.fileio import atomic_path
+from notesplugin.model import Finding, InputError, Note, PdfSource
+from notesplugin.writers.comments import comment_text
+from notesplugin.writers.pdf_page import add_pages
+
+COLORS = {"flagged": (1.0, 0.93, 0.0), "exempt": (0.78, 0.78, 0.78), "crisis": (0.25, 0.9, 0.95)}
+AUTHOR = "notesplugin"
+_JS_KEYS = ("/OpenAction", "/AA")
+# pypdf logs repairs ("incorrect startxref pointer") as warnings; without a handler Python would
+# print them on stderr. The library never prints: a handler here keeps them for a caller's logging.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
+
+
+def color(f: Finding) -> tuple[float, float, float]:
+    if f.checklist == "crisis":
+        return COLORS["crisis"]
+    return COLORS["exempt"] if f.status == "exempt" else COLORS["flagged"]
+
+
+def quads(note: Note, f: Finding, source: PdfSource) -> dict[int, list[tuple[float, float, float, float]]]:
+    """{page: [(left, bottom, right, top) per line piece]} covering the finding's evidence."""
+    out: dict[int, list] = defaultdict(list)
+    for seg, lo, hi in note.locate(f.start, f.end):
+        page, num = seg.location.get("page"), seg.location.get("line")
+        line = source.lines.get((page, num))
+        if line is None:
+            continue
+        xs = [x for x in line.xs[lo:hi] if x]
+        if xs:
+            out[page].append((min(x[0] for x in xs), line.bottom, max(x[1] for x in xs), line.top))
+    return out
+
+
+def _floats(values) -> ArrayObject:
+    return ArrayObject(FloatObject(round(v, 3)) for v in values)
+
+
+def _appearance(writer: PdfWriter, boxes: list, rect: tuple, rgb: tuple) -> object:
+    """A Multiply-blended fill of the boxes, so viewers that do not draw highlights themselves show it."""
+    ops = ["/GS0 gs", "{:.3f} {:.3f} {:.3f} rg".format(*rgb)]
+    ops += [f"{x0:.2f} {y0:.2f} {x1 - x0:.2f} {y1 - y0:.2f} re" for x0, y0, x1, y1 in boxes]
+    ops.append("f")
+    form = DecodedStreamObject()
+    form.set_data("\n".join(ops).encode("ascii"))
+    form.update({
+        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): _floats(rect),
+        NameObject("/Resources"): DictionaryObject({NameObject("/ExtGState"): DictionaryObject({
+            NameObject("/GS0"): DictionaryObject({NameObject("/BM"): NameObject("/Multiply"),
+                                                  NameObject("/ca"): FloatObject(1)})})}),
+    })
+    return writer._add_object(form)
+
+
+def _annotate(writer: PdfWriter, page_index: int, boxes: list, f: Finding) -> None:
+    page = writer.pages[page_index]
+    rect = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    rgb = color(f)
+    text = "\n".join(comment_text(f))
+    quad_points = [v for x0, y0, x1, y1 in boxes for v in (x0, y1, x1, y1, x0, y0, x1, y0)]
+    highlight = DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Highlight"),
+        NameObject("/Rect"): _floats(rect), NameObject("/QuadPoints"): _floats(quad_points),
+        NameObject("/C"): _floats(rgb), NameObject("/F"): NumberObject(4),  # print
+        NameObject("/Contents"): TextStringObject(text), NameObject("/T"): TextStringObject(AUTHOR),
+        NameObject("/Subj"): TextStringObject(f"{f.item} {f.name}"),
+        NameObject("/AP"): DictionaryObject({NameObject("/N"): _appearance(writer, boxes, rect, rgb)}),
+    })
+    ref = writer._add_object(highlight)
+    width = float(page.mediabox.right)
+    popup = DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Popup"),
+        NameObject("/Parent"): ref, NameObject("/Open"): BooleanObject(False),
+        NameObject("/Rect"): _floats((width - 200, rect[3] - 100, width - 10, rect[3])),
+    })
+    popup_ref = writer._add_object(popup)
+    highlight[NameObject("/Popup")] = popup_ref
+    if "/Annots" not in page:
+        page[NameObject("/Annots")] = ArrayObject()
+    annots = page["/Annots"].get_object()
+    annots.append(ref)
+    annots.append(popup_ref)
+
+
+def _strip_javascript(reader: PdfReader) -> None:
+    """Drop document, page and annotation actions and the document's named scripts, before copying."""
+    root = reader.trailer["/Root"]
+    for key in _JS_KEYS:
+        root.pop(key, None)
+    names = root.get("/Names")
+    if names is not None:
+        names.get_object().pop("/JavaScript", None)
+    for page in reader.pages:
+        page.pop("/AA", None)
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            annot.pop("/AA", None)
+            action = annot.get("/A")
+            if action is not None and action.get_object().get("/S") == "/JavaScript":
+                annot.pop("/A")
+
+
+def _xref_ok(data: bytes) -> bool:
+    """Whether the last `startxref` points at a cross-reference table or stream. An update
+    appended to a file whose pointer is wrong chains to nothing (poppler then reads no
+    pages), so such a file, which readers repair, is rewritten whole instead."""
+    at = data.rfind(b"startxref")
+    m = re.match(rb"startxref\s+(\d+)", data[at:at + 40]) if at >= 0 else None
+    if not m or int(m[1]) >= len(data):
+        return False
+    return bool(re.match(rb"\s*(xref|\d+\s+\d+\s+obj)", data[int(m[1]):int(m[1]) + 40]))
+
+
+def findings_lines(name: str, notes: list[Note], findings: list[Finding]) -> list[str]:
+    by_id = {n.note_id: n for n in notes}
+    lines = [f"notesplugin findings for {name}", ""]
+    for f in findings:
+        note = by_id.get(f.note_id)
+        page = note.location_of(f.start, f.end).get("page", "?") if note else "?"
+        lines.append(f"Note {f.note_id}, page {page}: " + " / ".join(comment_text(f)))
+        lines.append(f"    \"{' '.join(f.evidence.split())}\"")
+    if not findings:
+        lines.append("No findings.")
+    return lines
+
+
+def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding], source: PdfSource, *,
+              file_mode: int = 0o600) -> list[str]:
+    """Write dest = src plus highlights, popups and a findings page; returns warnings."""
+    src, dest = Path(src), Path(dest)
+    name = src.name
+    if dest.exists() and dest.resolve() == src.resolve():
+        raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
+    data = src.read_bytes()
+    try:
+        if source.javascript or not _xref_ok(data):
+            reader = PdfReader(io.BytesIO(data))
+            if source.javascript:
+                _strip_javascript(reader)
+            writer = PdfWriter(clone_from=reader)
+        else:
+            writer = PdfWriter(io.BytesIO(data), incremental=True)
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise InputError(f"{name}: the PDF cannot be copied for annotation ({type(exc).__name__}); "
+                         "export the note again as a text PDF") from None
+    here = [n for n in notes if n.file == str(src)] or list(notes)
+    by_id: dict[str, Note] = {}
+    for n in here:
+        by_id.setdefault(n.note_id, n)
+    missing = 0
+    pages = len(writer.pages)
+    shown = sorted(findings, key=lambda f: (by_id[f.note_id].position if f.note_id in by_id else 0, f.start))
+    for f in shown:
+        note = by_id.get(f.note_id)
+        placed = quads(note, f, source) if note else {}
+        for page, boxes in placed.items():
+            if 1 <= page <= pages:
+                _annotate(writer, page - 1, boxes, f)
+        missing += not placed
+    box = writer.pages[0].mediabox if pages else None
+    add_pages(writer, findings_lines(name, here, shown), float(box.width) if box else 612.0,
+              float(box.height) if box else 792.0)
+    with atomic_path(dest, file_mode) as tmp:
+        with open(tmp, "wb") as fh:
+            writer.write(fh)
+    warnings = []
+    if missing:
+        warnings.append(f"{name}: {missing} finding(s) could not be placed on a page and are only on the last page")
+    return warnings

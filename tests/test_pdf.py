@@ -1,0 +1,464 @@
+"""PDF exports: reading (headers, page furniture, page breaks), the annotated copy (rendered
+by pdfium and poppler, popups, text kept page by page) and bad PDFs (one line, exit 3)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pdfium = pytest.importorskip("pypdfium2")
+from pypdf import PdfReader, PdfWriter  # noqa: E402
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject  # noqa: E402
+
+from notesplugin.config import Config  # noqa: E402
+from notesplugin.model import InputError  # noqa: E402
+from notesplugin.pipeline import process_file  # noqa: E402
+from notesplugin.readers.pdf_reader import read_pdf  # noqa: E402
+from notesplugin.writers.comments import comment_text  # noqa: E402
+from notesplugin.writers.pdf_writer import COLORS  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_notes"
+SINGLE = SAMPLES / "progress_note_petra_v_2026-03-04.pdf"
+CHART = SAMPLES / "chart_export_vantongeren_2026-03.pdf"
+
+
+def _labels() -> dict:
+    out = {}
+    for name in ("notes.jsonl", "pdf_notes.jsonl"):
+        for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines():
+            n = json.loads(line)
+            out[n["id"]] = n
+    return out
+
+
+def _page_texts(path: Path) -> list[str]:
+    doc = pdfium.PdfDocument(str(path))
+    return [page.get_textpage().get_text_range() for page in doc]
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def test_single_note_pdf_reads_header_table_and_paragraphs():
+    result, source = read_pdf(SINGLE, Config())
+    (note,) = result.notes
+    want = _labels()["sample-039"]
+    assert (note.note_id, note.client, note.clinician, note.date) == (
+        "sample-039", want["client"], want["clinician"], want["date"])
+    assert note.fields == {"Service": "90834 Psychotherapy, 45 min"}
+    # wrapped lines joined with spaces, paragraphs with "\n"; letterhead and title are not text
+    assert note.text.startswith(want["text"] + "\nSignature:")
+    assert "Riverbend" not in note.text and "Progress Note" not in note.text
+    # every character of the note that came from the page has a place there
+    for seg in note.segments:
+        line = source.lines[(seg.location["page"], seg.location["line"])]
+        assert line.text == note.text[seg.start:seg.end]
+        assert len(line.xs) == len(line.text)
+        assert all(x is not None for x, ch in zip(line.xs, line.text) if not ch.isspace())
+
+
+def test_chart_pdf_splits_notes_and_drops_page_headers_and_footers():
+    result, _ = read_pdf(CHART, Config())
+    labels = _labels()
+    assert [n.note_id for n in result.notes] == ["sample-040", "sample-041", "sample-042", "sample-043"]
+    for note in result.notes:
+        want = labels[note.note_id]
+        assert (note.client, note.clinician, note.date) == (want["client"], want["clinician"], want["date"])
+        for bit in ("Page ", "Printed 03/20/2026", "Client Chart", "Progress Note", "Date of Service"):
+            assert bit not in note.text
+        # each SOAP paragraph is there, whole, under its heading
+        for line in want["text"].split("\n"):
+            key, body = line.split(": ", 1)
+            heading = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}[key]
+            assert f"{heading}\n{body}\n" in note.text
+
+
+def test_sentence_over_a_page_break_is_one_sentence_on_two_pages():
+    result, _ = read_pdf(CHART, Config())
+    note = next(n for n in result.notes if n.note_id == "sample-041")
+    sentence = ("Before Dominic had said what the change meant to him, therapist handed him an anger log "
+                "and walked him through a timeout plan for the rest of the session.")
+    start = note.text.index(sentence)
+    pages = {seg.location["page"] for seg, _, _ in note.locate(start, start + len(sentence))}
+    assert pages == {1, 2}
+
+
+def test_header_split_over_a_page_break_still_starts_the_note():
+    result, _ = read_pdf(CHART, Config())
+    note = result.notes[-1]  # its header table's first row is on page 2, the second on page 3
+    assert (note.note_id, note.client) == ("sample-043", "Petra V.")
+
+
+# ---- the annotated copy ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pdfout")
+    before = hashlib.sha256(CHART.read_bytes()).hexdigest()
+    res = process_file(CHART, out / "chart.annotated.pdf", Config())
+    assert res.ok, res.error
+    assert hashlib.sha256(CHART.read_bytes()).hexdigest() == before  # input never modified
+    return res, out / "chart.annotated.pdf"
+
+
+def _highlights(path: Path) -> list:
+    out = []
+    for k, page in enumerate(PdfReader(path).pages):
+        for a in page.get("/Annots") or []:
+            a = a.get_object()
+            if a["/Subtype"] == "/Highlight":
+                out.append((k + 1, a))
+    return out
+
+
+def _region(image, page_height: float, scale: float, box) -> list:
+    x0, y0, x1, y1 = box
+    crop = image.crop((int(x0 * scale) + 1, int((page_height - y1) * scale) + 1,
+                       int(x1 * scale) - 1, int((page_height - y0) * scale) - 1))
+    raw = crop.tobytes()
+    return [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
+
+
+def _is_highlight(px, rgb) -> bool:
+    # white paper under a Multiply highlight takes the highlight's colour
+    return all(abs(c - round(255 * v)) <= 40 for c, v in zip(px[:3], rgb))
+
+
+def _flagged_and_plain(res, path: Path):
+    """The R4 finding's boxes on page 1 and the box of an unflagged line on that page."""
+    (r4,) = [f for f in res.findings if f.item == "R4" and f.status == "flagged"]
+    hits = [(p, a) for p, a in _highlights(path) if p == 1 and a["/Contents"] == "\n".join(comment_text(r4))]
+    (page, annot), = hits
+    q = [float(v) for v in annot["/QuadPoints"]]
+    boxes = [(q[i], q[i + 5], q[i + 2], q[i + 1]) for i in range(0, len(q), 8)]
+    _, source = read_pdf(CHART, Config())
+    plain = next(ln for (p, _), ln in source.lines.items() if p == 1 and ln.text.startswith("Dominic said"))
+    xs = [x for x in plain.xs if x]
+    return r4, boxes, (xs[0][0], plain.bottom, xs[-1][1], plain.top)
+
+
+def test_pdfium_renders_the_highlight_on_the_flagged_sentence_only(annotated):
+    res, path = annotated
+    r4, boxes, plain = _flagged_and_plain(res, path)
+    page = pdfium.PdfDocument(str(path))[0]
+    scale = 2.0
+    image = page.render(scale=scale, draw_annots=True).to_pil().convert("RGB")
+    rgb = COLORS["flagged"]
+    for box in boxes:
+        pixels = _region(image, page.get_height(), scale, box)
+        assert sum(_is_highlight(px, rgb) for px in pixels) > 0.5 * len(pixels)
+    pixels = _region(image, page.get_height(), scale, plain)
+    assert not any(_is_highlight(px, rgb) for px in pixels)
+    # without annotations drawn the same place is white paper and black text
+    bare = page.render(scale=scale, draw_annots=False).to_pil().convert("RGB")
+    assert not any(_is_highlight(px, rgb) for px in _region(bare, page.get_height(), scale, boxes[0]))
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_poppler_renders_the_highlight_too(annotated, tmp_path):
+    from PIL import Image
+    res, path = annotated
+    _, boxes, plain = _flagged_and_plain(res, path)
+    subprocess.run(["pdftoppm", "-r", "144", "-f", "1", "-l", "1", "-png", str(path), str(tmp_path / "p")],
+                   check=True, timeout=120)
+    (png,) = tmp_path.glob("p*.png")
+    image = Image.open(png).convert("RGB")
+    rgb = COLORS["flagged"]
+    for box in boxes:
+        pixels = _region(image, 792.0, 2.0, box)
+        assert sum(_is_highlight(px, rgb) for px in pixels) > 0.5 * len(pixels)
+    assert not any(_is_highlight(px, rgb) for px in _region(image, 792.0, 2.0, plain))
+
+
+def test_each_finding_has_highlights_with_popups_saying_the_comment_text(annotated):
+    res, path = annotated
+    found = _highlights(path)
+    texts = {a["/Contents"] for _, a in found}
+    assert texts == {"\n".join(comment_text(f)) for f in res.findings}
+    for _, a in found:
+        popup = a["/Popup"].get_object()
+        assert popup["/Subtype"] == "/Popup" and popup["/Parent"].get_object() == a
+        assert "/AP" in a and len(a["/QuadPoints"]) % 8 == 0
+    # the R4 sentence runs over the page break: one highlight on each page, same text
+    r4_pages = sorted(p for p, a in found if a["/Contents"].startswith("R4 ") and "exempt" not in a["/Contents"])
+    assert r4_pages == [1, 2]
+
+
+def test_annotated_copy_keeps_every_page_text_and_adds_a_findings_page(annotated):
+    res, path = annotated
+    original, copy = _page_texts(CHART), _page_texts(path)
+    assert copy[:len(original)] == original
+    assert len(copy) == len(original) + 1
+    assert "notesplugin findings" in copy[-1] and "sample-041" in copy[-1]
+    assert path.read_bytes().startswith(CHART.read_bytes())  # an incremental update: signatures stay valid
+
+
+def test_existing_annotations_and_form_fields_are_kept(tmp_path):
+    from reportlab.pdfgen import canvas
+    src = tmp_path / "form_note.pdf"
+    c = canvas.Canvas(str(src))
+    y = 720
+    for line in ("Client: Ada Q.", "Date of Service: 03/02/2026", "Clinician: T. Vale", "Note ID: form-1",
+                 "Ada cried about her father's funeral. Therapist told her it was not a big deal."):
+        c.drawString(72, y, line)
+        y -= 16
+    c.linkURL("https://example.org", (72, 600, 200, 620))
+    c.acroForm.textfield(name="cosign", x=72, y=500, width=200, height=20)
+    c.save()
+    res = process_file(src, tmp_path / "out.pdf", Config())
+    assert res.ok, res.error
+    assert [f.item for f in res.findings if f.status == "flagged"] == ["R3"]
+    reader = PdfReader(tmp_path / "out.pdf")
+    kinds = [a.get_object()["/Subtype"] for a in reader.pages[0]["/Annots"]]
+    assert "/Link" in kinds and "/Widget" in kinds and "/Highlight" in kinds
+    assert [f.get("/T") for f in reader.trailer["/Root"]["/AcroForm"]["/Fields"]] == ["cosign"]
+
+
+# ---- bad PDFs ---------------------------------------------------------------------------------
+
+def _js_pdf(path: Path) -> None:
+    w = PdfWriter(clone_from=SINGLE)
+    action = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                               NameObject("/JS"): TextStringObject("app.alert('opened');")})
+    w._root_object[NameObject("/OpenAction")] = w._add_object(action)
+    named = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                              NameObject("/JS"): TextStringObject("app.alert('named');")})
+    w._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): DictionaryObject(
+        {NameObject("/Names"): ArrayObject([TextStringObject("x"), w._add_object(named)])})})
+    w.write(path)
+
+
+def test_javascript_is_not_run_and_not_copied(tmp_path):
+    src = tmp_path / "js_note.pdf"
+    _js_pdf(src)
+    res = process_file(src, tmp_path / "js_note.annotated.pdf", Config())
+    assert res.ok and [n.note_id for n in res.notes] == ["sample-039"]
+    assert any("JavaScript" in w for w in res.warnings)
+    data = (tmp_path / "js_note.annotated.pdf").read_bytes()
+    assert b"app.alert" not in data and b"/JavaScript" not in data
+    assert _page_texts(tmp_path / "js_note.annotated.pdf")[:1] == _page_texts(SINGLE)
+
+
+def _bad_pdfs(folder: Path) -> dict[str, str]:
+    """{file name: the fix its error must name}"""
+    from reportlab.pdfgen import canvas
+    w = PdfWriter(clone_from=SINGLE)
+    w.encrypt("secret")
+    w.write(folder / "locked.pdf")
+    w = PdfWriter(clone_from=SINGLE)
+    w.encrypt(user_password="", owner_password="owner")
+    w.write(folder / "no_copying.pdf")
+    c = canvas.Canvas(str(folder / "scan.pdf"))
+    c.rect(50, 50, 400, 600, fill=1)
+    c.save()
+    data = SINGLE.read_bytes()
+    (folder / "truncated.pdf").write_bytes(data[:len(data) // 2])
+    (folder / "renamed.pdf").write_bytes(b"Client,Note\nA,text\n")
+    w = PdfWriter()
+    for _ in range(10_000):
+        w.add_blank_page(612, 792)
+    w.write(folder / "pages_10000.pdf")
+    import zlib
+    comp = zlib.compressobj(9)
+    chunk = b" " * 2**20
+    bomb = b"".join(comp.compress(chunk) for _ in range(300)) + comp.flush()  # 300 MB inflated
+    (folder / "bomb.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<</Length " + str(len(bomb)).encode()
+                                      + b" /Filter /FlateDecode>>\nstream\n" + bomb + b"\nendstream\nendobj\n%%EOF\n")
+    return {"locked.pdf": "without a password", "no_copying.pdf": "without protection",
+            "scan.pdf": "ocrmypdf", "truncated.pdf": "export the note again as a text PDF",
+            "renamed.pdf": "export the note again as a text PDF", "pages_10000.pdf": "split the export",
+            "bomb.pdf": "PDF bomb"}
+
+
+def test_bad_pdfs_get_one_line_each_and_the_batch_goes_on(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from notesplugin import cli
+    folder = tmp_path / "in"
+    folder.mkdir()
+    fixes = _bad_pdfs(folder)
+    shutil.copy(SINGLE, folder / "good.pdf")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("NOTESPLUGIN_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["scan", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    errors = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == len(fixes)
+    for name, fix in fixes.items():
+        (line,) = [ln for ln in errors if ln.startswith(f"error: {name}:")]
+        assert fix in line
+    assert (tmp_path / "out" / "good.annotated.pdf").exists()
+    assert not any(tmp_path.joinpath("out").glob("*.part"))
+
+
+def test_read_pdf_refuses_a_scan_with_the_ocr_fix(tmp_path):
+    from reportlab.pdfgen import canvas
+    c = canvas.Canvas(str(tmp_path / "s.pdf"))
+    c.rect(10, 10, 100, 100, fill=1)
+    c.save()
+    with pytest.raises(InputError, match="run OCR first, e.g. ocrmypdf"):
+        read_pdf(tmp_path / "s.pdf", Config())
+
+
+def test_a_pdf_is_no_longer_skipped_when_a_folder_is_walked(tmp_path):
+    from notesplugin.pipeline import find_inputs
+    shutil.copy(SINGLE, tmp_path / "a.pdf")
+    assert find_inputs([tmp_path]) == [tmp_path / "a.pdf"]
+
+
+# ---- the same notes as PDF and as DOCX -----------------------------------------------------------
+
+def test_sample_notes_as_pdf_and_chart_pdf_get_the_docx_layouts_findings(tmp_path):
+    """benchmarks/pdf_layout.py on the sample notes (the dev corpus is outside the repo)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("pdf_layout", SAMPLES.parent / "benchmarks" / "pdf_layout.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    notes = list(_labels().values())
+    fig = mod.compare(notes, tmp_path)
+    assert fig["docx"]["findings"] > 0
+    for name in ("pdf", "chart"):
+        assert fig[name]["differ"] == {}, name
+        assert fig[name]["same_as_docx"] == len(notes)
+    assert not any(fig["problems"].values())
+
+
+def test_pdf_writer_imports_no_reader():
+    """Writers take what the reader handed on; they never read the input through a reader."""
+    import ast
+    root = SAMPLES.parent / "notesplugin" / "writers"
+    for name in ("pdf_writer.py", "pdf_page.py", "comments.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not any(m and (m.startswith("notesplugin.readers") or "pypdfium2" in m) for m in mods), name
+
+
+def _canvas_pdf(path: Path, pages: list[list[str]]) -> Path:
+    from reportlab.pdfgen import canvas
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    for lines in pages:
+        y = 750  # the top 12% of the page, where page headers sit
+        for line in lines:
+            c.setFont("Helvetica-Bold" if line == "Progress Note" else "Helvetica", 14 if line == "Progress Note" else 10)
+            c.drawString(72, y, line)
+            y -= 18
+        c.showPage()
+    c.save()
+    return path
+
+
+def test_without_header_blocks_a_repeated_note_title_splits_the_notes(tmp_path):
+    path = _canvas_pdf(tmp_path / "titles.pdf", [
+        ["Progress Note", "Ana talked about her move.", "Progress Note", "Ben talked about his job."],
+        ["Progress Note", "Cy talked about school."], ["Progress Note", "Di talked about sleep."]])
+    result, _ = read_pdf(path, Config())
+    # the title at the top of every page is a note title, not a page header
+    assert [n.text for n in result.notes] == ["Ana talked about her move.", "Ben talked about his job.",
+                                              "Cy talked about school.", "Di talked about sleep."]
+    assert [n.note_id for n in result.notes] == ["titles#1", "titles#2", "titles#3", "titles#4"]
+
+
+def test_a_note_over_the_size_limit_is_skipped_and_counted():
+    result, _ = read_pdf(CHART, Config(max_note_chars=600))
+    long_ones = [w for w in result.warnings if "longer than 600 characters" in w]
+    assert result.skipped == len(long_ones) > 0
+    assert all(len(n.text) <= 600 for n in result.notes)
+
+
+def test_a_signature_block_before_the_next_header_does_not_rename_the_next_note(tmp_path):
+    path = _canvas_pdf(tmp_path / "sig.pdf", [
+        ["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: n-1", "Ana talked about her move.",
+         "Clinician: Old Name", "Date: 03/03/2026",
+         "Client: Ben S.", "Date of Service: 03/04/2026", "Clinician: New Name", "Note ID: n-2",
+         "Ben talked about his job."]])
+    result, _ = read_pdf(path, Config())
+    assert [(n.note_id, n.client, n.clinician, n.date) for n in result.notes] == [
+        ("n-1", "Ana R.", "", "2026-03-02"), ("n-2", "Ben S.", "New Name", "2026-03-04")]
+
+
+def test_a_pdf_whose_every_line_repeats_on_every_page_says_so(tmp_path):
+    path = _canvas_pdf(tmp_path / "same.pdf", [["Riverbend Counseling"], ["Riverbend Counseling"]])
+    with pytest.raises(InputError, match="same.pdf: no note text found"):
+        read_pdf(path, Config())
+
+
+def test_rotated_pages_read_the_same_and_get_the_same_highlight_places(tmp_path):
+    w = PdfWriter(clone_from=CHART)
+    for page in w.pages:
+        page.rotate(90)
+    rotated = tmp_path / "rotated.pdf"
+    w.write(rotated)
+    plain, _ = read_pdf(CHART, Config())
+    turned, _ = read_pdf(rotated, Config())
+    assert [(n.note_id, n.text) for n in turned.notes] == [(n.note_id, n.text) for n in plain.notes]
+    a = process_file(CHART, tmp_path / "a.pdf", Config())
+    b = process_file(rotated, tmp_path / "b.pdf", Config())
+    assert a.ok and b.ok
+    quads = [[[round(float(v), 1) for v in annot["/QuadPoints"]] for _, annot in _highlights(p)]
+             for p in (tmp_path / "a.pdf", tmp_path / "b.pdf")]
+    assert quads[0] == quads[1] and quads[0]
+
+
+@pytest.mark.skipif(shutil.which("pdftocairo") is None, reason="poppler-utils not installed")
+def test_the_same_notes_redrawn_by_cairo_read_the_same(tmp_path):
+    """cairo places each glyph itself (font size 1 and a scaled matrix, kerned capitals):
+    pdfium then reports 'C lient', 'P etra'; the reader must not."""
+    for src in (SINGLE, CHART):
+        out = tmp_path / src.name
+        subprocess.run(["pdftocairo", "-pdf", str(src), str(out)], check=True, timeout=120)
+        want, _ = read_pdf(src, Config())
+        got, _ = read_pdf(out, Config())
+        assert [(n.note_id, n.client, n.clinician, n.date, n.text) for n in got.notes] == \
+               [(n.note_id, n.client, n.clinician, n.date, n.text) for n in want.notes]
+
+
+def test_justified_text_keeps_its_spaces(tmp_path):
+    from reportlab.lib.enums import TA_JUSTIFY
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    body = ParagraphStyle("j", parent=getSampleStyleSheet()["BodyText"], alignment=TA_JUSTIFY)
+    text = ("Therapist validated extraordinarily counterproductive circumstances notwithstanding "
+            "incomprehensibilities and supercalifragilistic interruptions. ") * 4
+    flow = [Paragraph(x, body) for x in ("Client: A B.", "Date of Service: 01/02/2026", "Note ID: j-1", text)]
+    SimpleDocTemplate(str(tmp_path / "j.pdf")).build(flow)
+    (note,) = read_pdf(tmp_path / "j.pdf", Config())[0].notes
+    assert note.text == text.strip()  # wide justified spaces are spaces, not table-cell tabs
+
+
+def test_a_broken_xref_pointer_gets_a_whole_rewrite_that_other_readers_open(tmp_path):
+    import re
+    src = tmp_path / "badxref.pdf"
+    src.write_bytes(re.sub(rb"startxref\s+\d+", b"startxref\n123", SINGLE.read_bytes()))
+    res = process_file(src, tmp_path / "out.pdf", Config())
+    assert res.ok, res.error
+    reader = PdfReader(tmp_path / "out.pdf", strict=True)  # no repair needed
+    assert len(reader.pages) == 2 and any(a.get_object()["/Subtype"] == "/Highlight"
+                                          for a in reader.pages[0]["/Annots"])
+
+
+def test_a_word_broken_at_a_line_end_hyphen_is_one_word(tmp_path):
+    lines = ["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: h-1",
+             "Ana described the week since the funeral and the long follow-",
+             "up visit with her aunt; she cried while the therapist listened.",
+             "Plan: weekly."]
+    result, _ = read_pdf(_canvas_pdf(tmp_path / "h.pdf", [lines]), Config())
+    assert result.notes[0].text == ("Ana described the week since the funeral and the long follow-up visit with her "
+                                    "aunt; she cried while the therapist listened.\nPlan: weekly.")
+
+
+def test_a_pdf_named_docx_and_a_docx_named_pdf_are_told_to_rename(tmp_path):
+    from notesplugin.readers.sniff import sniff
+    shutil.copy(SINGLE, tmp_path / "note.docx")
+    shutil.copy(SAMPLES / "single_note.docx", tmp_path / "other.pdf")
+    with pytest.raises(InputError, match=r"note.docx: this is really a .pdf file named .docx; rename it to note.pdf"):
+        sniff(tmp_path / "note.docx")
+    with pytest.raises(InputError, match=r"other.pdf: this is really a .docx file named .pdf; rename it to other.docx"):
+        sniff(tmp_path / "other.pdf")
+    assert sniff(SINGLE) == "pdf"
