@@ -365,10 +365,11 @@ def test_without_header_blocks_a_repeated_note_title_splits_the_notes(tmp_path):
     assert [n.note_id for n in result.notes] == ["titles#1", "titles#2", "titles#3", "titles#4"]
 
 
-def test_a_note_over_the_size_limit_is_skipped_and_counted():
-    result, _ = read_pdf(CHART, Config(max_note_chars=600))
+def test_a_note_over_the_size_limit_is_skipped_and_counted(tmp_path):
+    from notesplugin.pipeline import process_file
+    result = process_file(CHART, tmp_path / "chart.annotated.pdf", Config(max_note_chars=600))
     long_ones = [w for w in result.warnings if "longer than 600 characters" in w]
-    assert result.skipped == len(long_ones) > 0
+    assert result.ok and result.skipped == len(long_ones) > 0
     assert all(len(n.text) <= 600 for n in result.notes)
 
 

@@ -214,13 +214,8 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     for pairs, lines in drafts:
         if not lines:
             continue
-        note = _note(path, len(notes) + 1, pairs, lines, right_edge, roles, source)
-        if len(note.text) > config.max_note_chars:
-            warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
-                            "and was not checked; raise limits.max_note_chars to include it")
-            skipped += 1
-            continue
-        notes.append(note)
+        # Over-long notes are the pipeline's to skip and count, as for every format.
+        notes.append(_note(path, len(notes) + 1, pairs, lines, right_edge, roles, source))
     if javascript:
         warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
     ids = [n.note_id for n in notes]
