@@ -58,6 +58,10 @@ MIGRATIONS: list[str] = [
         written_at TEXT NOT NULL, run_id TEXT);
     CREATE INDEX letters_gap ON letters (clinician_key, topic, kind);
     """,
+    # 2: the ledger knows its key's fingerprint, so a wrong key file is refused, not used
+    """
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 
 # Credentials and titles removed from clinician names (compared letters-only, upper case).
@@ -164,6 +168,11 @@ class LetterRecord:
     written_at: str
 
 
+def key_fingerprint(key: bytes) -> str:
+    """Names a key without revealing it: the same on every machine holding the same key file."""
+    return hashlib.sha256(b"notesplugin ledger key\x00" + key).hexdigest()[:32]
+
+
 def _key_path(db: Path) -> Path:
     return db.with_name(db.name + ".key")
 
@@ -210,6 +219,7 @@ class Ledger:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self._check_key()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc}); check the file or pass another --ledger") from None
         except OSError as exc:
@@ -242,6 +252,23 @@ class Ledger:
         except BaseException:
             c.execute("ROLLBACK")
             raise
+
+    def _check_key(self) -> None:
+        """The first key used is the ledger's key; another one would re-record every note under new hashes."""
+        c = self.conn
+        mine = key_fingerprint(self._key)
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("INSERT INTO meta (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING",
+                      (mine,))
+            stored = c.execute("SELECT value FROM meta WHERE name = 'key_fingerprint'").fetchone()[0]
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        if stored != mine:
+            raise LedgerError(f"{_key_path(self.path)}: not this ledger's key (fingerprint {mine[:12]}, the ledger "
+                              f"expects {stored[:12]}); restore the ledger's own key file from a backup")
 
     def schema_version(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(version), 0) FROM migrations").fetchone()[0]

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from notesplugin.ledger import Ledger, LedgerError, normalize_clinician
+from notesplugin.ledger import MIGRATIONS, Ledger, LedgerError, normalize_clinician
 from notesplugin.model import Finding, Note
 
 
@@ -33,14 +33,14 @@ def test_name_parts_that_look_like_credentials_stay():
 def test_files_are_private_and_schema_migrated(tmp_path):
     path = tmp_path / "sub" / "ledger.sqlite3"
     with Ledger(path) as led:
-        assert led.schema_version() == 1
+        assert led.schema_version() == len(MIGRATIONS)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     key = path.with_name(path.name + ".key")
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
     before = key.read_bytes()
     with Ledger(path) as led:  # reopening neither re-applies migrations nor makes a new key
-        assert led.conn.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == 1
+        assert led.conn.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
     assert key.read_bytes() == before
 
 
@@ -138,3 +138,16 @@ def test_same_client_hash_across_spellings(tmp_path):
         assert led.client_hash("Alicia M.") == led.client_hash("alicia  m")
         assert led.client_hash("Alicia M.") != led.client_hash("Alicia N.")
         assert led.client_hash("") == ""
+
+
+def test_another_key_is_refused(tmp_path):
+    # A restored backup of the wrong key file would record every note again under new hashes.
+    path = tmp_path / "l.db"
+    with Ledger(path) as led:
+        led.record_scan([note("n1")], [], "1")
+    kp = path.with_name("l.db.key")
+    kp.write_bytes(bytes(32))
+    with pytest.raises(LedgerError) as err:
+        Ledger(path)
+    msg = str(err.value)
+    assert "\n" not in msg and "not this ledger's key" in msg and "restore" in msg
