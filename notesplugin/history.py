@@ -47,30 +47,31 @@ def after_scan(notes: list[Note], findings: list[Finding], config: Config, out_d
 def _letters(led: Ledger, result: HistoryResult, notes: list[Note], findings: list[Finding], config: Config,
              out_dir: Path, include_excerpts: bool, today: date | None) -> None:
     run = result.run
-    for gap in current_gaps(led, config):
-        result.gaps.append(gap)
-        covered: set[str] = set()
-        for rec in led.letters(gap.clinician_key, gap.topic, AUTO_KIND):
-            covered |= rec.sessions
-        new = gap.session_keys - covered
-        if not new:
-            continue
-        follow_up = bool(covered)
-        if not follow_up:
-            result.new_gaps.append(gap)
-        # One gap's letter failing (a template, a full disk, a name no file system takes)
-        # must not stop the others: it is named, and the next scan tries it again.
-        try:
-            excerpts = excerpts_for(gap, notes, findings, led.session_key_of) if include_excerpts else None
-            files: LetterFiles = write_letter(gap, config, out_dir, AUTO_KIND, follow_up=follow_up,
-                                              new_sessions=len(new), excerpts=excerpts, today=today)
-        except Exception as exc:  # noqa: BLE001 - isolated per gap, reported as one line
-            result.letter_errors.append(f"letter for {gap.clinician} / {gap.topic} not written: {_why(exc)}")
-            continue
-        led.record_letter(gap.clinician_key, gap.topic, AUTO_KIND, gap.session_keys, files.docx, run.run_id)
-        gap.letter = str(files.docx)
-        result.letters.append({"clinician": gap.clinician, "topic": gap.topic, "follow_up": follow_up,
-                               "sessions": len(gap.sessions), **files.to_dict()})
+    with led.letters_lock():
+        for gap in current_gaps(led, config):
+            result.gaps.append(gap)
+            covered: set[str] = set()
+            for rec in led.letters(gap.clinician_key, gap.topic, AUTO_KIND):
+                covered |= rec.sessions
+            new = gap.session_keys - covered
+            if not new:
+                continue
+            follow_up = bool(covered)
+            if not follow_up:
+                result.new_gaps.append(gap)
+            # One gap's letter failing (a template, a full disk, a name no file system takes)
+            # must not stop the others: it is named, and the next scan tries it again.
+            try:
+                excerpts = excerpts_for(gap, notes, findings, led.session_key_of) if include_excerpts else None
+                files: LetterFiles = write_letter(gap, config, out_dir, AUTO_KIND, follow_up=follow_up,
+                                                  new_sessions=len(new), excerpts=excerpts, today=today)
+            except Exception as exc:  # noqa: BLE001 - isolated per gap, reported as one line
+                result.letter_errors.append(f"letter for {gap.clinician} / {gap.topic} not written: {_why(exc)}")
+                continue
+            led.record_letter(gap.clinician_key, gap.topic, AUTO_KIND, gap.session_keys, files.docx, run.run_id)
+            gap.letter = str(files.docx)
+            result.letters.append({"clinician": gap.clinician, "topic": gap.topic, "follow_up": follow_up,
+                                   "sessions": len(gap.sessions), **files.to_dict()})
 
 
 def _why(exc: Exception) -> str:

@@ -21,7 +21,8 @@ import secrets
 import sqlite3
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -233,6 +234,17 @@ class Ledger:
 
     def close(self) -> None:
         self.conn.close()
+
+    @contextmanager
+    def letters_lock(self) -> Iterator[None]:
+        """Hold the ledger's write lock while gaps are read and letters written, so two scans
+        crossing a threshold at once write one letter. Letters recorded before a failure stay
+        recorded: each record stands for a file already written."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
 
     # -- schema ---------------------------------------------------------------
     def _migrate(self) -> None:

@@ -211,3 +211,43 @@ def test_letter_names_items_from_the_checklists_not_a_table_of_ids(tmp_path):
     gap.item_names = {}  # a stored finding without a name of its own
     items = {it["id"]: it["name"] for it in letter_context(gap, cfg, "consultation-request")["items"]}
     assert items == {"R1": "redirect", "X7": "outofdepth"}
+
+
+def test_two_scans_crossing_the_threshold_at_once_write_one_letter(tmp_path, monkeypatch):
+    """Both scans hold the same three sessions; only one may write the initial letter."""
+    import threading
+
+    import notesplugin.history as history
+
+    led, cfg = tmp_path / "ledger.db", Config()
+    notes = [session(str(i), D0 + timedelta(weeks=i), file="week.csv") for i in range(3)]
+    found = [finding(n) for n in notes]
+    Ledger(led).close()
+    both_writing = threading.Barrier(2, timeout=3)  # without a lock both scans get here together
+    real = history.write_letter
+
+    def slow_write(*args, **kwargs):
+        try:
+            both_writing.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other scan is waiting for the ledger's lock, as it should
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(history, "write_letter", slow_write)
+    results, errors = [], []
+
+    def scan(k):
+        try:
+            results.append(after_scan(notes, found, cfg, tmp_path / f"out{k}", ledger_path=led))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scan, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(len(r.letters) for r in results) == [0, 1]
+    with Ledger(led) as ledger:
+        assert len(ledger.letters("dana whitfield", "grief")) == 1
