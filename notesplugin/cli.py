@@ -100,6 +100,8 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
         click.echo(f"error: {printable(result.history_error)}", err=True)
     for msg in result.letter_errors:
         click.echo(f"error: {printable(msg)}", err=True)
+    for w in (result.history or {}).get("warnings", []):
+        click.echo(f"warning: {printable(w)}", err=True)
     summary = result.summary
     if result.summary_error:
         click.echo(f"warning: {printable(result.summary_error)}", err=True)

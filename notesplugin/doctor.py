@@ -102,13 +102,14 @@ def check_ledger(cfg: Config, ledger_path: str | os.PathLike | None = None) -> C
                 led.conn.execute("BEGIN IMMEDIATE")  # takes the write lock, changes nothing
                 led.conn.execute("ROLLBACK")
                 runs = led.count("runs")
+                exposed = led.warnings
         except (LedgerError, OSError) as exc:
             return Check("ledger", False, str(exc).splitlines()[0])
         except Exception as exc:  # sqlite3.OperationalError: locked or read-only
             return Check("ledger", False, f"{path}: cannot write ({type(exc).__name__}); check the file and folder")
-        mode = path.stat().st_mode & 0o777
-        loose = f"; mode {mode:04o} is looser than {cfg.file_mode:04o}" if mode & ~cfg.file_mode else ""
-        return Check("ledger", True, f"{path} writable, {runs} run(s) recorded{loose}")
+        if exposed:
+            return Check("ledger", False, exposed[0])
+        return Check("ledger", True, f"{path} writable, {runs} run(s) recorded")
     # Not created yet: the first scan will create it; make sure it can, without creating it now.
     folder = path.parent
     while not folder.exists() and folder != folder.parent:

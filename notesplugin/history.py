@@ -21,11 +21,12 @@ class HistoryResult:
     new_gaps: list[Gap] = field(default_factory=list)  # crossed the threshold for the first time
     letters: list[dict] = field(default_factory=list)
     letter_errors: list[str] = field(default_factory=list)  # one line per gap whose letter failed
+    warnings: list[str] = field(default_factory=list)  # e.g. a ledger key others can read
 
     def to_dict(self) -> dict:
         return {"run": self.run.to_dict(), "gaps": [g.to_dict() for g in self.gaps],
                 "new_gaps": [{"clinician": g.clinician, "topic": g.topic} for g in self.new_gaps],
-                "letters": self.letters, "letter_errors": self.letter_errors}
+                "letters": self.letters, "letter_errors": self.letter_errors, "warnings": self.warnings}
 
 
 def after_scan(notes: list[Note], findings: list[Finding], config: Config, out_dir: Path, *,
@@ -36,7 +37,7 @@ def after_scan(notes: list[Note], findings: list[Finding], config: Config, out_d
     Raises only when the scan could not be recorded. Once it is, a failure in the
     gaps or letters is reported in result.letter_errors, never as "not recorded"."""
     with Ledger(ledger_path or config.ledger_path(), file_mode=config.file_mode, dir_mode=config.dir_mode) as led:
-        result = HistoryResult(led.record_scan(notes, findings, checklist_version))
+        result = HistoryResult(led.record_scan(notes, findings, checklist_version), warnings=list(led.warnings))
         try:
             _letters(led, result, notes, findings, config, out_dir, include_excerpts, today)
         except Exception as exc:  # noqa: BLE001 - the findings are recorded; say exactly that

@@ -202,6 +202,20 @@ def _load_or_create_key(db: Path, db_existed: bool, mode: int) -> bytes:
     return kp.read_bytes()
 
 
+def exposure_warnings(*paths: Path) -> list[str]:
+    """One line per ledger or key file that others on the machine may open: hashes keyed by a
+    readable key can be recomputed from a guessed client name."""
+    out = []
+    for p in paths:
+        try:
+            mode = p.stat().st_mode & 0o777
+        except OSError:
+            continue
+        if mode & 0o077:
+            out.append(f"{p}: open to other users (mode {mode:04o}); run 'chmod 600 {p}'")
+    return out
+
+
 class Ledger:
     """`with Ledger(path) as led:` — safe for two scans at once (WAL + busy timeout)."""
 
@@ -215,6 +229,7 @@ class Ledger:
             if not existed:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, file_mode))
             self._key = _load_or_create_key(self.path, existed and self.path.stat().st_size > 0, file_mode)
+            self.warnings = exposure_warnings(self.path, _key_path(self.path))
             self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.conn.execute("PRAGMA busy_timeout = 60000")
             self.conn.execute("PRAGMA journal_mode = WAL")

@@ -259,3 +259,17 @@ def test_progress_off_when_not_a_terminal_or_quiet():
         bar.update(FakeFile(1))
         bar.finish()
         assert stream.getvalue() == ""
+
+
+def test_ledger_or_key_open_to_others_warns_and_fails_doctor(tmp_path):
+    led = tmp_path / "l.db"
+    assert CliRunner().invoke(main, ["scan", str(export(tmp_path)), "--out", "out", "--ledger", str(led)]).exit_code == 0
+    assert {c.name: c for c in run_checks(None, led)}["ledger"].ok
+    for exposed in (Path(str(led) + ".key"), led):
+        exposed.chmod(0o644)
+        res = CliRunner().invoke(main, ["scan", str(export(tmp_path)), "--out", "out", "--ledger", str(led), "-q"])
+        assert res.exit_code == 0 and f"warning: {exposed}: open to other users (mode 0644)" in res.stderr
+        check = {c.name: c for c in run_checks(None, led)}["ledger"]
+        assert not check.ok and f"chmod 600 {exposed}" in check.detail
+        exposed.chmod(0o600)
+    assert {c.name: c for c in run_checks(None, led)}["ledger"].ok
