@@ -12,6 +12,7 @@ import click
 
 from notesplugin import __version__
 from notesplugin.checklists import ChecklistError
+from notesplugin.cli_history import ledger_option
 from notesplugin.checklists import load as load_checklists
 from notesplugin.config import Config, ConfigError, load_config
 from notesplugin.escape import printable
@@ -51,8 +52,9 @@ def main() -> None:
               help="Folder for annotated copies, findings.jsonl, run.json and letters/ "
                    "(default: [output] dir in config, else ./notesplugin-out).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (notesplugin.toml).")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="History ledger file (default: from config, else the user data folder).")
+@click.option("--ledger", "ledger_path", callback=ledger_option,
+              help="History ledger file or a practice's postgresql:// URL (default: from config, else the user "
+                   "data folder).")
 @click.option("--no-ledger", is_flag=True, help="Scan without recording history or writing letters.")
 @click.option("--show-evidence", is_flag=True, help="Print the evidence sentences (note text) in the terminal.")
 @click.option("--include-excerpts", is_flag=True, help="Letters quote evidence sentences (client names as initials).")
@@ -63,7 +65,7 @@ def main() -> None:
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
               help="summary.xlsx: weekly chart and open gaps from this date (YYYY-MM-DD) on.")
 @click.option("--quiet", "-q", is_flag=True, help="Only errors (no progress bar, no summary).")
-def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None, ledger_path: Path | None,
+def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None, ledger_path: str | None,
          no_ledger: bool, show_evidence: bool, include_excerpts: bool, jobs: int, fmt: str, since, quiet: bool) -> None:
     """Scan DOCX/XLSX/XLSM/CSV/PDF exports (files or folders) and write annotated copies.
 
@@ -325,7 +327,7 @@ def init(path: Path, user: bool, force: bool) -> None:
 
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (notesplugin.toml).")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file to check instead.")
+@click.option("--ledger", "ledger_path", callback=ledger_option, help="Ledger file or postgresql:// URL to check instead.")
 def doctor(config_path: str | None, ledger_path: str | None) -> None:
     """Check the set-up: config, letterhead, letter templates, ledger, checklists.
 
@@ -347,8 +349,10 @@ def doctor(config_path: str | None, ledger_path: str | None) -> None:
 
 def _register() -> None:
     from notesplugin.cli_history import gaps_command, letter_command
+    from notesplugin.cli_ledger import ledger_group
     main.add_command(gaps_command)
     main.add_command(letter_command)
+    main.add_command(ledger_group)
 
 
 _register()

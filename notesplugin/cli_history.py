@@ -14,6 +14,20 @@ from .ledger import Ledger, LedgerError
 from .letters import KINDS, LetterError, write_letter
 
 
+LEDGER_HELP = "Ledger file, or a practice's postgresql:// URL (default: from config)."
+
+
+def ledger_option(ctx, param, value: str | None) -> str | None:
+    """A URL carrying a password is refused: it would sit in the shell history and `ps`."""
+    from .ledger_pg import PgConfigError, check_url, is_url
+    if value and is_url(value):
+        try:
+            check_url(value)
+        except PgConfigError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def _config(path: str | None) -> Config:
     try:
         return load_config(path)
@@ -32,8 +46,8 @@ def _since(value: str | None) -> date | None:
 
 def _ledger(cfg: Config, path: str | None) -> Ledger:
     try:
-        return Ledger(Path(path) if path else cfg.ledger_path(), create=False,
-                      file_mode=cfg.file_mode, dir_mode=cfg.dir_mode)
+        return Ledger(cfg.ledger_target(path), create=False, file_mode=cfg.file_mode, dir_mode=cfg.dir_mode,
+                      key_path=cfg.ledger_key)
     except LedgerError as exc:
         raise click.ClickException(printable(str(exc))) from None
 
@@ -42,7 +56,7 @@ def _ledger(cfg: Config, path: str | None) -> Ledger:
 @click.option("--json", "as_json", is_flag=True, help="Print the gaps as JSON (same as --format json).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file (default: from config).")
+@click.option("--ledger", "ledger_path", callback=ledger_option, help=LEDGER_HELP)
 @click.option("--since", help="Only count sessions on or after this date (YYYY-MM-DD).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
 def gaps_command(as_json: bool, fmt: str, ledger_path: str | None, since: str | None, config_path: str | None) -> None:
@@ -73,7 +87,7 @@ def gaps_command(as_json: bool, fmt: str, ledger_path: str | None, since: str | 
 @click.option("--topic", required=True, help="Topic, e.g. grief.")
 @click.option("--kind", type=click.Choice(KINDS), default=KINDS[0], show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (letters/ goes inside).")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Ledger file (default: from config).")
+@click.option("--ledger", "ledger_path", callback=ledger_option, help=LEDGER_HELP)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
 def letter_command(clinician: str, topic: str, kind: str, out_dir: str | None, ledger_path: str | None,
                    config_path: str | None) -> None:

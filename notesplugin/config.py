@@ -68,10 +68,19 @@ class Config:
     file_mode: int = 0o600
     dir_mode: int = 0o700
     ledger: Path | None = None
+    ledger_url: str = ""  # a practice's PostgreSQL ledger; the password never lives here
+    ledger_key: Path | None = None  # the practice's key file (PostgreSQL ledgers only)
     max_note_chars: int = 200_000
 
     def ledger_path(self) -> Path:
         return self.ledger or Path(platformdirs.user_data_dir(APP)) / "ledger.sqlite3"
+
+    def ledger_target(self, override: str | os.PathLike | None = None) -> Path | str:
+        """--ledger (a file or a postgresql:// URL), else [ledger] url, else [ledger] path or the default."""
+        if override:
+            text = str(override)
+            return text if text.startswith(("postgresql://", "postgres://")) else Path(text).expanduser()
+        return self.ledger_url or self.ledger_path()
 
 
 def user_config_path() -> Path:
@@ -123,6 +132,17 @@ def _mode(where: Path, value: Any, key: str) -> int:
         except ValueError:
             pass
     raise ConfigError(f"{where}: '{key}' must be an octal string such as \"0600\"")
+
+
+def _ledger_url(where: Path, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{where}: 'ledger.url' must be a postgresql:// URL, e.g. \"postgresql://clinic-db/notes\"")
+    from .ledger_pg import PgConfigError, check_url
+    try:
+        check_url(value)
+    except PgConfigError as exc:
+        raise ConfigError(f"{where}: 'ledger.url': {exc}") from None
+    return value
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
@@ -180,9 +200,13 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         cfg.file_mode = _mode(found, out["file_mode"], "output.file_mode")
     if "dir_mode" in out:
         cfg.dir_mode = _mode(found, out["dir_mode"], "output.dir_mode")
-    led = _table(data, "ledger", {"path"}, found)
+    led = _table(data, "ledger", {"path", "url", "key"}, found)
     if "path" in led:
         cfg.ledger = _rel(found, led["path"], "ledger.path")
+    if "url" in led:
+        cfg.ledger_url = _ledger_url(found, led["url"])
+    if "key" in led:
+        cfg.ledger_key = _rel(found, led["key"], "ledger.key")
     lim = _table(data, "limits", {"max_note_chars"}, found)
     if "max_note_chars" in lim:
         cfg.max_note_chars = _int(found, lim["max_note_chars"], "limits.max_note_chars")

@@ -93,14 +93,15 @@ def _template_source(cfg: Config, kinds) -> str:
 def check_ledger(cfg: Config, ledger_path: str | os.PathLike | None = None) -> Check:
     from .ledger import Ledger, LedgerError
 
-    path = Path(ledger_path).expanduser() if ledger_path else cfg.ledger_path()
+    path = cfg.ledger_target(ledger_path)
+    if isinstance(path, str):
+        return check_practice_ledger(cfg, path)
     if path.exists():
         if not os.access(path, os.R_OK | os.W_OK):
             return Check("ledger", False, f"{path}: not writable by you; fix its permissions or set [ledger] path")
         try:
             with Ledger(path, create=False, file_mode=cfg.file_mode, dir_mode=cfg.dir_mode) as led:
-                led.conn.execute("BEGIN IMMEDIATE")  # takes the write lock, changes nothing
-                led.conn.execute("ROLLBACK")
+                led.check_writable()
                 runs = led.count("runs")
                 exposed = led.warnings
         except (LedgerError, OSError) as exc:
@@ -121,6 +122,25 @@ def check_ledger(cfg: Config, ledger_path: str | os.PathLike | None = None) -> C
         return Check("ledger", False, f"{path}: cannot be created ({exc.strerror} in {folder}); "
                                       "set [ledger] path to a writable place")
     return Check("ledger", True, f"{path} does not exist yet; the first scan will create it")
+
+
+def check_practice_ledger(cfg: Config, url: str) -> Check:
+    """Connection, schema version and key fingerprint (checked on opening), then this login's rights."""
+    from .ledger import Ledger, LedgerError
+    from .ledger_db import DBError
+
+    try:
+        with Ledger(url, key_path=cfg.ledger_key) as led:
+            if led.warnings:
+                return Check("ledger", False, led.warnings[0])
+            ok, role = led.rights()
+            led.check_writable()
+            where = f"{led.path}: schema {led.schema_version()}, key {led.key_fingerprint()[:12]}"
+    except LedgerError as exc:
+        return Check("ledger", False, str(exc).splitlines()[0])
+    except DBError as exc:
+        return Check("ledger", False, f"{url}: {exc}; ask the practice's database owner")
+    return Check("ledger", ok, f"{where}, {role}")
 
 
 def check_checklists(cfg: Config) -> Check:

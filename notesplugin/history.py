@@ -30,13 +30,14 @@ class HistoryResult:
 
 
 def after_scan(notes: list[Note], findings: list[Finding], config: Config, out_dir: Path, *,
-               ledger_path: Path | None = None, checklist_version: str = "1", include_excerpts: bool = False,
+               ledger_path: Path | str | None = None, checklist_version: str = "1", include_excerpts: bool = False,
                today: date | None = None) -> HistoryResult:
     """Record the scan; a gap with no letter yet gets one, a gap with new sessions since its letter a follow-up.
 
     Raises only when the scan could not be recorded. Once it is, a failure in the
     gaps or letters is reported in result.letter_errors, never as "not recorded"."""
-    with Ledger(ledger_path or config.ledger_path(), file_mode=config.file_mode, dir_mode=config.dir_mode) as led:
+    with Ledger(config.ledger_target(ledger_path), file_mode=config.file_mode, dir_mode=config.dir_mode,
+                key_path=config.ledger_key) as led:
         result = HistoryResult(led.record_scan(notes, findings, checklist_version), warnings=list(led.warnings))
         try:
             _letters(led, result, notes, findings, config, out_dir, include_excerpts, today)

@@ -1,4 +1,5 @@
-"""History across runs: an embedded sqlite3 ledger of findings, never note text.
+"""History across runs: a ledger of findings, never note text, in an embedded SQLite file
+(the default) or a practice's PostgreSQL database (ledger_pg.py), with one schema.
 
 Decisions (documented here because other modules rely on them):
 - note key: HMAC of (file *name*, note_id). Re-scanning the same export finds
@@ -28,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .fileio import ensure_dir
+from .ledger_db import PostgresDB, SQLiteDB, sql_for
 from .model import Finding, Note
 
 
@@ -47,14 +49,14 @@ MIGRATIONS: list[str] = [
         session_date TEXT, text_hash TEXT NOT NULL, checklist_version TEXT NOT NULL,
         run_id TEXT NOT NULL);
     CREATE TABLE findings (
-        id INTEGER PRIMARY KEY, note_key TEXT NOT NULL REFERENCES notes(note_key) ON DELETE CASCADE,
+        id {id}, note_key TEXT NOT NULL REFERENCES notes(note_key) ON DELETE CASCADE,
         clinician_key TEXT NOT NULL, client_hash TEXT NOT NULL, session_date TEXT,
         checklist TEXT NOT NULL, item TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
         topic TEXT, checklist_version TEXT NOT NULL, run_id TEXT NOT NULL);
     CREATE INDEX findings_gap ON findings (clinician_key, topic);
     CREATE INDEX findings_note ON findings (note_key);
     CREATE TABLE letters (
-        id INTEGER PRIMARY KEY, clinician_key TEXT NOT NULL, topic TEXT NOT NULL,
+        id {id}, clinician_key TEXT NOT NULL, topic TEXT NOT NULL,
         kind TEXT NOT NULL, sessions TEXT NOT NULL, path TEXT NOT NULL,
         written_at TEXT NOT NULL, run_id TEXT);
     CREATE INDEX letters_gap ON letters (clinician_key, topic, kind);
@@ -62,6 +64,11 @@ MIGRATIONS: list[str] = [
     # 2: the ledger knows its key's fingerprint, so a wrong key file is refused, not used
     """
     CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 3: a practice database maps each login to the clinician whose rows it may read
+    # (row-level security, ledger_pg.py); a solo clinician's file leaves it empty.
+    """
+    CREATE TABLE logins (db_role TEXT PRIMARY KEY, clinician_key TEXT NOT NULL);
     """,
 ]
 
@@ -216,11 +223,55 @@ def exposure_warnings(*paths: Path) -> list[str]:
     return out
 
 
-class Ledger:
-    """`with Ledger(path) as led:` — safe for two scans at once (WAL + busy timeout)."""
+def default_practice_key_path() -> Path:
+    import platformdirs
+    return Path(platformdirs.user_data_dir("notesplugin")) / "practice-ledger.key"
 
-    def __init__(self, path: Path | str, *, create: bool = True, file_mode: int = 0o600, dir_mode: int = 0o700):
-        self.path = Path(path).expanduser()
+
+def _read_practice_key(kp: Path) -> bytes:
+    try:
+        data = kp.read_bytes()
+    except FileNotFoundError:
+        raise LedgerError(f"{kp}: the practice's ledger key is missing; copy the key file your practice hands out "
+                          "(made by 'notesplugin ledger init') here, or set [ledger] key") from None
+    except OSError as exc:
+        raise LedgerError(f"{kp}: cannot read the ledger key ({exc.strerror}); check its permissions") from None
+    if len(data) != 32:
+        raise LedgerError(f"{kp}: ledger key file is damaged; copy it again from the practice's original")
+    return data
+
+
+def create_practice_key(kp: Path, mode: int = 0o600) -> bool:
+    """Make the practice key once; True when made now, False when it was there already."""
+    ensure_dir(kp.parent, 0o700)
+    if kp.exists():
+        return False
+    _load_or_create_key(kp.with_name(kp.name.removesuffix(".key")), False, mode)
+    return True
+
+
+class Ledger:
+    """`with Ledger(path_or_url) as led:` — a file (SQLite, the default) or a practice's PostgreSQL.
+
+    Safe for scans at once: SQLite by WAL and its write lock; PostgreSQL by
+    conflict-free inserts and a transaction-level advisory lock for letters."""
+
+    def __init__(self, target: Path | str, *, create: bool = True, file_mode: int = 0o600, dir_mode: int = 0o700,
+                 key_path: Path | None = None, check_version: bool = True):
+        from .ledger_pg import is_url
+
+        self.warnings: list[str] = []
+        if is_url(target):
+            self._open_postgres(str(target), key_path, check_version)
+        else:
+            self._open_sqlite(Path(target).expanduser(), create, file_mode, dir_mode)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.dialect == "postgresql"
+
+    def _open_sqlite(self, path: Path, create: bool, file_mode: int, dir_mode: int) -> None:
+        self.path = path
         existed = self.path.exists()
         if not existed and not create:
             raise LedgerError(f"{self.path}: no ledger here yet; run a scan first or pass the right --ledger")
@@ -234,12 +285,41 @@ class Ledger:
             self.conn.execute("PRAGMA busy_timeout = 60000")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self.db = SQLiteDB(self.conn)
+            self.migrate()  # a solo clinician's file follows the program, as it always has
             self._check_key()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc}); check the file or pass another --ledger") from None
         except OSError as exc:
             raise LedgerError(f"{self.path}: cannot create the ledger ({exc.strerror}); check the folder's permissions") from None
+
+    def _open_postgres(self, url: str, key_path: Path | None, check_version: bool) -> None:
+        from .ledger_pg import PgConfigError, connect, redact
+
+        self.path = redact(url)
+        self.key_path = Path(key_path or default_practice_key_path()).expanduser()
+        self._key = _read_practice_key(self.key_path)
+        self.warnings = exposure_warnings(self.key_path)
+        try:
+            self.conn = connect(url)
+        except PgConfigError as exc:
+            raise LedgerError(str(exc)) from None
+        self.db = PostgresDB(self.conn)
+        if not check_version:
+            return
+        try:
+            have = self.schema_version()
+            if have < len(MIGRATIONS):
+                raise LedgerError(f"{self.path}: the ledger database is at schema version {have}, this notesplugin "
+                                  f"needs {len(MIGRATIONS)}; run 'notesplugin ledger migrate --ledger {self.path}'"
+                                  " (nothing was recorded)")
+            if have > len(MIGRATIONS):
+                raise LedgerError(f"{self.path}: the ledger database is at schema version {have}, newer than this "
+                                  f"notesplugin knows ({len(MIGRATIONS)}); upgrade notesplugin on this machine")
+            self._check_key()
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> Ledger:
         return self
@@ -248,57 +328,120 @@ class Ledger:
         self.close()
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
     @contextmanager
     def letters_lock(self) -> Iterator[None]:
-        """Hold the ledger's write lock while gaps are read and letters written, so two scans
-        crossing a threshold at once write one letter. Letters recorded before a failure stay
-        recorded: each record stands for a file already written."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """Hold the ledger's letter lock while gaps are read and letters written, so two scans
+        crossing a threshold at once write one letter (SQLite: its write lock; PostgreSQL: a
+        transaction-level advisory lock). Letters recorded before a failure stay recorded:
+        each record stands for a file already written."""
+        self.db.begin(lock=True)
         try:
             yield
-        finally:
-            self.conn.execute("COMMIT")
+        except BaseException:
+            try:
+                self.db.commit()
+            except Exception:
+                self.db.rollback()
+            raise
+        self.db.commit()
 
     # -- schema ---------------------------------------------------------------
-    def _migrate(self) -> None:
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
+    def migrate(self) -> list[int]:
+        """Apply the migrations not yet applied, in one transaction; the versions applied."""
+        db = self.db
+        db.begin(lock=True)
+        applied = []
         try:
-            c.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            done = {r[0] for r in c.execute("SELECT version FROM migrations")}
+            db.run("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in db.rows("SELECT version FROM migrations")}
             for version, sql in enumerate(MIGRATIONS, start=1):
                 if version in done:
                     continue
-                for stmt in sql.split(";"):
+                for stmt in sql_for(db.dialect, sql).split(";"):
                     if stmt.strip():
-                        c.execute(stmt)
-                c.execute("INSERT INTO migrations VALUES (?, ?)", (version, _now()))
-            c.execute("COMMIT")
+                        db.run(stmt)
+                db.run("INSERT INTO migrations VALUES (?, ?)", (version, _now()))
+                applied.append(version)
+            if self.is_postgres and self._roles_exist():
+                from .ledger_pg import role_statements
+                for stmt in role_statements():
+                    db.run(stmt)
+            db.commit()
         except BaseException:
-            c.execute("ROLLBACK")
+            db.rollback()
             raise
+        return applied
+
+    def _roles_exist(self) -> bool:
+        from .ledger_pg import CLINICIAN_ROLE, SUPERVISOR_ROLE
+        got = self.db.rows("SELECT COUNT(*) FROM pg_roles WHERE rolname IN (?, ?)", (CLINICIAN_ROLE, SUPERVISOR_ROLE))
+        return got[0][0] == 2
 
     def _check_key(self) -> None:
         """The first key used is the ledger's key; another one would re-record every note under new hashes."""
-        c = self.conn
+        db = self.db
         mine = key_fingerprint(self._key)
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute("INSERT INTO meta (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING",
-                      (mine,))
-            stored = c.execute("SELECT value FROM meta WHERE name = 'key_fingerprint'").fetchone()[0]
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+        if self.is_postgres:  # written once by 'ledger init', by its owner
+            got = db.rows("SELECT value FROM meta WHERE name = 'key_fingerprint'")
+            if not got:
+                raise LedgerError(f"{self.path}: the ledger database has no key fingerprint yet; "
+                                  "run 'notesplugin ledger init' once for the practice")
+            stored, where = got[0][0], self.key_path
+        else:
+            db.begin()
+            try:
+                db.run("INSERT INTO meta (name, value) VALUES ('key_fingerprint', ?) ON CONFLICT (name) DO NOTHING",
+                       (mine,))
+                stored = db.rows("SELECT value FROM meta WHERE name = 'key_fingerprint'")[0][0]
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+            where = _key_path(self.path)
         if stored != mine:
-            raise LedgerError(f"{_key_path(self.path)}: not this ledger's key (fingerprint {mine[:12]}, the ledger "
+            raise LedgerError(f"{where}: not this ledger's key (fingerprint {mine[:12]}, the ledger "
                               f"expects {stored[:12]}); restore the ledger's own key file from a backup")
 
+    def key_fingerprint(self) -> str:
+        return key_fingerprint(self._key)
+
     def schema_version(self) -> int:
-        return self.conn.execute("SELECT COALESCE(MAX(version), 0) FROM migrations").fetchone()[0]
+        if self.is_postgres:
+            if not self.db.rows("SELECT to_regclass('migrations') IS NOT NULL")[0][0]:
+                return 0
+        return self.db.rows("SELECT COALESCE(MAX(version), 0) FROM migrations")[0][0]
+
+    def check_writable(self) -> None:
+        """Take the write lock and let it go, changing nothing (doctor)."""
+        self.db.begin(lock=True)
+        self.db.rollback()
+
+    def rights(self) -> tuple[bool, str]:
+        """(enough to scan, what this login is) — PostgreSQL; a file's owner can do everything."""
+        if not self.is_postgres:
+            return True, "file owner"
+        from .ledger_pg import CLINICIAN_ROLE, SUPERVISOR_ROLE
+        db = self.db
+        login, sup, cli, owner = db.rows(
+            "SELECT current_user, pg_has_role(current_user, ?, 'MEMBER'), pg_has_role(current_user, ?, 'MEMBER'),"
+            " pg_has_role(current_user, (SELECT tableowner FROM pg_tables WHERE tablename = 'findings'"
+            " AND schemaname = current_schema()), 'MEMBER')", (SUPERVISOR_ROLE, CLINICIAN_ROLE))[0]
+        needed = [("findings", "INSERT"), ("notes", "UPDATE"), ("runs", "INSERT"), ("letters", "INSERT")]
+        missing = [f"{p} on {t}" for t, p in needed
+                   if not db.rows("SELECT has_table_privilege(current_user, ?, ?)", (t, p))[0][0]]
+        if missing:
+            return False, f"login {login} lacks {', '.join(missing)}; run 'notesplugin ledger grant {login} ...'"
+        if owner:
+            return True, f"login {login} owns the tables (sees every row; use it for init and migrate only)"
+        if sup:
+            return True, f"login {login} is a supervisor (reads the whole practice)"
+        mapped = db.rows("SELECT clinician_key FROM logins WHERE db_role = current_user")
+        if cli and mapped:
+            return True, f"login {login} is clinician '{mapped[0][0]}' (reads only their rows)"
+        return False, (f"login {login} is mapped to no clinician; run 'notesplugin ledger grant {login} "
+                       "--clinician NAME'")
 
     # -- hashing --------------------------------------------------------------
     def _h(self, kind: str, *parts: str) -> str:
@@ -331,59 +474,66 @@ class Ledger:
         # Findings whose note was not passed in still get recorded, from their own fields.
         orphans = [Note(note_id=nid, file=fname, text="", clinician=fs[0].clinician, client=fs[0].client,
                         date=fs[0].date) for (fname, nid), fs in by_note.items() if (fname, nid) not in known]
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
+        db = self.db
+        db.begin()
         try:
             for note in notes + orphans:
                 self._record_note(note, by_note.get((Path(note.file).name, str(note.note_id)), []),
                                   checklist_version, summary)
-            c.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                      (summary.run_id, _now(), checklist_version, summary.notes_seen, summary.notes_new,
-                       summary.notes_changed))
-            c.execute("COMMIT")
+            db.run("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                   (summary.run_id, _now(), checklist_version, summary.notes_seen, summary.notes_new,
+                    summary.notes_changed))
+            db.commit()
         except BaseException:
-            c.execute("ROLLBACK")
+            db.rollback()
             raise
         return summary
 
     def _record_note(self, note: Note, fs: list[Finding], version: str, summary: RunSummary) -> None:
-        c = self.conn
+        db = self.db
         summary.notes_seen += 1
         raw_name = note.clinician or (fs[0].clinician if fs else "")
         ckey, display = normalize_clinician(raw_name)
         nkey = self.note_key(note.file, note.note_id)
         thash = self.text_hash(note.text)
-        row = c.execute("SELECT text_hash, checklist_version FROM notes WHERE note_key = ?", (nkey,)).fetchone()
-        if row is not None and tuple(row) == (thash, version):
+        chash = self.client_hash(note.client or (fs[0].client if fs else ""))
+        date = note.date or (fs[0].date if fs else None)
+        row = db.rows("SELECT text_hash, checklist_version FROM notes WHERE note_key = ?", (nkey,))
+        if row and tuple(row[0]) == (thash, version):
             summary.notes_unchanged += 1
             return
-        if row is None:
+        if not row:
+            # Conflict-free: a scan running at the same moment (or a note recorded by a colleague,
+            # which row-level security hides) makes this insert nothing, and nothing is doubled.
+            if not db.run("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (note_key) DO NOTHING",
+                          (nkey, ckey, chash, date, thash, version, summary.run_id)):
+                summary.notes_unchanged += 1
+                return
             summary.notes_new += 1
         else:
             summary.notes_changed += 1
-            c.execute("DELETE FROM findings WHERE note_key = ?", (nkey,))
+            db.run("DELETE FROM findings WHERE note_key = ?", (nkey,))
+            db.run("UPDATE notes SET clinician_key = ?, client_hash = ?, session_date = ?, text_hash = ?,"
+                   " checklist_version = ?, run_id = ? WHERE note_key = ?",
+                   (ckey, chash, date, thash, version, summary.run_id, nkey))
         if not note.date:
             summary.undated_notes += 1
-        chash = self.client_hash(note.client or (fs[0].client if fs else ""))
-        date = note.date or (fs[0].date if fs else None)
         if ckey:
             # The latest spelling wins, except that ALL CAPS / all lower never replaces a mixed-case one.
-            verb = "INSERT OR IGNORE" if _one_case(raw_name) else "INSERT OR REPLACE"
-            c.execute(f"{verb} INTO clinicians VALUES (?, ?)", (ckey, display))
-        c.execute("INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                  (nkey, ckey, chash, date, thash, version, summary.run_id))
+            keep = "NOTHING" if _one_case(raw_name) else "UPDATE SET display = excluded.display"
+            db.run(f"INSERT INTO clinicians (key, display) VALUES (?, ?) ON CONFLICT (key) DO {keep}", (ckey, display))
         for f in fs:
-            c.execute("INSERT INTO findings (note_key, clinician_key, client_hash, session_date, checklist, item,"
-                      " name, status, topic, checklist_version, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (nkey, ckey, chash, date, f.checklist, f.item, f.name, f.status, f.topic, version,
-                       summary.run_id))
+            db.run("INSERT INTO findings (note_key, clinician_key, client_hash, session_date, checklist, item,"
+                   " name, status, topic, checklist_version, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (nkey, ckey, chash, date, f.checklist, f.item, f.name, f.status, f.topic, version,
+                    summary.run_id))
             summary.findings_recorded += 1
 
     def record_letter(self, clinician_key: str, topic: str, kind: str, sessions: Iterable[str], path: Path | str,
                       run_id: str | None = None) -> None:
-        self.conn.execute("INSERT INTO letters (clinician_key, topic, kind, sessions, path, written_at, run_id)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (clinician_key, topic, kind, json.dumps(sorted(sessions)), str(path), _now(), run_id))
+        self.db.run("INSERT INTO letters (clinician_key, topic, kind, sessions, path, written_at, run_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (clinician_key, topic, kind, json.dumps(sorted(sessions)), str(path), _now(), run_id))
 
     # -- reading --------------------------------------------------------------
     def findings(self, clinician_key: str | None = None, topic: str | None = None) -> list[StoredFinding]:
@@ -396,10 +546,10 @@ class Ledger:
         if topic is not None:
             sql += " AND topic = ?"
             args.append(topic)
-        return [StoredFinding(*r) for r in self.conn.execute(sql + " ORDER BY session_date, id", args)]
+        return [StoredFinding(*r) for r in self.db.rows(sql + " ORDER BY session_date, id", args)]
 
     def clinicians(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT key, display FROM clinicians"))
+        return dict(self.db.rows("SELECT key, display FROM clinicians"))
 
     def letters(self, clinician_key: str, topic: str, kind: str | None = None) -> list[LetterRecord]:
         sql = "SELECT clinician_key, topic, kind, sessions, path, written_at FROM letters WHERE clinician_key = ? AND topic = ?"
@@ -408,9 +558,9 @@ class Ledger:
             sql += " AND kind = ?"
             args.append(kind)
         return [LetterRecord(r[0], r[1], r[2], frozenset(json.loads(r[3])), r[4], r[5])
-                for r in self.conn.execute(sql + " ORDER BY id", args)]
+                for r in self.db.rows(sql + " ORDER BY id", args)]
 
     def count(self, table: str) -> int:
         if table not in {"runs", "notes", "findings", "letters", "clinicians"}:
             raise ValueError(table)
-        return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return self.db.rows(f"SELECT COUNT(*) FROM {table}")[0][0]

@@ -184,7 +184,7 @@ def _process_star(args: tuple) -> FileResult:
 
 
 def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool = True,
-         ledger_path: Path | None = None, jobs: int = 1, include_excerpts: bool = False,
+         ledger_path: Path | str | None = None, jobs: int = 1, include_excerpts: bool = False,
          comment_date: datetime | None = None, summary: bool = True, summary_since: date | None = None,
          progress: Callable[[FileResult], None] | None = None) -> ScanResult:
     out_dir = Path(out_dir)
@@ -229,7 +229,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
 def _write_summary(result: ScanResult, config: Config, ledger_path: Path | None, ledger: bool,
                    since: date | None) -> None:
     from notesplugin.summary import write_summary
-    used = (ledger_path or config.ledger_path()) if ledger and not result.history_error else None
+    used = config.ledger_target(ledger_path) if ledger and not result.history_error else None
     try:
         result.summary = write_summary(result, result.out_dir, config, used, since)
     except Exception as exc:  # the scan's own outputs are complete; the summary is extra

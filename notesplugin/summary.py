@@ -73,7 +73,7 @@ def _display(name: str) -> str:
     return normalize_clinician(name)[1] or "(no clinician)"
 
 
-def _history(config: Config, ledger_path: Path | None, since: date | None):
+def _history(config: Config, ledger_path: Path | str | None, since: date | None):
     """(ledger findings as hits, current gaps, why there is no history)."""
     if ledger_path is None:
         return None, [], "No history: this scan did not use a ledger (--no-ledger, or it could not be opened)."
@@ -81,7 +81,8 @@ def _history(config: Config, ledger_path: Path | None, since: date | None):
     from .ledger import Ledger, LedgerError
 
     try:
-        with Ledger(ledger_path, create=False, file_mode=config.file_mode, dir_mode=config.dir_mode) as led:
+        with Ledger(ledger_path, create=False, file_mode=config.file_mode, dir_mode=config.dir_mode,
+                    key_path=config.ledger_key) as led:
             names = led.clinicians()
             hits = [_Hit(r.note_key, names.get(r.clinician_key) or r.clinician_key or "(no clinician)",
                          r.session_date, r.checklist, r.item, r.status) for r in led.findings()]

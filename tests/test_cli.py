@@ -26,7 +26,7 @@ ALL_KEYS = {
     "columns": {"note", "clinician", "client", "date", "note_id", "text"},
     "checklists": {"files"},
     "output": {"dir", "file_mode", "dir_mode"},
-    "ledger": {"path"},
+    "ledger": {"path", "url", "key"},
     "limits": {"max_note_chars"},
 }
 FLAGGED = "Client began sobbing as she described the funeral. Writer changed the subject to her work schedule."
