@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from .config import Config
-from .ledger import Ledger, StoredFinding, normalize_clinician
+from .ledger import Ledger, normalize_clinician
+from .ledger_db import FRAGMENTS
 
 
 def consultation_items(config: Config) -> frozenset[str]:
@@ -80,70 +81,95 @@ def week_of(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-def _sessions(rows: list[StoredFinding], since: date | None) -> list[GapSession]:
-    items: dict[str, set[str]] = {}
-    dates: dict[str, date] = {}
-    for r in rows:
-        if r.checklist != "rescuing" or r.status != "flagged" or not r.session_date:
-            continue
-        try:
-            d = date.fromisoformat(r.session_date)
-        except ValueError:
-            continue  # a date the reader could not normalise; it cannot be windowed
-        if since and d < since:
-            continue
-        items.setdefault(r.session_key, set()).add(r.item)
-        dates[r.session_key] = d
-    return sorted((GapSession(k, dates[k], tuple(sorted(v))) for k, v in items.items()),
-                  key=lambda s: (s.date, s.key))
+# One query finds every gap's sessions in the database (a practice ledger is never downloaded):
+# sessions = distinct (clinician, topic, date, client) with a flagged rescuing finding; a window
+# ends at each session date and holds the sessions less than `span` days before it; a window
+# qualifies with `n` sessions, or `n_r7` when one of them has an item that signals consultation. A gap's sessions are those of
+# its qualifying windows; its first date met is the earliest qualifying window's end.
+_GAP_SQL = """
+WITH s AS (
+  SELECT clinician_key AS ck, topic, session_date AS d,
+         CASE WHEN client_hash = '' THEN 'note:' || note_key ELSE client_hash END AS who,
+         MAX(CASE WHEN {signals} THEN 1 ELSE 0 END) AS r7
+  FROM findings
+  WHERE checklist = 'rescuing' AND status = 'flagged' AND clinician_key <> '' AND topic IS NOT NULL
+    AND topic <> '' AND session_date >= ? AND {is_date} {only}
+  GROUP BY clinician_key, topic, session_date, CASE WHEN client_hash = '' THEN 'note:' || note_key ELSE client_hash END
+),
+w AS (
+  SELECT e.ck, e.topic, e.d AS end_d
+  FROM (SELECT DISTINCT ck, topic, d FROM s) e
+  JOIN s ON s.ck = e.ck AND s.topic = e.topic AND s.d <= e.d AND {days_se} < ?
+  GROUP BY e.ck, e.topic, e.d
+  HAVING COUNT(*) >= ? OR (MAX(s.r7) = 1 AND COUNT(*) >= ?)
+),
+m AS (
+  SELECT DISTINCT s.ck, s.topic, s.d, s.who FROM s
+  JOIN w ON w.ck = s.ck AND w.topic = s.topic AND s.d <= w.end_d AND {days_sw} < ?
+)
+SELECT m.ck, m.topic, m.d, m.who, f.item, f.name, (SELECT MIN(end_d) FROM w WHERE w.ck = m.ck AND w.topic = m.topic)
+FROM m JOIN findings f ON f.clinician_key = m.ck AND f.topic = m.topic AND f.session_date = m.d
+  AND (CASE WHEN f.client_hash = '' THEN 'note:' || f.note_key ELSE f.client_hash END) = m.who
+  AND f.checklist = 'rescuing' AND f.status = 'flagged'
+ORDER BY m.ck, m.topic, m.d, m.who, f.item
+"""
+
+_EXEMPT_SQL = """
+SELECT COUNT(DISTINCT session_date || '|' || CASE WHEN client_hash = '' THEN 'note:' || note_key ELSE client_hash END)
+FROM findings WHERE clinician_key = ? AND topic = ? AND checklist = 'rescuing' AND status = 'exempt'
+  AND session_date >= ? AND session_date <= ?
+"""
 
 
-def _evaluate(sessions: list[GapSession], config: Config,
-              signals: frozenset[str]) -> tuple[date | None, list[GapSession]]:
-    """(date the rule was first met, the sessions of every window that meets it)."""
+def _gap_query(dialect: str, one: bool, signals: int) -> str:
+    frag = FRAGMENTS[dialect]
+    return _GAP_SQL.format(
+        signals=f"item IN ({', '.join('?' * signals)})" if signals else "1 = 0",
+        is_date=frag["is_date"].format(col="session_date"),
+        only="AND clinician_key = ? AND topic = ?" if one else "",
+        days_se=frag["days"].format(a="s.d", b="e.d"),
+        days_sw=frag["days"].format(a="s.d", b="w.end_d"))
+
+
+def _gaps(ledger: Ledger, config: Config, since: date | None, only: tuple[str, str] | None = None) -> list[Gap]:
     span = config.gap_window_weeks * 7
-    first: date | None = None
-    members: dict[str, GapSession] = {}
-    for end in sorted({s.date for s in sessions}):
-        window = [s for s in sessions if s.date <= end and (end - s.date).days < span]
-        r7 = any(not signals.isdisjoint(s.items) for s in window)
-        if len(window) >= config.gap_sessions or (r7 and len(window) >= config.gap_sessions_with_r7):
-            first = first or end
-            members.update((s.key, s) for s in window)
-    return first, sorted(members.values(), key=lambda s: (s.date, s.key))
-
-
-def _build(ledger: Ledger, config: Config, ckey: str, topic: str, rows: list[StoredFinding],
-           since: date | None, display: str, signals: frozenset[str]) -> Gap | None:
-    first, sessions = _evaluate(_sessions(rows, since), config, signals)
-    if first is None:
-        return None
-    lo, hi = sessions[0].date, sessions[-1].date
-    names = {r.item: r.name for r in rows if r.status == "flagged" and r.checklist == "rescuing"
-             and r.session_key in {s.key for s in sessions}}
-    exempt = len({r.session_key for r in rows if r.status == "exempt" and r.checklist == "rescuing"
-                  and r.session_date and lo.isoformat() <= r.session_date <= hi.isoformat()})
-    letters = ledger.letters(ckey, topic)
-    return Gap(display or ckey, ckey, topic, sessions, first, letters[-1].path if letters else None, names, exempt,
-               signals)
+    signals = consultation_items(config)
+    args: list = [*sorted(signals), since.isoformat() if since else ""]
+    if only:
+        args += list(only)
+    args += [span, config.gap_sessions, config.gap_sessions_with_r7, span]
+    rows = ledger.db.rows(_gap_query(ledger.db.dialect, only is not None, len(signals)), args)
+    grouped: dict[tuple[str, str], list[tuple]] = {}
+    for r in rows:
+        grouped.setdefault((r[0], r[1]), []).append(r)
+    names = ledger.clinicians()
+    gaps = []
+    for (ck, topic), members in grouped.items():
+        items: dict[str, set[str]] = {}
+        dates: dict[str, date] = {}
+        item_names: dict[str, str] = {}
+        for _, _, d, who, item, name, _ in members:
+            key = f"{d}|{who}"
+            items.setdefault(key, set()).add(item)
+            dates[key] = date.fromisoformat(d)
+            item_names[item] = name
+        sessions = sorted((GapSession(k, dates[k], tuple(sorted(v))) for k, v in items.items()),
+                          key=lambda s: (s.date, s.key))
+        lo, hi = sessions[0].date.isoformat(), sessions[-1].date.isoformat()
+        exempt = ledger.db.rows(_EXEMPT_SQL, (ck, topic, lo, hi))[0][0]
+        letters = ledger.letters(ck, topic)
+        gaps.append(Gap(names.get(ck) or ck, ck, topic, sessions, date.fromisoformat(members[0][6]),
+                        letters[-1].path if letters else None, item_names, exempt, signals))
+    return sorted(gaps, key=lambda g: (g.clinician_key, g.topic))
 
 
 def current_gaps(ledger: Ledger, config: Config, since: date | None = None) -> list[Gap]:
     """Every (clinician, topic) that meets the repeated-gap rule, sorted by clinician then topic."""
-    groups: dict[tuple[str, str], list[StoredFinding]] = {}
-    for r in ledger.findings():
-        if r.clinician_key and r.topic and r.checklist == "rescuing":
-            groups.setdefault((r.clinician_key, r.topic), []).append(r)
-    names = ledger.clinicians()
-    signals = consultation_items(config)
-    gaps = [g for (ck, topic), rows in groups.items()
-            if (g := _build(ledger, config, ck, topic, rows, since, names.get(ck, ck), signals)) is not None]
-    return sorted(gaps, key=lambda g: (g.clinician_key, g.topic))
+    return _gaps(ledger, config, since)
 
 
 def find_gap(ledger: Ledger, config: Config, clinician: str, topic: str, since: date | None = None) -> Gap | None:
     """The current gap for a clinician (any spelling of the name) and topic, or None."""
     ckey, _ = normalize_clinician(clinician)
-    rows = [r for r in ledger.findings(ckey, topic) if r.checklist == "rescuing"]
-    return (_build(ledger, config, ckey, topic, rows, since, ledger.clinicians().get(ckey, ckey),
-                   consultation_items(config)) if rows else None)
+    found = _gaps(ledger, config, since, (ckey, topic))
+    return found[0] if found else None
