@@ -8,6 +8,7 @@ from pathlib import Path
 from .config import Config
 from .gaps import Gap, current_gaps
 from .ledger import Ledger, LedgerError, RunSummary
+from .ledger_db import DBError
 from .letters import LetterError, LetterFiles, excerpts_for, write_letter
 from .model import Finding, Note
 
@@ -78,7 +79,7 @@ def _letters(led: Ledger, result: HistoryResult, notes: list[Note], findings: li
 
 def _why(exc: Exception) -> str:
     """One line; only our own errors and OS errors carry vetted messages, others may hold anything."""
-    if isinstance(exc, (LetterError, LedgerError)):
+    if isinstance(exc, (LetterError, LedgerError, DBError)):
         return str(exc).splitlines()[0]
     if isinstance(exc, OSError):
         return exc.strerror or type(exc).__name__

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .fileio import ensure_dir
-from .ledger_db import PostgresDB, SQLiteDB, sql_for
+from .ledger_db import DBError, PostgresDB, SQLiteDB, sql_for
 from .model import Finding, Note
 
 
@@ -317,6 +317,10 @@ class Ledger:
                 raise LedgerError(f"{self.path}: the ledger database is at schema version {have}, newer than this "
                                   f"notesplugin knows ({len(MIGRATIONS)}); upgrade notesplugin on this machine")
             self._check_key()
+        except DBError as exc:
+            self.close()
+            raise LedgerError(f"{self.path}: the database refused this login ({exc}); ask the practice's database "
+                              "owner to run 'notesplugin ledger grant LOGIN --clinician NAME'") from None
         except BaseException:
             self.close()
             raise
@@ -505,8 +509,8 @@ class Ledger:
         if not row:
             # Conflict-free: a scan running at the same moment (or a note recorded by a colleague,
             # which row-level security hides) makes this insert nothing, and nothing is doubled.
-            if not db.run("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (note_key) DO NOTHING",
-                          (nkey, ckey, chash, date, thash, version, summary.run_id)):
+            if not db.insert_new("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (nkey, ckey, chash, date, thash, version, summary.run_id), "note_key"):
                 summary.notes_unchanged += 1
                 return
             summary.notes_new += 1

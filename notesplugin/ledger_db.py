@@ -35,6 +35,10 @@ def sql_for(dialect: str, sql: str) -> str:
 class DBError(Exception):
     """A database refused a statement; the message is the database's own first line."""
 
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code  # PostgreSQL's SQLSTATE, e.g. 23505 for a duplicate key
+
 
 class SQLiteDB:
     dialect = "sqlite"
@@ -47,6 +51,10 @@ class SQLiteDB:
 
     def run(self, sql: str, args: Sequence = ()) -> int:
         return self.conn.execute(sql, tuple(args)).rowcount
+
+    def insert_new(self, sql: str, args: Sequence, key: str) -> bool:
+        """INSERT a row unless its `key` is taken; True when inserted."""
+        return self.run(f"{sql} ON CONFLICT ({key}) DO NOTHING", args) > 0
 
     def begin(self, lock: bool = False) -> None:
         # IMMEDIATE takes SQLite's one write lock now, not at the first write.
@@ -87,7 +95,7 @@ class PostgresDB:
             return self.conn.run(text, **params)
         except DatabaseError as exc:
             info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-            raise DBError(info.get("M") or str(exc).splitlines()[0]) from None
+            raise DBError(info.get("M") or str(exc).splitlines()[0], info.get("C", "")) from None
 
     def rows(self, sql: str, args: Sequence = ()) -> list[tuple]:
         return [tuple(r) for r in (self._run(sql, args) or [])]
@@ -95,6 +103,23 @@ class PostgresDB:
     def run(self, sql: str, args: Sequence = ()) -> int:
         self._run(sql, args)
         return self.conn.row_count
+
+    def insert_new(self, sql: str, args: Sequence, key: str) -> bool:
+        """INSERT a row unless its `key` is taken; True when inserted.
+
+        Not ON CONFLICT DO NOTHING: PostgreSQL checks that form against the SELECT policies,
+        so a clinician could not record a covering colleague's note. A savepoint keeps a
+        duplicate (a colleague's row, or a scan running at the same moment) from failing the scan."""
+        self._run("SAVEPOINT insert_new", ())
+        try:
+            self._run(sql, args)
+        except DBError as exc:
+            if exc.code != "23505":
+                raise
+            self._run("ROLLBACK TO SAVEPOINT insert_new", ())
+            return False
+        self._run("RELEASE SAVEPOINT insert_new", ())
+        return True
 
     def begin(self, lock: bool = False) -> None:
         self._run("BEGIN", ())

@@ -241,8 +241,11 @@ def _history_error(exc: Exception) -> str:
     """after_scan raises only when the scan was not recorded (letter failures come back as letter_errors)."""
     from notesplugin.ledger import LedgerError
     # Only our own errors carry vetted one-line messages; others may hold anything.
+    from notesplugin.ledger_db import DBError
     if isinstance(exc, LedgerError):
         return f"history not recorded: {str(exc).splitlines()[0]}; outputs of this scan are complete"
+    if isinstance(exc, DBError):  # the database's own one-line reason; it never holds note text
+        return f"history not recorded: the ledger database refused ({exc}); run 'notesplugin doctor'"
     return f"history not recorded (internal error {type(exc).__name__}); outputs of this scan are complete"
 
 
