@@ -21,9 +21,12 @@ def _key(cfg, key: str | None) -> Path | None:
 def ledger_group() -> None:
     """Set up, migrate, export and import the history ledger.
 
-    \b
     A solo clinician needs none of this: a scan creates its ledger file.
-    A group practice: 'ledger init --url', then 'ledger grant' per person.
+    A group practice runs 'ledger init' once, then 'ledger grant' per person.
+
+    \b
+    Example:
+      notesplugin ledger init --url postgresql://admin@clinic-db/notesplugin
     """
 
 
@@ -57,7 +60,12 @@ def init_command(url: str, key: str | None, config_path: str | None) -> None:
 @click.option("--key", "key", type=click.Path(dir_okay=False), help="Practice key file (PostgreSQL).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
 def migrate_command(ledger_path: str | None, key: str | None, config_path: str | None) -> None:
-    """Bring the ledger's schema up to this version of notesplugin."""
+    """Bring the ledger's schema up to this version of notesplugin.
+
+    \b
+    Example:
+      notesplugin ledger migrate --ledger postgresql://admin@clinic-db/notesplugin
+    """
     from .ledger_admin import migrate
 
     cfg = _config(config_path)
@@ -99,7 +107,12 @@ def grant_command(login: str, clinician: str | None, supervisor: bool, url: str,
 @click.option("--ledger", "ledger_path", callback=ledger_option, help=LEDGER_HELP)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config file.")
 def export_command(dest: Path, ledger_path: str | None, config_path: str | None) -> None:
-    """Write every ledger row (hashes, never note text) to DEST, to import elsewhere."""
+    """Write every ledger row (hashes, never note text) to DEST, to import elsewhere.
+
+    \b
+    Example:
+      notesplugin ledger export solo-history.jsonl
+    """
     from .ledger_admin import export_ledger
 
     cfg = _config(config_path)
@@ -120,8 +133,7 @@ def import_command(source: Path, ledger_path: str | None, config_path: str | Non
     """Add an export's rows to the ledger; what is there already is left alone.
 
     \b
-    Example (a solo history into the practice database):
-      notesplugin ledger export solo.jsonl
+    Example (a solo history, from 'ledger export', into the practice database):
       notesplugin ledger import solo.jsonl --ledger postgresql://dana@clinic-db/notesplugin
     """
     from .ledger_admin import import_ledger
