@@ -50,14 +50,17 @@ def after_scan(notes: list[Note], findings: list[Finding], config: Config, out_d
 def _letters(led: Ledger, result: HistoryResult, notes: list[Note], findings: list[Finding], config: Config,
              out_dir: Path, include_excerpts: bool, today: date | None) -> None:
     run = result.run
-    with led.letters_lock():
-        for gap in current_gaps(led, config):
-            result.gaps.append(gap)
+    for gap in current_gaps(led, config):
+        result.gaps.append(gap)
+        # Under the gap's lock two scans crossing its threshold at once write one letter.
+        with led.gap_lock(gap.clinician_key, gap.topic):
             covered: set[str] = set()
-            for rec in led.letters(gap.clinician_key, gap.topic, AUTO_KIND):
+            recs = led.letters(gap.clinician_key, gap.topic, AUTO_KIND)  # read under the lock
+            for rec in recs:
                 covered |= rec.sessions
             new = gap.session_keys - covered
             if not new:
+                gap.letter = gap.letter or (recs[-1].path if recs else None)  # another scan's, just now
                 continue
             follow_up = bool(covered)
             if not follow_up:
@@ -72,9 +75,9 @@ def _letters(led: Ledger, result: HistoryResult, notes: list[Note], findings: li
                 result.letter_errors.append(f"letter for {gap.clinician} / {gap.topic} not written: {_why(exc)}")
                 continue
             led.record_letter(gap.clinician_key, gap.topic, AUTO_KIND, gap.session_keys, files.docx, run.run_id)
-            gap.letter = str(files.docx)
-            result.letters.append({"clinician": gap.clinician, "topic": gap.topic, "follow_up": follow_up,
-                                   "sessions": len(gap.sessions), **files.to_dict()})
+        gap.letter = str(files.docx)
+        result.letters.append({"clinician": gap.clinician, "topic": gap.topic, "follow_up": follow_up,
+                               "sessions": len(gap.sessions), **files.to_dict()})
 
 
 def _why(exc: Exception) -> str:

@@ -335,13 +335,15 @@ class Ledger:
         self.db.close()
 
     @contextmanager
-    def letters_lock(self) -> Iterator[None]:
-        """Hold the ledger's letter lock while gaps are read and letters written, so two scans
-        crossing a threshold at once write one letter (SQLite: its write lock; PostgreSQL: a
-        transaction-level advisory lock). Letters recorded before a failure stay recorded:
-        each record stands for a file already written."""
-        self.db.begin(lock=True)
+    def gap_lock(self, clinician_key: str, topic: str) -> Iterator[None]:
+        """One gap's letters are read, written and recorded under this lock, so two scans
+        crossing its threshold at once write one letter. SQLite: its write lock; PostgreSQL:
+        a transaction-level advisory lock on this gap alone. Held for one gap at a time,
+        so a scan waits at most for one letter of another scan. A letter recorded before a
+        failure stays recorded: the record stands for a file already written."""
+        self.db.begin()
         try:
+            self.db.lock(clinician_key, topic)
             yield
         except BaseException:
             try:

@@ -60,6 +60,9 @@ class SQLiteDB:
         # IMMEDIATE takes SQLite's one write lock now, not at the first write.
         self.conn.execute("BEGIN IMMEDIATE")
 
+    def lock(self, *names: str) -> None:
+        """The write lock taken by begin() already covers everything."""
+
     def commit(self) -> None:
         self.conn.execute("COMMIT")
 
@@ -72,8 +75,8 @@ class SQLiteDB:
 
 
 _QMARK = re.compile(r"\?")
-# Any 64-bit number: the practice database's one lock for letter writing.
-LETTERS_LOCK = 0x6E6F746573  # "notes"
+# Any 64-bit number: the practice database's lock for whole-ledger work (migrate, import).
+LEDGER_LOCK = 0x6E6F746573  # "notes"
 
 
 class PostgresDB:
@@ -88,7 +91,7 @@ class PostgresDB:
         return _QMARK.sub(lambda _: f":p{next(names)}", sql), {f"p{i}": v for i, v in enumerate(args)}
 
     def _run(self, sql: str, args: Sequence):
-        from pg8000.exceptions import DatabaseError
+        from pg8000.exceptions import DatabaseError, InterfaceError
 
         text, params = self._named(sql, args)
         try:
@@ -96,6 +99,9 @@ class PostgresDB:
         except DatabaseError as exc:
             info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
             raise DBError(info.get("M") or str(exc).splitlines()[0], info.get("C", "")) from None
+        except (InterfaceError, OSError) as exc:
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DBError(f"lost the connection to the database: {why}") from None
 
     def rows(self, sql: str, args: Sequence = ()) -> list[tuple]:
         return [tuple(r) for r in (self._run(sql, args) or [])]
@@ -124,7 +130,11 @@ class PostgresDB:
     def begin(self, lock: bool = False) -> None:
         self._run("BEGIN", ())
         if lock:  # released by COMMIT or ROLLBACK, never left behind by a killed scan
-            self._run("SELECT pg_advisory_xact_lock(?)", (LETTERS_LOCK,))
+            self._run("SELECT pg_advisory_xact_lock(?)", (LEDGER_LOCK,))
+
+    def lock(self, *names: str) -> None:
+        """A transaction-level lock on one name (a gap): scans on other gaps never wait for it."""
+        self._run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", ("\x1f".join(names),))
 
     def commit(self) -> None:
         self._run("COMMIT", ())

@@ -126,7 +126,9 @@ def connect_params(url: str) -> dict:
     db = merged.get("dbname") or user
     password = merged.get("password") or os.environ.get("PGPASSWORD") or _pgpass(host, port, db, user)
     params: dict = {"user": user, "database": db, "password": password,
-                    "application_name": merged.get("application_name", "notesplugin"), "timeout": 30}
+                    "application_name": merged.get("application_name", "notesplugin"),
+                    # seconds for any one reply: generous, since a scan may wait for a colleague's letter
+                    "timeout": 300}
     if host.startswith("/"):
         params["unix_sock"] = os.path.join(host, f".s.PGSQL.{port}")
     else:
