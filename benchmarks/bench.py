@@ -2,6 +2,7 @@
 """Benchmark: notesplugin scan against the file libraries' own floor.
 
 Run:  python benchmarks/bench.py [--quick] [--json PATH] [--keep DIR]
+      python benchmarks/bench.py --postgres URL [--quick]   (only the practice-ledger load test)
 
 Generates realistic exports in a temp folder (the 38 sample notes, varied: client
 names, dates and the admin lines at the end; every checklist item represented):
@@ -16,6 +17,9 @@ sample_notes/progress_note_petra_v_2026-03-04.pdf. Then measures, in the same ru
 - the checklist engine alone, notes/s on one core;
 - scaling: time per note at several workbook sizes;
 - --jobs 2 against --jobs 1 on the DOCX folder.
+
+--postgres URL: 20 clinicians' scans of 500 notes each into one PostgreSQL ledger at
+once, against the same scans one after another; counts checked (benchmarks/ledger_load.py).
 
 Prints each figure and its ratio to the target; --json writes them all. No figure
 fails the run: this is a measurement, not a test.
@@ -310,6 +314,22 @@ def run(quick: bool, tmp: Path) -> dict:
     return fig
 
 
+def run_postgres(url: str, quick: bool, tmp: Path) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ledger_load import load_test
+
+    from notesplugin.checklists.engine import Engine
+    scans, per_scan, shared = (4, 50, 10) if quick else (20, 500, 100)
+    notes = generate(_make_samples().load_notes(), per_scan, 7)
+    fig = {"mode": "postgres-quick" if quick else "postgres", "cores": os.cpu_count()}
+    print(f"cores: {fig['cores']}; ledger load test, {scans} scans x {per_scan} notes ({shared} shared by all)")
+    fig.update(load_test(url, notes, Engine(), tmp, scans, per_scan, shared))
+    problems = fig["serial"]["problems"] + fig["concurrent"]["problems"]
+    if problems:
+        raise SystemExit("bench: the PostgreSQL ledger lost or doubled something: " + "; ".join(problems))
+    return fig
+
+
 def _dir(p: Path) -> Path:
     p.mkdir(parents=True, exist_ok=True)
     return p
@@ -320,9 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, for CI (< 60 s)")
     ap.add_argument("--json", type=Path, help="write the figures to this JSON file")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep the generated files")
+    ap.add_argument("--postgres", metavar="URL",
+                    help="only the load test of a PostgreSQL ledger; URL: a login that may create databases")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    if args.keep:
+    if args.postgres:
+        with tempfile.TemporaryDirectory(prefix="notesplugin-bench-pg-") as tmp:
+            fig = run_postgres(args.postgres, args.quick, Path(tmp))
+    elif args.keep:
         fig = run(args.quick, _dir(args.keep))
     else:
         with tempfile.TemporaryDirectory(prefix="notesplugin-bench-") as tmp:

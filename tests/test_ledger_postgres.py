@@ -204,3 +204,20 @@ def test_connection_settings_come_from_the_usual_places(tmp_path, monkeypatch):
     assert (p["host"], p["port"], p["user"], p["database"], p["password"]) == ("db.local", 6000, "svc", "notes", "from-env")
     with pytest.raises(PgConfigError, match="service 'nope' not found"):
         connect_params("postgresql://?service=nope")
+
+
+def test_bench_load_test_checks_its_counts(pg_cluster, tmp_path):
+    """bench.py --postgres in miniature: scans at once, nothing lost or doubled, one letter per gap."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from bench import _make_samples, generate
+    from ledger_load import load_test
+
+    from notesplugin.checklists.engine import Engine
+    fig = load_test(pg_cluster.url(), generate(_make_samples().load_notes(), 40, 3), Engine(), tmp_path,
+                    scans=3, per_scan=40, shared=8, say=lambda *_: None)
+    for mode in ("serial", "concurrent"):
+        assert fig[mode]["problems"] == []
+        assert fig[mode]["notes"] == fig["expected_notes"] == 3 * 32 + 8
+        assert fig[mode]["letters"] == fig[mode]["gaps"] == fig["expected_gaps"] > 0
