@@ -9,7 +9,11 @@ Decisions (documented here because other modules rely on them):
   stands alone as its own session. Gaps count distinct sessions, so the same
   note arriving again in a differently named weekly export cannot inflate a gap.
 - clients, note keys and note texts are stored only as keyed HMAC-SHA256 hashes;
-  the key is 32 random bytes in a 0600 file next to the ledger, created once.
+  the key is 32 random bytes in a 0600 file next to the ledger, created once (a
+  practice database: one key file handed to every machine). The ledger stores the
+  key's fingerprint and refuses another key: it would re-record every note.
+- a ledger file migrates itself when opened; a practice database only by
+  `notesplugin ledger migrate`, and a scan against an older schema records nothing.
 """
 from __future__ import annotations
 
@@ -261,6 +265,7 @@ class Ledger:
         from .ledger_pg import is_url
 
         self.warnings: list[str] = []
+        self.migrated: list[int] = []  # versions applied while opening (a ledger file only)
         if is_url(target):
             self._open_postgres(str(target), key_path, check_version)
         else:
@@ -286,7 +291,7 @@ class Ledger:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.db = SQLiteDB(self.conn)
-            self.migrate()  # a solo clinician's file follows the program, as it always has
+            self.migrated = self.migrate()  # a solo clinician's file follows the program, as it always has
             self._check_key()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc}); check the file or pass another --ledger") from None

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .fileio import write_text_atomic
-from .ledger import (MIGRATIONS, Ledger, LedgerError, create_practice_key, default_practice_key_path,
-                     key_fingerprint, normalize_clinician)
+from .ledger import Ledger, LedgerError, create_practice_key, default_practice_key_path, normalize_clinician
 from .ledger_db import DBError
 from .ledger_pg import CLINICIAN_ROLE, SUPERVISOR_ROLE, is_url
 
@@ -72,7 +71,7 @@ def migrate(target, key_path: Path | None = None, **open_args) -> list[int]:
     """Apply pending migrations explicitly (a practice database never migrates during a scan)."""
     with Ledger(target, key_path=key_path, check_version=False, **open_args) as led:
         try:
-            return led.migrate()
+            return led.migrated + led.migrate()  # a file migrates as it opens
         except DBError as exc:
             raise LedgerError(f"{led.path}: migration failed ({exc}); run it as the database's owner") from None
 
@@ -169,9 +168,3 @@ def import_ledger(led: Ledger, source: Path) -> dict[str, int]:
         raise
     return added
 
-
-def schema_is_current(led: Ledger) -> bool:
-    return led.schema_version() == len(MIGRATIONS)
-
-
-__all__ = ["init_postgres", "migrate", "grant", "export_ledger", "import_ledger", "key_fingerprint"]

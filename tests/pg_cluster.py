@@ -51,8 +51,16 @@ class Cluster:
             os.chown(self.dir, user.pw_uid, user.pw_gid)
             runuser = shutil.which("runuser")
             if not runuser:
+                shutil.rmtree(self.dir, ignore_errors=True)
                 raise NoServer("running as root and no runuser to start PostgreSQL as 'nobody'")
             self.as_user = [runuser, "-u", "nobody", "--"]
+        try:
+            self._start()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    def _start(self) -> None:
         pwfile = self.dir / "pw"
         pwfile.write_text(PASSWORD + "\n", encoding="utf-8")
         if self.as_user:

@@ -151,3 +151,27 @@ def test_another_key_is_refused(tmp_path):
         Ledger(path)
     msg = str(err.value)
     assert "\n" not in msg and "not this ledger's key" in msg and "restore" in msg
+
+
+def test_ledger_commands_on_a_file(tmp_path):
+    from click.testing import CliRunner
+
+    from notesplugin.cli import main
+
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    with Ledger(a) as led:
+        led.record_scan([note("n1"), note("n2", day="2026-01-15")], [flag(note("n1"))], "1")
+    run = CliRunner().invoke
+    assert "schema already current" in run(main, ["ledger", "migrate", "--ledger", str(a)]).output
+    res = run(main, ["ledger", "export", str(tmp_path / "x.jsonl"), "--ledger", str(a)])
+    assert res.exit_code == 0 and "2 notes" in res.output
+    assert stat.S_IMODE((tmp_path / "x.jsonl").stat().st_mode) == 0o600
+    refused = run(main, ["ledger", "import", str(tmp_path / "x.jsonl"), "--ledger", str(b)])
+    assert refused.exit_code == 1 and "exported under another key" in refused.output
+    b.unlink()
+    b.with_name("b.db.key").unlink()
+    b.with_name("b.db.key").write_bytes(a.with_name("a.db.key").read_bytes())
+    b.with_name("b.db.key").chmod(0o600)
+    first = run(main, ["ledger", "import", str(tmp_path / "x.jsonl"), "--ledger", str(b)])
+    again = run(main, ["ledger", "import", str(tmp_path / "x.jsonl"), "--ledger", str(b)])
+    assert "2 notes, 1 findings" in first.output and "0 notes, 0 findings" in again.output, first.output
