@@ -251,3 +251,54 @@ def test_two_scans_crossing_the_threshold_at_once_write_one_letter(tmp_path, mon
     assert sorted(len(r.letters) for r in results) == [0, 1]
     with Ledger(led) as ledger:
         assert len(ledger.letters("dana whitfield", "grief")) == 1
+
+
+def _rule(sessions: dict[str, tuple[date, set[str]]], cfg: Config) -> tuple[date | None, set[str]]:
+    """The repeated-gap rule as gaps.py's docstring states it, in plain Python: the oracle for the SQL."""
+    span, first, members = cfg.gap_window_weeks * 7, None, set()
+    for end in sorted({d for d, _ in sessions.values()}):
+        window = {k for k, (d, _) in sessions.items() if d <= end and (end - d).days < span}
+        r7 = any("R7" in sessions[k][1] for k in window)
+        if len(window) >= cfg.gap_sessions or (r7 and len(window) >= cfg.gap_sessions_with_r7):
+            first = first or end
+            members |= window
+    return first, members
+
+
+def test_gaps_in_sql_follow_the_rule(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    row = st.tuples(st.sampled_from(["Dana Whitfield", "Elena Vasquez-Hart"]), st.sampled_from(["grief", "anger"]),
+                    st.integers(0, 10).map(lambda w: 7 * w), st.sampled_from(["Alicia M.", "Kayla S.", ""]),
+                    st.sampled_from(["R1", "R3", "R7"]), st.sampled_from(["flagged", "flagged", "exempt"]))
+    cfg = Config(gap_sessions=3, gap_sessions_with_r7=2, gap_window_weeks=4)
+    runs = iter(range(10**6))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(rows=st.lists(row, max_size=18))
+    def check(rows):
+        notes, found = [], []
+        for i, (who, topic, day, client, item, status) in enumerate(rows):
+            n = session(f"n{i}", D0 + timedelta(days=day), clinician=who, client=client)
+            notes.append(n)
+            found.append(finding(n, item, topic, status))
+        with Ledger(tmp_path / f"l{next(runs)}.db") as led:
+            led.record_scan(notes, found, "1")
+            got = {(g.clinician_key, g.topic): g for g in current_gaps(led, cfg)}
+            want = {}
+            for ck in ("dana whitfield", "elena vasquez-hart"):
+                for topic in ("grief", "anger"):
+                    sessions: dict[str, tuple[date, set[str]]] = {}
+                    for f in led.findings(ck, topic):
+                        if f.status == "flagged":
+                            d = date.fromisoformat(f.session_date)
+                            sessions.setdefault(f.session_key, (d, set()))[1].add(f.item)
+                    first, members = _rule(sessions, cfg)
+                    if first:
+                        want[(ck, topic)] = (first, members)
+        assert set(got) == set(want)
+        for k, (first, members) in want.items():
+            assert (got[k].first_met, got[k].session_keys) == (first, members)
+
+    check()
