@@ -24,6 +24,11 @@ class NoServer(Exception):
 
 
 def find_bin() -> Path:
+    chosen = os.environ.get("NOTESPLUGIN_TEST_PG_BIN")  # a particular PostgreSQL's bin folder
+    if chosen:
+        if not (Path(chosen) / "initdb").is_file():
+            raise NoServer(f"NOTESPLUGIN_TEST_PG_BIN={chosen} holds no initdb")
+        return Path(chosen)
     initdb = shutil.which("initdb")
     if initdb:
         return Path(os.path.realpath(initdb)).parent

@@ -221,3 +221,24 @@ def test_bench_load_test_checks_its_counts(pg_cluster, tmp_path):
         assert fig[mode]["problems"] == []
         assert fig[mode]["notes"] == fig["expected_notes"] == 3 * 32 + 8
         assert fig[mode]["letters"] == fig[mode]["gaps"] == fig["expected_gaps"] > 0
+
+
+@pytest.mark.parametrize("ci", [False, True])
+def test_no_server_skips_locally_and_fails_in_ci(tmp_path, ci):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["NOTESPLUGIN_TEST_PG_BIN"] = str(tmp_path)  # no initdb there
+    if ci:
+        env["CI"] = "true"
+    here = Path(__file__).resolve().parent
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-rs", "-p", "no:cacheprovider",
+                           str(here / "test_ledger_backends.py"), "-k", "rerun"],
+                          capture_output=True, text=True, cwd=here.parent, env=env, timeout=300)
+    out = proc.stdout
+    assert "1 passed" in out  # the SQLite half runs either way
+    if ci:
+        assert proc.returncode == 1 and "1 error" in out and "no PostgreSQL server could be started" in out
+    else:
+        assert proc.returncode == 0 and "1 skipped" in out and "holds no initdb" in out
