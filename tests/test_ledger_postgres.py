@@ -105,7 +105,7 @@ def test_scan_and_doctor_against_the_practice_database(pg_cluster, practice, tmp
     check = check_ledger(load_config(cfg))
     assert not check.ok and "permission denied" in check.detail and "ledger grant" in check.detail
     res = CliRunner().invoke(main, ["scan", str(export), "--out", str(tmp_path / "out"), "--config", str(cfg), "-q"])
-    assert res.exit_code == 0 and "history not recorded" in res.stderr and "ledger grant" in res.stderr
+    assert res.exit_code == 4 and "history not recorded" in res.stderr and "ledger grant" in res.stderr
     con = admin(pg_cluster, url.rsplit("/", 1)[1])
     con.run(f"GRANT notesplugin_clinician TO {dana}")  # in the role, but mapped to nobody
     con.close()
