@@ -14,7 +14,7 @@ from docx.oxml.ns import nsdecls, qn
 from notesplugin.config import Config
 from notesplugin.model import Finding, InputError
 from notesplugin.readers.docx_reader import norm_label, parse_date, read_docx
-from notesplugin.readers.docx_text import body_paragraphs, paragraph_text
+from notesplugin.docx_text import body_paragraphs, paragraph_text
 from notesplugin.writers.docx_writer import write_docx
 
 CFG = Config()
@@ -243,6 +243,11 @@ def test_label_normalization_and_dates():
 # ---------------------------------------------------------------- writer
 
 
+def _source(path):
+    """What the reader hands the writer (read afresh: the writer annotates its document)."""
+    return read_docx(path, CFG).source
+
+
 def test_comment_anchored_exactly_on_evidence(tmp_path):
     src = _layout_a(tmp_path / "a.docx")
     raw = src.read_bytes()
@@ -250,7 +255,7 @@ def test_comment_anchored_exactly_on_evidence(tmp_path):
     f = _finding(note, "told her it would all be fine")
     dest = tmp_path / "out" / "a.docx"
     dest.parent.mkdir()
-    warnings = write_docx(src, dest, [note], [f], comment_date=datetime(2026, 3, 3, tzinfo=timezone.utc))
+    warnings = write_docx(_source(src), dest, [note], [f], comment_date=datetime(2026, 3, 3, tzinfo=timezone.utc))
     assert warnings == []
     assert src.read_bytes() == raw
     assert list(_anchored(dest).values()) == ["told her it would all be fine"]
@@ -269,8 +274,8 @@ def test_same_input_gives_identical_bytes(tmp_path):
     note = read_docx(src, CFG).notes[0]
     f = _finding(note, "moved on")
     when = datetime(2026, 3, 3, tzinfo=timezone.utc)
-    write_docx(src, tmp_path / "x.docx", [note], [f], comment_date=when)
-    write_docx(src, tmp_path / "y.docx", [note], [f], comment_date=when)
+    write_docx(_source(src), tmp_path / "x.docx", [note], [f], comment_date=when)
+    write_docx(_source(src), tmp_path / "y.docx", [note], [f], comment_date=when)
     assert (tmp_path / "x.docx").read_bytes() == (tmp_path / "y.docx").read_bytes()
 
 
@@ -290,7 +295,7 @@ def test_evidence_across_runs_with_different_formatting_and_in_hyperlink(tmp_pat
     f2 = _finding(note, "safety plan", item="C3", name="danger", checklist="crisis", status="present",
                   reason="unsafe at home")
     dest = tmp_path / "fmt_annotated.docx"
-    write_docx(src, dest, [note], [f1, f2])
+    write_docx(_source(src), dest, [note], [f1, f2])
     assert sorted(_anchored(dest).values()) == sorted(["sured her it was", "safety plan"])
     body = Document(str(dest)).element.body
     bold = "".join(body.xpath(".//w:r[w:rPr/w:b]/w:t/text()"))
@@ -307,7 +312,7 @@ def test_hidden_text_evidence_and_span_across_paragraphs(tmp_path):
     f2 = _finding(note, "quickly.\nBlock control", item="R1", name="redirect")
     f3 = _finding(note, "Nested cell", item="R5", name="avoid", status="exempt", exempt_by=("C1",))
     dest = tmp_path / "h_out.docx"
-    write_docx(src, dest, [note], [f1, f2, f3])
+    write_docx(_source(src), dest, [note], [f1, f2, f3])
     assert sorted(_anchored(dest).values()) == sorted(["fine and moved on quickly", "quickly.\nBlock control",
                                                          "Nested cell"])
     texts = [c.text for c in _comments(dest)]
@@ -324,7 +329,7 @@ def test_many_findings_in_multi_note_file(tmp_path):
           _finding(notes[2], "it would all be fine"), _finding(notes[2], "it would all be fine", item="R1",
                                                                   name="redirect")]
     dest = tmp_path / "b_out.docx"
-    write_docx(src, dest, notes, fs)
+    write_docx(_source(src), dest, notes, fs)
     assert sorted(_anchored(dest).values()) == sorted(["it would all be fine"] * 3 + ["tearful"])
     assert len(_comments(dest)) == 4
     assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in notes]
@@ -334,7 +339,7 @@ def test_unplaceable_finding_is_a_warning_without_note_text(tmp_path):
     src = _layout_a(tmp_path / "a.docx")
     note = read_docx(src, CFG).notes[0]
     bad = Finding("nope", str(src), "rescuing", "R3", "reassure", "flagged", "grief", "secret words", 0, 5, {})
-    warnings = write_docx(src, tmp_path / "o.docx", [note], [bad])
+    warnings = write_docx(_source(src), tmp_path / "o.docx", [note], [bad])
     assert len(warnings) == 1 and "secret" not in warnings[0]
     assert _comments(tmp_path / "o.docx") == []
 
@@ -353,14 +358,14 @@ def test_changed_text_is_refused_and_nothing_written(tmp_path, monkeypatch):
     monkeypatch.setattr(w, "_split_run", broken)
     dest = tmp_path / "o.docx"
     with pytest.raises(InputError, match="a.docx: annotating would change the note text"):
-        write_docx(src, dest, [note], [_finding(note, "would all")])
+        write_docx(_source(src), dest, [note], [_finding(note, "would all")])
     assert not dest.exists() and not list(tmp_path.glob(".o.docx*"))
 
 
 def test_refuses_to_overwrite_input(tmp_path):
     src = _layout_a(tmp_path / "a.docx")
     with pytest.raises(InputError, match="overwrite the input"):
-        write_docx(src, src, read_docx(src, CFG).notes, [])
+        write_docx(_source(src), src, read_docx(src, CFG).notes, [])
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
@@ -368,7 +373,7 @@ def test_libreoffice_opens_annotated_copy(tmp_path):
     src = _hidden_text_doc(tmp_path / "h.docx")
     note = read_docx(src, CFG).notes[0]
     dest = tmp_path / "h_out.docx"
-    write_docx(src, dest, [note], [_finding(note, "fine and moved on quickly")])
+    write_docx(_source(src), dest, [note], [_finding(note, "fine and moved on quickly")])
     subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(dest)],
                    check=True, capture_output=True, timeout=180)
     assert (tmp_path / "h_out.pdf").stat().st_size > 0
@@ -390,7 +395,7 @@ def test_random_spans_anchor_exactly(tmp_path):
     fs = [f for f in fs if f]
     assert len(fs) >= 6
     dest = tmp_path / "r.docx"
-    assert write_docx(src, dest, notes, fs) == []
+    assert write_docx(_source(src), dest, notes, fs) == []
     assert sorted(_anchored(dest).values()) == sorted(f.evidence for f in fs)
 
 

@@ -185,7 +185,7 @@ def test_write_annotated_copy(tmp_path, key):
     findings = [finding(n1, "R3"), finding(n1, "R1", name="redirect", evidence="=evil() and -1")]
     dest = tmp_path / "out" / "export.annotated.xlsx"
     dest.parent.mkdir()
-    assert write_xlsx(src, dest, res.notes, findings) == []
+    assert write_xlsx(res.source, dest, res.notes, findings) == []
     assert digest(src) == before
     assert (dest.stat().st_mode & 0o777) == 0o600
 
@@ -225,7 +225,7 @@ def test_note_starting_with_equals_stays_literal(tmp_path):
     res = read_xlsx(src, Config())
     assert res.notes[0].text == "=client said hi"
     dest = tmp_path / "eq.out.xlsx"
-    write_xlsx(src, dest, res.notes, [finding(res.notes[0], "R3", evidence="=client said hi")])
+    write_xlsx(res.source, dest, res.notes, [finding(res.notes[0], "R3", evidence="=client said hi")])
     out = openpyxl.load_workbook(dest)
     cell = out.active["B2"]
     assert cell.value == "=client said hi" and cell.data_type == "s"
@@ -263,9 +263,9 @@ def test_xlsm_keeps_macros_and_extension(tmp_path):
     res = read_xlsx(src, Config())
     assert [n.note_id for n in res.notes] == ["m1"]
     with pytest.raises(ValueError):
-        write_xlsx(src, tmp_path / "macro.xlsx", res.notes, [])
+        write_xlsx(res.source, tmp_path / "macro.xlsx", res.notes, [])
     dest = tmp_path / "macro.out.xlsm"
-    write_xlsx(src, dest, res.notes, [finding(res.notes[0], "R3")])
+    write_xlsx(res.source, dest, res.notes, [finding(res.notes[0], "R3")])
     with zipfile.ZipFile(dest) as zf:
         assert zf.read("xl/vbaProject.bin") == vba
         assert b"macroEnabled" in zf.read("[Content_Types].xml")
@@ -290,7 +290,7 @@ def test_openpyxl_warnings_returned(tmp_path):
                                     b"<x14:dataValidations count=\"0\"/></ext></extLst></worksheet>")
             zout.writestr(item, data)
     res = read_xlsx(src, Config())
-    warns = write_xlsx(src, tmp_path / "dv.out.xlsx", res.notes, [])
+    warns = write_xlsx(res.source, tmp_path / "dv.out.xlsx", res.notes, [])
     assert any("Data Validation extension" in w for w in warns)
     assert all(w.startswith("dv.xlsx: ") for w in warns)
 
@@ -300,14 +300,14 @@ def test_changed_original_cell_aborts(tmp_path, monkeypatch):
     res = read_xlsx(src, Config())
     real = xlsx_writer._annotate_sheet
 
-    def clobber(ws, notes, grouped):
-        real(ws, notes, grouped)
+    def clobber(ws, *rest):
+        real(ws, *rest)
         ws["A2"] = "changed"
 
     monkeypatch.setattr(xlsx_writer, "_annotate_sheet", clobber)
     dest = tmp_path / "out.xlsx"
     with pytest.raises(InputError, match=r"export.xlsx: the annotated copy changed an original cell \(Notes!A2\)"):
-        write_xlsx(src, dest, res.notes, [])
+        write_xlsx(res.source, dest, res.notes, [])
     assert not dest.exists()
     assert list(tmp_path.iterdir()) == [src]
 
@@ -328,7 +328,7 @@ def test_check_accepts_every_value_kind(tmp_path):
     wb.save(src)
     res = read_xlsx(src, Config())
     dest = tmp_path / "kinds.out.xlsx"
-    write_xlsx(src, dest, res.notes, [])
+    write_xlsx(res.source, dest, res.notes, [])
     out = openpyxl.load_workbook(dest)["Kinds"]
     assert out["A1"].value == dt.datetime(2026, 3, 2, 9, 15) and out["G1"].value == 3.25
     assert out["A2"].value == "=SUM(G1:H1)" and out["B2"].value.text == "=G1:G2*2"
@@ -339,11 +339,11 @@ def test_lost_original_cell_aborts(tmp_path, monkeypatch):
     res = read_xlsx(src, Config())
     real = xlsx_writer._annotate_sheet
 
-    def drop(ws, notes, grouped):
-        real(ws, notes, grouped)
+    def drop(ws, *rest):
+        real(ws, *rest)
         del ws._cells[(3, 2)]
 
     monkeypatch.setattr(xlsx_writer, "_annotate_sheet", drop)
     with pytest.raises(InputError, match=r"lost an original cell \(Notes!B3\)"):
-        write_xlsx(src, tmp_path / "out.xlsx", res.notes, [])
+        write_xlsx(res.source, tmp_path / "out.xlsx", res.notes, [])
     assert not (tmp_path / "out.xlsx").exists()

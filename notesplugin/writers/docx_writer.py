@@ -1,6 +1,6 @@
 """Annotated DOCX copy: one Word comment per finding, anchored on the evidence.
 
-Offsets come from readers.docx_text.paragraph_text, the same function the
+Offsets come from notesplugin.docx_text.paragraph_text, the same function the
 reader used, so spans line up. Runs are split at span edges (formatting kept)
 so a comment covers exactly the evidence. The copy is checked before it is
 moved into place: every paragraph of the body, footnotes and endnotes must read
@@ -22,14 +22,14 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from lxml import etree
 
-from notesplugin.fileio import atomic_path
-from notesplugin.model import Finding, InputError, Note
-from notesplugin.writers.comments import comment_text  # the PDF popup says the same
-from notesplugin.readers.docx_reader import open_docx
-from notesplugin.readers.docx_text import (
+from notesplugin.docx_text import (
     HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, note_paragraphs, note_parts, paragraph_text,
     story_of,
 )
+from notesplugin.fileio import atomic_path
+from notesplugin.model import Finding, InputError, Note
+from notesplugin.sources import DocxSource
+from notesplugin.writers.comments import comment_text  # the PDF popup says the same
 
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
@@ -150,18 +150,16 @@ def _saved_notes(path: Path, parts: list[tuple[str, object]]) -> list[tuple[str,
         return [(kind, parse_xml(zf.read(part.partname.membername))) for kind, part in parts]
 
 
-def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding], *,
+def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list[Finding], *,
                author: str = "notesplugin", comment_date: datetime | None = None,
-               file_mode: int = 0o600, doc=None) -> list[str]:
-    """Write dest = src plus one comment and highlight per finding; returns warnings.
+               file_mode: int = 0o600) -> list[str]:
+    """Write dest = the input plus one comment and highlight per finding; returns warnings.
 
-    `doc`: src already opened (by the reader), so the scan opens each file once; it is modified."""
-    src, dest = Path(src), Path(dest)
+    `source`: what the reader read; its document is annotated in place, so use a source once."""
+    src, dest, doc = Path(source.path), Path(dest), source.document
     name = src.name
     if dest.exists() and dest.resolve() == src.resolve():
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
-    if doc is None:
-        doc = open_docx(src)
     plist = body_paragraphs(doc.element.body)
     parts = note_parts(doc)
     flist = note_paragraphs([(kind, part.element) for kind, part in parts])[0]

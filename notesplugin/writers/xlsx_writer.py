@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 from lxml import etree
 from openpyxl.cell.rich_text import CellRichText
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -24,8 +25,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
-from notesplugin.readers.columns import norm_header
-from notesplugin.readers.xlsx_reader import open_workbook
+from notesplugin.sources import XlsxSource
 
 ADDED = ("Rescuing items", "Exempt items", "Crisis items", "Topics", "Review")
 WIDTHS = (26, 22, 20, 18, 44)
@@ -79,10 +79,14 @@ def note_key(note: Note) -> Key | None:
 
 
 def group_findings(notes: list[Note], findings: list[Finding]) -> dict[Key, list[Finding]]:
-    """Findings by the row of their note; the location wins over the note_id (ids may repeat)."""
+    """Findings by the row of their note; the location wins over the note_id (ids may repeat).
+    Only notes with findings are indexed, so memory follows the findings, not the file."""
+    wanted = {f.note_id for f in findings}
     by_id: dict[str, Key] = {}
     keys: set[Key] = set()
     for note in notes:
+        if note.note_id not in wanted:
+            continue
         key = note_key(note)
         if key is not None:
             keys.add(key)
@@ -218,17 +222,10 @@ def _verify(tmp: Path, snap: dict[str, dict[tuple[int, int], Any]], name: str) -
                                  f"({title}!{get_column_letter(c)}{r}); no copy written")
 
 
-def _header_row(ws, notes: list[Note]) -> int:
-    """The row above the notes whose cell in the note column holds the note column's header."""
-    first = min(notes, key=lambda n: n.segments[0].location["row"])
-    loc = first.segments[0].location
-    col = column_index_from_string(loc["column"])
-    want = norm_header(loc.get("header", ""))
-    for r in range(loc["row"] - 1, 0, -1):
-        cell = ws._cells.get((r, col))
-        if cell is not None and isinstance(cell.value, str) and norm_header(cell.value) == want:
-            return r
-    return max(loc["row"] - 1, 1)
+def _header_row(source: XlsxSource, title: str, notes: list[Note]) -> int:
+    """The header row the reader found on this sheet, else the row above the first note."""
+    first = min(n.segments[0].location["row"] for n in notes)
+    return source.header_rows.get(title) or max(first - 1, 1)
 
 
 def _comment_text(found: list[Finding]) -> str:
@@ -255,8 +252,7 @@ def _add_comment(cell, text: str) -> None:
     cell.comment = Comment(text, author, height=min(600, 20 + 15 * lines), width=360)
 
 
-def _annotate_sheet(ws, notes: list[Note], grouped: dict[Key, list[Finding]]) -> None:
-    header_row = _header_row(ws, notes)
+def _annotate_sheet(ws, header_row: int, notes: list[Note], grouped: dict[Key, list[Finding]]) -> None:
     last = max((c for (_, c), cell in ws._cells.items() if cell.value is not None), default=0)
     first_col = last + 1
     hdr_cell = ws._cells.get((header_row, column_index_from_string(notes[0].segments[0].location["column"])))
@@ -313,17 +309,26 @@ def _findings_sheet(wb, notes: list[Note], grouped: dict[Key, list[Finding]]) ->
     ws.freeze_panes = "A2"
 
 
-def write_xlsx(src: Path, dest: Path, notes: list[Note], findings: list[Finding], *,
+def _load(src: Path, macro: bool):
+    try:
+        return openpyxl.load_workbook(src, keep_vba=macro, rich_text=True)
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError, SyntaxError) as exc:
+        raise InputError(f"{src.name}: not a usable workbook ({type(exc).__name__}); "
+                         f"open it in Excel and save it again as .xlsx") from None
+
+
+def write_xlsx(source: XlsxSource, dest: Path, notes: list[Note], findings: list[Finding], *,
                file_mode: int = 0o600) -> list[str]:
-    """Write an annotated copy of src to dest (same extension); returns openpyxl's warnings."""
-    src, dest = Path(src), Path(dest)
+    """Write an annotated copy of the workbook the reader read to dest (same extension);
+    returns openpyxl's warnings."""
+    src, dest = Path(source.path), Path(dest)
     if src.suffix.lower() != dest.suffix.lower():
         raise ValueError(f"annotated copy must keep the extension {src.suffix}: {dest.name}")
     macro = src.suffix.lower() in (".xlsm", ".xltm")
     caught: list = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        wb = open_workbook(src, keep_vba=macro, rich_text=True)
+        wb = _load(src, macro)
         snap = _snapshot(wb)
         grouped = group_findings(notes, findings)
         by_sheet: dict[str, list[Note]] = defaultdict(list)
@@ -332,7 +337,7 @@ def write_xlsx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
             if key is not None and key[0] in snap:
                 by_sheet[key[0]].append(note)
         for title, sheet_notes in by_sheet.items():
-            _annotate_sheet(wb[title], sheet_notes, grouped)
+            _annotate_sheet(wb[title], _header_row(source, title, sheet_notes), sheet_notes, grouped)
         _findings_sheet(wb, notes, grouped)
         with atomic_path(dest, file_mode) as tmp:
             wb.save(tmp)
