@@ -42,7 +42,8 @@ def write_csv(source: CsvSource, dest: Path, notes: list[Note], findings: list[F
     try:
         with open(src, "rb") as fin:
             if fin.seek(0, 2) != source.size or (source.ends and source.ends[-1] != source.size):
-                raise InputError(f"{src.name}: the file changed while it was being read; run the scan again")
+                raise InputError(f"{src.name}: the file changed while it was being read, so no copy was written; "
+                                 "run the scan again")
             fin.seek(0)
             with atomic_path(dest, file_mode) as tmp, open(tmp, "wb") as out:
                 out.write(fin.read(len(source.bom)))
