@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import zipfile
@@ -432,7 +433,7 @@ def test_text_box_is_read_once_and_annotated_in_place(tmp_path):
     assert all(T2 not in n.text for n in (notes[0], notes[2]))
     f = _finding(notes[1], "told her it would all be fine")
     dest = tmp_path / "out.docx"
-    assert write_docx(src, dest, notes, [f]) == []
+    assert write_docx(_source(src), dest, notes, [f]) == []
     assert list(_anchored(dest).values()) == ["told her it would all be fine"]
     box = Document(str(dest)).element.body.xpath(".//w:txbxContent")[0]  # the DrawingML copy
     assert len(list(box.iter(qn("w:commentRangeStart")))) == len(list(box.iter(qn("w:commentRangeEnd")))) == 1
@@ -469,10 +470,104 @@ def test_footnote_text_is_read_with_its_note_and_annotated_in_place(tmp_path):
                             "or checked; move that text into the note body"]
     f = _finding(note, "told her it would all be fine")
     dest = tmp_path / "out.docx"
-    assert write_docx(src, dest, [note], [f]) == []
+    assert write_docx(_source(src), dest, [note], [f]) == []
     assert len(_comments(dest)) == 1
     with zipfile.ZipFile(dest) as zf:
         notes_xml, body_xml = zf.read("word/footnotes.xml").decode(), zf.read("word/document.xml").decode()
     assert "commentRangeStart" in notes_xml and "commentRangeEnd" in notes_xml
     assert "commentRangeStart" not in body_xml
     assert read_docx(dest, CFG).notes[0].text == note.text
+
+# ---- the copy is the original package, patched (issue 11) ------------------------------
+
+def _members(path: Path) -> dict[str, bytes]:
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+DOCX_MAY_CHANGE = {"word/document.xml", "word/comments.xml", "word/_rels/document.xml.rels", "[Content_Types].xml"}
+
+
+@pytest.mark.parametrize("name", ["single_note.docx", "week_of_2026-03-02.docx"])
+def test_only_document_and_comments_parts_change(tmp_path, name):
+    src = Path(__file__).resolve().parent.parent / "sample_notes" / name
+    res = read_docx(src, CFG)
+    findings = [_finding(n, n.text.split()[0]) for n in res.notes]
+    dest = tmp_path / name
+    assert write_docx(res.source, dest, res.notes, findings) == []
+    before, after = _members(src), _members(dest)
+    changed = {n for n in before if before[n] != after.get(n)} | (set(after) - set(before))
+    assert "word/document.xml" in changed and "word/comments.xml" in after
+    assert changed <= DOCX_MAY_CHANGE, changed
+    assert len(_comments(dest)) == len(findings)
+    assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in res.notes]
+
+
+def test_no_findings_copies_the_file_member_for_member(tmp_path):
+    src = _layout_a(tmp_path / "a.docx")
+    res = read_docx(src, CFG)
+    dest = tmp_path / "o.docx"
+    write_docx(res.source, dest, res.notes, [])
+    assert _members(dest) == _members(src)
+
+
+MODERN = {
+    "word/commentsExtended.xml": ("http://schemas.microsoft.com/office/2011/relationships/commentsExtended",
+                                  "application/vnd.openxmlformats-officedocument.wordprocessingml.commentsExtended+xml",
+                                  b'<w15:commentsEx xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml">'
+                                  b'<w15:commentEx w15:paraId="00000001" w15:done="0"/></w15:commentsEx>'),
+    "word/commentsIds.xml": ("http://schemas.microsoft.com/office/2016/09/relationships/commentsIds",
+                             "application/vnd.openxmlformats-officedocument.wordprocessingml.commentsIds+xml",
+                             b'<w16cid:commentsIds xmlns:w16cid="http://schemas.microsoft.com/office/word/2016/'
+                             b'wordml/cid"><w16cid:commentId w16cid:paraId="00000001" w16cid:durableId="1A2B3C4D"/>'
+                             b"</w16cid:commentsIds>"),
+    "word/people.xml": ("http://schemas.microsoft.com/office/2011/relationships/people",
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.people+xml",
+                        b'<w15:people xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml">'
+                        b'<w15:person w15:author="Dr Lee"><w15:presenceInfo w15:providerId="None" '
+                        b'w15:userId="Dr Lee"/></w15:person></w15:people>'),
+}
+
+
+def _modern_docx(path: Path) -> Path:
+    """A note file with Word's modern-comment parts (one existing comment thread by Dr Lee)."""
+    import io
+    import zipfile
+    doc = Document()
+    _add_note(doc, [("Note ID", "m-1"), ("Client", "Erin K."), ("Date of Service", "2026-01-06")], [T1, T2])
+    doc.add_comment(doc.paragraphs[-1].runs, text="Please co-sign", author="Dr Lee")
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "word/_rels/document.xml.rels":
+                rels = "".join(f'<Relationship Id="rIdM{i}" Type="{t}" Target="{n[5:]}"/>'
+                               for i, (n, (t, _, _)) in enumerate(MODERN.items()))
+                data = data.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
+            elif item.filename == "[Content_Types].xml":
+                types = "".join(f'<Override PartName="/{n}" ContentType="{c}"/>' for n, (_, c, _) in MODERN.items())
+                data = data.replace(b"</Types>", types.encode() + b"</Types>")
+            zout.writestr(item, data)
+        for name, (_, _, body) in MODERN.items():
+            zout.writestr(name, body)
+    return path
+
+
+def test_modern_comment_parts_stay_consistent(tmp_path):
+    src = _modern_docx(tmp_path / "modern.docx")
+    res = read_docx(src, CFG)
+    note = res.notes[0]
+    dest = tmp_path / "modern.out.docx"
+    write_docx(res.source, dest, [note], [_finding(note, "told her it would all be fine")])
+    after = _members(dest)
+    comments = after["word/comments.xml"]
+    ids = re.findall(rb'w14:paraId="([0-9A-F]{8})"', comments)
+    assert len(ids) == 1 and ids[0] != b"00000001"  # ours, unique
+    assert b'w15:paraId="00000001"' in after["word/commentsExtended.xml"]  # the old thread kept
+    assert b'<w15:commentEx w15:paraId="%s" w15:done="0"/>' % ids[0] in after["word/commentsExtended.xml"]
+    assert b'w16cid:paraId="%s"' % ids[0] in after["word/commentsIds.xml"]
+    assert b'w15:author="notesplugin"' in after["word/people.xml"] and b"Dr Lee" in after["word/people.xml"]
+    got = {c.author: c.text for c in _comments(dest)}
+    assert got["Dr Lee"] == "Please co-sign" and got["notesplugin"].startswith("R3 reassure")

@@ -1,4 +1,6 @@
 """Annotated DOCX copy: one Word comment per finding, anchored on the evidence.
+Only word/document.xml and the comments parts are written; the rest of the
+package is copied byte for byte (writers/docx_package.py).
 
 Offsets come from notesplugin.docx_text.paragraph_text, the same function the
 reader used, so spans line up. Runs are split at span edges (formatting kept)
@@ -9,13 +11,11 @@ exactly as in the input.
 from __future__ import annotations
 
 import copy
-import io
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 from docx.enum.text import WD_COLOR_INDEX
-from docx.opc.pkgwriter import PackageWriter
 from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
 from docx.text.paragraph import Paragraph
@@ -30,10 +30,10 @@ from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.sources import DocxSource
 from notesplugin.writers.comments import comment_text  # the PDF popup says the same
+from notesplugin.writers.docx_package import save_patched
 
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same input gives the same bytes
 
 
 def _color(f: Finding):
@@ -84,56 +84,6 @@ def _span_runs(p, lo: int, hi: int, warnings: list[str], name: str) -> list:
     return [r for r, s, e in paragraph_text(p)[1] if s < hi and e > lo]
 
 
-def _zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o600 << 16
-    return info
-
-
-def _deterministic_zip(data: bytes, dest: Path) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(_zip_info(info.filename), zin.read(info.filename))
-
-
-class _FixedDateZip:
-    """python-docx's physical package writer interface (write/close) with fixed member dates."""
-
-    def __init__(self, path: Path):
-        self._zf = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED)
-
-    def write(self, pack_uri, blob: bytes) -> None:
-        self._zf.writestr(_zip_info(pack_uri.membername), blob)
-
-    def close(self) -> None:
-        self._zf.close()
-
-
-_PKG_STEPS = ("_write_content_types_stream", "_write_pkg_rels", "_write_parts")
-
-
-def _save_deterministic(doc, dest: Path) -> None:
-    """Save doc to dest with fixed zip dates. Done as python-docx's own save does it, but into a zip
-    with fixed dates: compressing once instead of saving and re-zipping (a third of the write time).
-    Gives the same bytes as the re-zip, which stays as the fallback for another python-docx."""
-    if not all(hasattr(PackageWriter, step) for step in _PKG_STEPS):
-        buf = io.BytesIO()
-        doc.save(buf)
-        _deterministic_zip(buf.getvalue(), dest)
-        return
-    pkg = doc.part.package
-    for part in pkg.parts:
-        part.before_marshal()
-    writer = _FixedDateZip(dest)
-    try:
-        PackageWriter._write_content_types_stream(writer, pkg.parts)
-        PackageWriter._write_pkg_rels(writer, pkg.rels)
-        PackageWriter._write_parts(writer, pkg.parts)
-    finally:
-        writer.close()
-
-
 def _saved_body(path: Path, member: str):
     """The body of the main document part as saved; parsing that one part is what the check needs,
     and costs a fraction of opening the whole package again (styles alone are ~790 KB)."""
@@ -171,6 +121,8 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
     initials = "".join(w[0] for w in author.split())[:4].upper() or None
     warnings: list[str] = []
     missing = 0
+    added = []
+    touched: set = set()
 
     def order(f: Finding):
         note = by_id.get(f.note_id)
@@ -188,6 +140,7 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
             p = where[idx]
             found = _span_runs(p, lo, hi, warnings, name)
             runs.extend((r, p) for r in found)
+            touched.add(p.getroottree().getroot())  # the body's or a footnotes part's root
         if not runs:
             missing += 1
             continue
@@ -204,11 +157,13 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
             comment.add_paragraph(line)
         if comment_date is not None:
             comment._comment_elm.date = comment_date
+        added.append(comment)
     if missing:
         warnings.append(f"{name}: {missing} finding(s) could not be placed in the document and have no comment")
 
     with atomic_path(dest, file_mode) as tmp:
-        _save_deterministic(doc, tmp)
+        save_patched(src, doc, tmp, added, author, touched=bool(findings),
+                     parts=[part for _, part in parts if part.element in touched])
         try:
             after = [paragraph_text(p)[0] for p in body_paragraphs(_saved_body(tmp, doc.part.partname.membername))]
             after += [paragraph_text(p)[0] for p in note_paragraphs(_saved_notes(tmp, parts))[0]]
