@@ -194,6 +194,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
         results: list[FileResult] = []
         if jobs > 1 and len(jobs_args) > 1:
+            _engine(config)  # built here, once: forked workers inherit it instead of each building its own
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for r in pool.map(_process_star, jobs_args):
                     results.append(r)
