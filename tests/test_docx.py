@@ -478,6 +478,7 @@ def test_footnote_text_is_read_with_its_note_and_annotated_in_place(tmp_path):
     assert "commentRangeStart" not in body_xml
     assert read_docx(dest, CFG).notes[0].text == note.text
 
+
 # ---- the copy is the original package, patched (issue 11) ------------------------------
 
 def _members(path: Path) -> dict[str, bytes]:
@@ -571,3 +572,15 @@ def test_modern_comment_parts_stay_consistent(tmp_path):
     assert b'w15:author="notesplugin"' in after["word/people.xml"] and b"Dr Lee" in after["word/people.xml"]
     got = {c.author: c.text for c in _comments(dest)}
     assert got["Dr Lee"] == "Please co-sign" and got["notesplugin"].startswith("R3 reassure")
+
+
+def test_footnotes_part_rewritten_only_when_a_finding_is_in_it(tmp_path):
+    src = _with_footnotes(tmp_path / "foot.docx", {1: T2}, refer=(1,))
+    (note,) = read_docx(src, CFG).notes
+    in_body, in_note = tmp_path / "body.docx", tmp_path / "note.docx"
+    write_docx(_source(src), in_body, [note], [_finding(note, T1.split()[0])])
+    write_docx(_source(src), in_note, [note], [_finding(note, "told her it would all be fine")])
+    before = _members(src)
+    assert _members(in_body)["word/footnotes.xml"] == before["word/footnotes.xml"]
+    changed = {n for n, data in _members(in_note).items() if before.get(n) != data}
+    assert "word/footnotes.xml" in changed and changed <= DOCX_MAY_CHANGE | {"word/footnotes.xml"}
