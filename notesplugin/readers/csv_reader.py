@@ -79,6 +79,16 @@ def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
             return bom, enc, "strict" if enc == "utf-8" else "replace", []
     if b"\x00" in head[:4096]:
         raise InputError(f"{path.name}: not a text CSV (binary or UTF-16); export the notes again as CSV (UTF-8)")
+    fh.seek(0)
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    try:  # the common case, at C speed
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            utf8.decode(chunk)
+        utf8.decode(b"", final=True)
+        fh.seek(0)
+        return b"", "utf-8", "strict", []
+    except UnicodeDecodeError:
+        pass
     good = bad = 0  # non-ASCII characters on valid UTF-8 lines; lines that are not UTF-8
     fh.seek(0)
     for raw in fh:
