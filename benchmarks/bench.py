@@ -43,8 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_notes"
 
-FULL = {"xlsx": 10_000, "docx": 500, "pdf": 500, "engine": 5_000, "scaling": [1_000, 5_000, 10_000, 20_000]}
-QUICK = {"xlsx": 200, "docx": 16, "pdf": 16, "engine": 200, "scaling": [100, 200, 300]}
+FULL = {"xlsx": 10_000, "docx": 500, "pdf": 500, "engine": 5_000, "scaling": [1_000, 5_000, 10_000, 20_000],
+        "csv_mb": [1, 200]}
+QUICK = {"xlsx": 200, "docx": 16, "pdf": 16, "engine": 200, "scaling": [100, 200, 300], "csv_mb": [1, 8]}
 
 # Names that are not English words the lexicon could read as an emotion or an actor.
 FIRST_NAMES = """Adaeze Aurelio Bartek Beatriz Cosmin Dagny Delphine Emeka Esperanza Fenella Florin Gideon
@@ -57,12 +58,14 @@ INITIALS = "ABCDEFGHJKLMNPRSTVWZ"
 
 TARGETS = {
     "xlsx_ratio": ("XLSX scan / openpyxl floor", "<=", 1.5),
+    "xlsx_write_ratio": ("XLSX annotated copy (write stage) / openpyxl floor", "<=", 0.8),
     "docx_ratio": ("DOCX folder scan / python-docx floor", "<=", 1.5),
     "engine_notes_per_s": ("checklist engine, notes/s on one core", ">=", 2000.0),
     "peak_rss_mb": ("peak RSS of the XLSX scan (CLI), MB", "<=", 400.0),
     "scaling_ratio": ("time/note at largest size / at smallest", "<=", 1.15),
     "jobs_speedup": ("--jobs 2 speedup over --jobs 1 (DOCX folder)", ">=", 1.6),
     "pdf_ratio": ("PDF folder scan / pypdf open+save floor", "<=", 2.0),
+    "csv_write_mem_growth_mb": ("CSV annotated copy: peak memory, largest file minus 1 MB file, MB", "<=", 50.0),
 }
 
 RSS_WRAPPER = ("import resource, subprocess, sys, time\n"
@@ -70,6 +73,20 @@ RSS_WRAPPER = ("import resource, subprocess, sys, time\n"
                "rc = subprocess.run(sys.argv[1:]).returncode\n"
                "d = time.perf_counter() - t\n"
                "print(rc, d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+
+# The CSV writer's own peak memory (tracemalloc, from after the read to the end of the write),
+# and the child's peak RSS for read + write: the notes the reader returns are held either way.
+CSV_MEM = ("import resource, sys, tracemalloc\n"
+           "from pathlib import Path\n"
+           "from notesplugin.config import Config\n"
+           "from notesplugin.readers.csv_reader import read_csv\n"
+           "from notesplugin.writers.csv_writer import write_csv\n"
+           "res = read_csv(Path(sys.argv[1]), Config())\n"
+           "tracemalloc.start()\n"
+           "write_csv(res.source, Path(sys.argv[2]), res.notes, [])\n"
+           "peak = tracemalloc.get_traced_memory()[1]\n"
+           "print(len(res.notes), peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
 
 
 def _make_samples():
@@ -120,6 +137,29 @@ def generate(base: list[dict], n: int, seed: int) -> list[dict]:
 def write_xlsx(ms, notes: list[dict], path: Path) -> Path:
     ms.write_clinic_a(notes, path)
     return path
+
+
+def write_csv(notes: list[dict], path: Path, mb: int) -> Path:
+    """A CSV export of about `mb` MB: the generated notes repeated until the size is reached."""
+    import csv
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(["Note ID", "Date of Service", "Client", "Clinician", "Progress Note"])
+        i = 0
+        while fh.tell() < mb * 2**20:
+            n = notes[i % len(notes)]
+            w.writerow([f"n{i}", n["date"], n["client"], n["clinician"], n["text"]])
+            i += 1
+    return path
+
+
+def csv_memory(path: Path, out: Path) -> tuple[int, float, float]:
+    """(notes, writer peak MB, child peak RSS MB) for reading and annotating one CSV in a child process."""
+    proc = subprocess.run([sys.executable, "-c", CSV_MEM, str(path), str(out)], capture_output=True, text=True,
+                          check=True)
+    notes, peak, maxrss = proc.stdout.split()[-3:]
+    kb = int(maxrss) / (1024 if sys.platform == "darwin" else 1)
+    return int(notes), int(peak) / 2**20, kb / 1024
 
 
 def write_docx_folder(ms, notes: list[dict], folder: Path) -> Path:
@@ -217,8 +257,8 @@ def phases_xlsx(path: Path, res, out: Path) -> dict[str, float]:
     from notesplugin.config import Config
     from notesplugin.writers.xlsx_writer import write_xlsx as annotate
     fr = res.files[0]
-    read_s, _ = timed(readers.read, path, Config())
-    write_s, _ = timed(annotate, path, out / f"phase.{path.name}", fr.notes, fr.findings)
+    read_s, (_, read) = timed(readers.read, path, Config())
+    write_s, _ = timed(annotate, read.source, out / f"phase.{path.name}", fr.notes, fr.findings)
     return {"read_s": read_s, "write_s": write_s}
 
 
@@ -277,10 +317,12 @@ def run(quick: bool, tmp: Path) -> dict:
     fig["scaling_ratio"] = scaling[hi] / scaling[lo]
     fig["xlsx_ratio"] = fig["xlsx_scan_s"] / fig["xlsx_floor_s"]
     fig["xlsx_io_ratio"] = (fig["read_s"] + fig["write_s"]) / fig["xlsx_floor_s"]
+    fig["xlsx_write_ratio"] = fig["write_s"] / fig["xlsx_floor_s"]
     say(f"XLSX {main_n:,} notes: openpyxl load+save floor {fig['xlsx_floor_s']:.2f} s; "
         f"scan (library) {fig['xlsx_scan_s']:.2f} s; scan (CLI subprocess) {fig['xlsx_cli_scan_s']:.2f} s")
     say(f"  of which read {fig['read_s']:.2f} s + annotate/write {fig['write_s']:.2f} s "
-        f"= {fig['xlsx_io_ratio']:.2f}x floor; engine ~{main_n / fig['engine_notes_per_s']:.2f} s")
+        f"= {fig['xlsx_io_ratio']:.2f}x floor (write alone {fig['xlsx_write_ratio']:.2f}x); "
+        f"engine ~{main_n / fig['engine_notes_per_s']:.2f} s")
     say(f"  findings {fig['xlsx_findings']:,}, items found: {' '.join(fig['xlsx_items_found'])}, "
         f"letters {fig['xlsx_letters']}")
 
@@ -302,6 +344,19 @@ def run(quick: bool, tmp: Path) -> dict:
     fig["pdf_findings"] = len(res.findings)
     say(f"PDF folder {sizes['pdf']:,} one-page notes: pypdf open+save floor {fig['pdf_floor_s']:.2f} s; "
         f"scan (read, check, annotate) {fig['pdf_scan_s']:.2f} s; findings {fig['pdf_findings']:,}")
+
+    # CSV: memory of the annotated copy from a 1 MB to a large file
+    csv_base = generate(base, 200, 11)
+    mem = {}
+    for mb in sizes["csv_mb"]:
+        path = write_csv(csv_base, tmp / f"export_{mb}mb.csv", mb)
+        mem[mb] = csv_memory(path, tmp / f"export_{mb}mb.annotated.csv")
+        path.unlink()
+        say(f"CSV {mb:>4} MB ({mem[mb][0]:,} notes): annotated copy peak {mem[mb][1]:.2f} MB; "
+            f"read + write peak RSS {mem[mb][2]:.0f} MB")
+    small, large = min(mem), max(mem)
+    fig["csv_memory"] = {str(k): {"notes": v[0], "write_peak_mb": v[1], "rss_mb": v[2]} for k, v in mem.items()}
+    fig["csv_write_mem_growth_mb"] = max(mem[large][1] - mem[small][1], 0.001)
 
     say(f"RSS: peak {fig['peak_rss_mb']:.0f} MB for the {main_n:,}-note CLI scan")
     say("targets:")

@@ -10,6 +10,8 @@ they can only come from the findings of the current scan.
 """
 from __future__ import annotations
 
+import functools
+import io
 import re
 import tomllib
 import traceback
@@ -31,6 +33,7 @@ from .escape import file_part, markdown_text, xml_text
 from .fileio import ensure_dir, write_atomic, write_text_atomic
 from .gaps import Gap, week_of
 from .model import Finding, Note
+from .writers.opc import Package
 
 KINDS = ("consultation-request", "training-referral")
 
@@ -49,15 +52,23 @@ class LetterFiles:
         return {"kind": self.kind, "markdown": str(self.markdown), "docx": str(self.docx)}
 
 
+@functools.lru_cache(maxsize=1)
 def load_topics() -> dict[str, dict]:
     text = resources.files("notesplugin").joinpath("data/topics.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
 def make_environment(config: Config) -> jinja2.Environment:
+    """One environment per templates folder and process: templates compile once per run
+    (Jinja still reloads a template whose file changed)."""
+    return _environment(str(config.templates_dir) if config.templates_dir else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(templates_dir: str | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
-    if config.templates_dir:
-        loaders.append(jinja2.FileSystemLoader(str(config.templates_dir)))
+    if templates_dir:
+        loaders.append(jinja2.FileSystemLoader(templates_dir))
     loaders.append(jinja2.FileSystemLoader(str(resources.files("notesplugin").joinpath("templates"))))
     # Sandboxed: a practice template is data, never code (no dunder walks to os.popen).
     # Markdown, not HTML: no autoescape; values are Markdown-escaped in letter_context,
@@ -177,21 +188,51 @@ def render_letter(gap: Gap, config: Config, kind: str = "consultation-request", 
 
 
 # -- DOCX ---------------------------------------------------------------------
-def _base_document(config: Config):
+class _Base:
+    """The letterhead (or python-docx's default document) parsed once per run: each letter
+    clears its body, adds its own paragraphs and saves only word/document.xml anew; the other
+    parts (styles, header, footer, images) are copied from the letterhead's bytes."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.doc = Document(io.BytesIO(data))
+
+    def fresh(self):
+        body = self.doc.element.body
+        for child in list(body):
+            if not child.tag.endswith("}sectPr"):  # keep the section: it carries header and footer
+                body.remove(child)
+        return self.doc
+
+    def save(self, dest: Path) -> None:
+        with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+            pkg = Package(zf)
+            pkg.put(self.doc.part.partname.membername, self.doc.part.blob)
+            pkg.save(dest)
+
+
+_BASES: dict[tuple, _Base] = {}
+
+
+def _base_document(config: Config) -> _Base:
     if not config.letterhead:
-        return Document()
+        key: tuple = ("default",)
+        if key not in _BASES:
+            buf = io.BytesIO()
+            Document().save(buf)
+            _BASES[key] = _Base(buf.getvalue())
+        return _BASES[key]
     lh = Path(config.letterhead)
     if not lh.is_file():
         raise LetterError(f"{lh}: letterhead not found; fix practice.letterhead in the config")
     try:
-        doc = Document(str(lh))
+        st = lh.stat()
+        key = (str(lh.resolve()), st.st_mtime_ns, st.st_size)  # a changed letterhead is read again
+        if key not in _BASES:
+            _BASES[key] = _Base(lh.read_bytes())
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise LetterError(f"{lh}: letterhead is not a readable .docx; save it as Word .docx and try again") from None
-    body = doc.element.body
-    for child in list(body):
-        if not child.tag.endswith("}sectPr"):  # keep the section: it carries header and footer
-            body.remove(child)
-    return doc
+    return _BASES[key]
 
 
 def _add_runs(par, text: str) -> None:
@@ -246,8 +287,8 @@ def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultat
     today = today or date.today()
     text = render_letter(gap, config, kind, follow_up=follow_up, new_sessions=new_sessions,
                          excerpts=excerpts, today=today)
-    doc = _base_document(config)
-    markdown_to_docx(text, doc)
+    letterhead = _base_document(config)
+    markdown_to_docx(text, letterhead.fresh())
     folder = ensure_dir(Path(out_dir) / "letters", config.dir_mode)
     # Any script kept readable; bytes capped so the name stays under the 255-byte limit.
     stem = (f"{file_part(gap.clinician, 80)}_{file_part(gap.topic, 40)}_{kind}"
@@ -259,7 +300,7 @@ def write_letter(gap: Gap, config: Config, out_dir: Path, kind: str = "consultat
     md, dx = folder / f"{stem}.md", folder / f"{stem}.docx"
     write_text_atomic(md, text, config.file_mode)
     try:
-        write_atomic(dx, lambda tmp: doc.save(str(tmp)), config.file_mode)
+        write_atomic(dx, letterhead.save, config.file_mode)
     except BaseException:
         md.unlink(missing_ok=True)  # a letter is the pair or nothing: the next scan writes both
         raise

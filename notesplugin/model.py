@@ -90,6 +90,7 @@ class ReadResult:
     notes: list[Note]
     warnings: list[str] = field(default_factory=list)
     skipped: int = 0  # notes (or note rows) the reader found but could not use; each has a warning
+    source: Any = None  # a notesplugin.sources record: what the writer needs of the input
 
 
 @dataclass(frozen=True)

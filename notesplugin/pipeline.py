@@ -127,7 +127,7 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
     """Read, check and annotate one file; every failure is caught here so the batch goes on."""
     res = FileResult(path=str(path))
     try:
-        res.kind, read, doc = readers.read_keep(path, config)
+        res.kind, read = readers.read(path, config)
         res.warnings.extend(read.warnings)
         engine = _engine(config)
         keep = _within_limit(read.notes, path, config, res.warnings)
@@ -135,7 +135,7 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
         for note in keep:
             res.notes.append(note)
             res.findings.extend(engine.check(note))
-        res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date, doc))
+        res.warnings.extend(_write(res.kind, path, read.source, dest, res.notes, res.findings, config, comment_date))
         res.output = str(dest)
     except InputError as exc:
         res.ok, res.error = False, str(exc)
@@ -162,21 +162,20 @@ def _within_limit(notes: list[Note], path: Path, config: Config, warnings: list[
     return keep
 
 
-def _write(kind: str, src: Path, dest: Path, notes: list[Note], findings: list[Finding], config: Config,
-           comment_date: datetime | None, doc=None) -> list[str]:
-    """`doc`: what the reader handed on (the opened Word document, or a PDF's PdfSource)."""
+def _write(kind: str, src: Path, source, dest: Path, notes: list[Note], findings: list[Finding], config: Config,
+           comment_date: datetime | None) -> list[str]:
+    """The annotated copy, from the source the reader handed over (notesplugin.sources; a PDF's PdfSource)."""
     if kind == "docx":
         from notesplugin.writers.docx_writer import write_docx
-        return write_docx(src, dest, notes, findings, comment_date=comment_date, file_mode=config.file_mode,
-                          doc=doc)
+        return write_docx(source, dest, notes, findings, comment_date=comment_date, file_mode=config.file_mode)
     if kind == "pdf":
         from notesplugin.writers.pdf_writer import write_pdf
-        return write_pdf(src, dest, notes, findings, doc, file_mode=config.file_mode)
+        return write_pdf(src, dest, notes, findings, source, file_mode=config.file_mode)
     if kind == "xlsx":
         from notesplugin.writers.xlsx_writer import write_xlsx
-        return write_xlsx(src, dest, notes, findings, file_mode=config.file_mode)
+        return write_xlsx(source, dest, notes, findings, file_mode=config.file_mode)
     from notesplugin.writers.csv_writer import write_csv
-    return write_csv(src, dest, notes, findings, file_mode=config.file_mode)
+    return write_csv(source, dest, notes, findings, file_mode=config.file_mode)
 
 
 def _process_star(args: tuple) -> FileResult:
@@ -195,6 +194,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
         results: list[FileResult] = []
         if jobs > 1 and len(jobs_args) > 1:
+            _engine(config)  # built here, once: forked workers inherit it instead of each building its own
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for r in pool.map(_process_star, jobs_args):
                     results.append(r)

@@ -74,7 +74,7 @@ def test_write_csv_appends_columns(tmp_path):
     n1 = res.notes[0]
     findings = [finding(n1, "R3", "exempt"), finding(n1, "C1", "present", "crisis", "suicide", None)]
     dest = tmp_path / "export.annotated.csv"
-    assert write_csv(src, dest, res.notes, findings) == []
+    assert write_csv(res.source, dest, res.notes, findings) == []
     assert src.read_bytes() == before
     raw = dest.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
@@ -94,7 +94,122 @@ def test_write_csv_semicolon_dialect(tmp_path):
     src.write_text("Note ID;Note\nx1;Client wept; writer moved on\n".replace("wept; writer", "wept, writer"))
     res = read_csv(src, Config())
     dest = tmp_path / "semi.out.csv"
-    write_csv(src, dest, res.notes, [])
+    write_csv(res.source, dest, res.notes, [])
     lines = dest.read_text().splitlines()
     assert lines[0] == "Note ID;Note;" + ";".join(ADDED)
     assert lines[1] == "x1;Client wept, writer moved on;;;;;no findings"
+
+
+# ---- the annotated copy keeps the input's bytes (issue 11) ----------------------------
+
+def _scan(tmp_path, src, config):
+    from notesplugin.pipeline import scan
+    return scan([src], tmp_path / "out", config, ledger=False, summary=False)
+
+
+def test_columns_mapping_keeps_every_row(tmp_path):
+    """A note column only the practice's [columns] mapping names: all 50 rows are copied."""
+    src = tmp_path / "mapped.csv"
+    lines = ["Visit Ref,Therapist Remarks"] + [f"v{i},Client spoke about week {i}." for i in range(50)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = Config()
+    config.columns["note"] = ["Therapist Remarks"]
+    config.columns["note_id"] = ["Visit Ref"]
+    result = _scan(tmp_path, src, config)
+    assert not result.failed and len(result.files[0].notes) == 50
+    out = (tmp_path / "out" / "mapped.annotated.csv").read_text(encoding="utf-8").splitlines()
+    assert len(out) == 51
+    assert [line.split(",")[:2] for line in out] == [line.split(",") for line in lines]
+    assert all(line.endswith(",no findings") for line in out[1:])
+
+
+def test_copy_keeps_original_bytes_of_each_row(tmp_path):
+    """Odd quoting, a stray space and CRLF inside a cell come back exactly as they were."""
+    raw = (b'Note ID,Note,Extra\r\n'
+           b'"a1","Client said ""no"".\r\nThen left." , x \r\n'
+           b'a2,Client laughed.,"1,5"\r\n'
+           b'a3,Client cried.')  # no newline at the end
+    src = tmp_path / "odd.csv"
+    src.write_bytes(raw)
+    res = read_csv(src, Config())
+    dest = tmp_path / "odd.out.csv"
+    write_csv(res.source, dest, res.notes, [])
+    got = dest.read_bytes().split(b"\r\n")
+    want = raw.split(b"\r\n")
+    assert got[0] == want[0] + b"," + ",".join(ADDED).encode()
+    assert got[1] == want[1] and got[2] == want[2] + b",,,,,no findings"  # the quoted cell's CRLF kept
+    assert got[3] == want[3] + b",,,,,no findings"
+    assert got[4] == want[4] + b",,,,,,no findings" and len(got) == 5  # padded to the widest row
+
+
+def test_stray_byte_in_utf8_file_is_read_and_copied(tmp_path):
+    text = "Note ID,Client,Note\nu1,Zoë,Client felt “numb”.\nu2,Renée,Client cried.\n"
+    raw = text.encode("utf-8").replace("Client cried".encode(), b"Client\xa0cried")  # one cp1252 byte
+    src = tmp_path / "stray.csv"
+    src.write_bytes(raw)
+    res = read_csv(src, Config())
+    assert [n.client for n in res.notes] == ["Zoë", "Renée"]
+    assert res.notes[0].text == "Client felt “numb”." and res.notes[1].text == "Client\ufffdcried."
+    assert any("read as UTF-8" in w for w in res.warnings)
+    dest = tmp_path / "stray.out.csv"
+    write_csv(res.source, dest, res.notes, [])
+    assert dest.read_bytes().split(b"\n")[2].startswith(b"u2,Ren\xc3\xa9e,Client\xa0cried.,")
+
+
+def test_latin1_with_undefined_cp1252_byte(tmp_path):
+    """0x81 is not in Windows-1252: the file is still read (as latin-1 there), and copied byte for byte."""
+    raw = "Note ID,Client,Note\r\nl1,Zoë,Client said “no”.\r\n".encode("cp1252") + b"l2,Ann,Odd \x81 byte.\r\n"
+    src = tmp_path / "latin.csv"
+    src.write_bytes(raw)
+    res = read_csv(src, Config())
+    assert [n.text for n in res.notes] == ["Client said “no”.", "Odd \x81 byte."]
+    assert res.notes[0].client == "Zoë"
+    assert any("Windows-1252" in w for w in res.warnings)
+    dest = tmp_path / "latin.out.csv"
+    write_csv(res.source, dest, res.notes, [])
+    lines = dest.read_bytes().split(b"\r\n")
+    assert lines[2] == b"l2,Ann,Odd \x81 byte.,,,,,no findings"
+    assert lines[0] == b"Note ID,Client,Note," + ",".join(ADDED).encode("cp1252")
+
+
+def test_stray_byte_scan_names_the_encoding(tmp_path):
+    src = tmp_path / "win.csv"
+    src.write_bytes(b"Note ID,Note\r\nw1,Client said \x81 fine.\r\n")
+    result = _scan(tmp_path, src, Config())
+    assert not result.failed
+    assert any("Windows-1252" in w for w in result.files[0].warnings)
+
+
+def test_utf16_tab_copy(tmp_path):
+    text = "Note ID\tNote\r\nt1\tClient wept.\r\n"
+    src = tmp_path / "u16.csv"
+    src.write_bytes(text.encode("utf-16"))
+    res = read_csv(src, Config())
+    assert res.notes[0].text == "Client wept."
+    dest = tmp_path / "u16.out.csv"
+    write_csv(res.source, dest, res.notes, [])
+    raw = dest.read_bytes()
+    assert raw.startswith(text.encode("utf-16")[:2])
+    assert raw[2:].decode("utf-16-le") == ("Note ID\tNote\t" + "\t".join(ADDED) + "\r\n"
+                                           "t1\tClient wept.\t\t\t\t\tno findings\r\n")
+
+
+def test_old_mac_line_ends(tmp_path):
+    src = tmp_path / "mac.csv"
+    src.write_bytes(b"Note ID,Note\rm1,Client wept.\rm2,Client laughed.\r")
+    res = read_csv(src, Config())
+    assert [n.text for n in res.notes] == ["Client wept.", "Client laughed."]
+    dest = tmp_path / "mac.out.csv"
+    write_csv(res.source, dest, res.notes, [])
+    assert dest.read_bytes().count(b"\r") == 3 and b"m2,Client laughed.,,,,,no findings\r" in dest.read_bytes()
+
+
+def test_input_changed_after_reading_is_refused(tmp_path):
+    src = tmp_path / "grow.csv"
+    src.write_text("Note ID,Note\ng1,Client wept.\n", encoding="utf-8")
+    res = read_csv(src, Config())
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write("g2,Client laughed.\n")
+    with pytest.raises(InputError, match="changed while it was being read"):
+        write_csv(res.source, tmp_path / "grow.out.csv", res.notes, [])
+    assert not (tmp_path / "grow.out.csv").exists()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import zipfile
@@ -14,7 +15,7 @@ from docx.oxml.ns import nsdecls, qn
 from notesplugin.config import Config
 from notesplugin.model import Finding, InputError
 from notesplugin.readers.docx_reader import norm_label, parse_date, read_docx
-from notesplugin.readers.docx_text import body_paragraphs, paragraph_text
+from notesplugin.docx_text import body_paragraphs, paragraph_text
 from notesplugin.writers.docx_writer import write_docx
 
 CFG = Config()
@@ -243,6 +244,11 @@ def test_label_normalization_and_dates():
 # ---------------------------------------------------------------- writer
 
 
+def _source(path):
+    """What the reader hands the writer (read afresh: the writer annotates its document)."""
+    return read_docx(path, CFG).source
+
+
 def test_comment_anchored_exactly_on_evidence(tmp_path):
     src = _layout_a(tmp_path / "a.docx")
     raw = src.read_bytes()
@@ -250,7 +256,7 @@ def test_comment_anchored_exactly_on_evidence(tmp_path):
     f = _finding(note, "told her it would all be fine")
     dest = tmp_path / "out" / "a.docx"
     dest.parent.mkdir()
-    warnings = write_docx(src, dest, [note], [f], comment_date=datetime(2026, 3, 3, tzinfo=timezone.utc))
+    warnings = write_docx(_source(src), dest, [note], [f], comment_date=datetime(2026, 3, 3, tzinfo=timezone.utc))
     assert warnings == []
     assert src.read_bytes() == raw
     assert list(_anchored(dest).values()) == ["told her it would all be fine"]
@@ -269,8 +275,8 @@ def test_same_input_gives_identical_bytes(tmp_path):
     note = read_docx(src, CFG).notes[0]
     f = _finding(note, "moved on")
     when = datetime(2026, 3, 3, tzinfo=timezone.utc)
-    write_docx(src, tmp_path / "x.docx", [note], [f], comment_date=when)
-    write_docx(src, tmp_path / "y.docx", [note], [f], comment_date=when)
+    write_docx(_source(src), tmp_path / "x.docx", [note], [f], comment_date=when)
+    write_docx(_source(src), tmp_path / "y.docx", [note], [f], comment_date=when)
     assert (tmp_path / "x.docx").read_bytes() == (tmp_path / "y.docx").read_bytes()
 
 
@@ -290,7 +296,7 @@ def test_evidence_across_runs_with_different_formatting_and_in_hyperlink(tmp_pat
     f2 = _finding(note, "safety plan", item="C3", name="danger", checklist="crisis", status="present",
                   reason="unsafe at home")
     dest = tmp_path / "fmt_annotated.docx"
-    write_docx(src, dest, [note], [f1, f2])
+    write_docx(_source(src), dest, [note], [f1, f2])
     assert sorted(_anchored(dest).values()) == sorted(["sured her it was", "safety plan"])
     body = Document(str(dest)).element.body
     bold = "".join(body.xpath(".//w:r[w:rPr/w:b]/w:t/text()"))
@@ -307,7 +313,7 @@ def test_hidden_text_evidence_and_span_across_paragraphs(tmp_path):
     f2 = _finding(note, "quickly.\nBlock control", item="R1", name="redirect")
     f3 = _finding(note, "Nested cell", item="R5", name="avoid", status="exempt", exempt_by=("C1",))
     dest = tmp_path / "h_out.docx"
-    write_docx(src, dest, [note], [f1, f2, f3])
+    write_docx(_source(src), dest, [note], [f1, f2, f3])
     assert sorted(_anchored(dest).values()) == sorted(["fine and moved on quickly", "quickly.\nBlock control",
                                                          "Nested cell"])
     texts = [c.text for c in _comments(dest)]
@@ -324,7 +330,7 @@ def test_many_findings_in_multi_note_file(tmp_path):
           _finding(notes[2], "it would all be fine"), _finding(notes[2], "it would all be fine", item="R1",
                                                                   name="redirect")]
     dest = tmp_path / "b_out.docx"
-    write_docx(src, dest, notes, fs)
+    write_docx(_source(src), dest, notes, fs)
     assert sorted(_anchored(dest).values()) == sorted(["it would all be fine"] * 3 + ["tearful"])
     assert len(_comments(dest)) == 4
     assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in notes]
@@ -334,7 +340,7 @@ def test_unplaceable_finding_is_a_warning_without_note_text(tmp_path):
     src = _layout_a(tmp_path / "a.docx")
     note = read_docx(src, CFG).notes[0]
     bad = Finding("nope", str(src), "rescuing", "R3", "reassure", "flagged", "grief", "secret words", 0, 5, {})
-    warnings = write_docx(src, tmp_path / "o.docx", [note], [bad])
+    warnings = write_docx(_source(src), tmp_path / "o.docx", [note], [bad])
     assert len(warnings) == 1 and "secret" not in warnings[0]
     assert _comments(tmp_path / "o.docx") == []
 
@@ -353,14 +359,14 @@ def test_changed_text_is_refused_and_nothing_written(tmp_path, monkeypatch):
     monkeypatch.setattr(w, "_split_run", broken)
     dest = tmp_path / "o.docx"
     with pytest.raises(InputError, match="a.docx: annotating would change the note text"):
-        write_docx(src, dest, [note], [_finding(note, "would all")])
+        write_docx(_source(src), dest, [note], [_finding(note, "would all")])
     assert not dest.exists() and not list(tmp_path.glob(".o.docx*"))
 
 
 def test_refuses_to_overwrite_input(tmp_path):
     src = _layout_a(tmp_path / "a.docx")
     with pytest.raises(InputError, match="overwrite the input"):
-        write_docx(src, src, read_docx(src, CFG).notes, [])
+        write_docx(_source(src), src, read_docx(src, CFG).notes, [])
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
@@ -368,7 +374,7 @@ def test_libreoffice_opens_annotated_copy(tmp_path):
     src = _hidden_text_doc(tmp_path / "h.docx")
     note = read_docx(src, CFG).notes[0]
     dest = tmp_path / "h_out.docx"
-    write_docx(src, dest, [note], [_finding(note, "fine and moved on quickly")])
+    write_docx(_source(src), dest, [note], [_finding(note, "fine and moved on quickly")])
     subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(dest)],
                    check=True, capture_output=True, timeout=180)
     assert (tmp_path / "h_out.pdf").stat().st_size > 0
@@ -390,7 +396,7 @@ def test_random_spans_anchor_exactly(tmp_path):
     fs = [f for f in fs if f]
     assert len(fs) >= 6
     dest = tmp_path / "r.docx"
-    assert write_docx(src, dest, notes, fs) == []
+    assert write_docx(_source(src), dest, notes, fs) == []
     assert sorted(_anchored(dest).values()) == sorted(f.evidence for f in fs)
 
 
@@ -427,7 +433,7 @@ def test_text_box_is_read_once_and_annotated_in_place(tmp_path):
     assert all(T2 not in n.text for n in (notes[0], notes[2]))
     f = _finding(notes[1], "told her it would all be fine")
     dest = tmp_path / "out.docx"
-    assert write_docx(src, dest, notes, [f]) == []
+    assert write_docx(_source(src), dest, notes, [f]) == []
     assert list(_anchored(dest).values()) == ["told her it would all be fine"]
     box = Document(str(dest)).element.body.xpath(".//w:txbxContent")[0]  # the DrawingML copy
     assert len(list(box.iter(qn("w:commentRangeStart")))) == len(list(box.iter(qn("w:commentRangeEnd")))) == 1
@@ -464,10 +470,117 @@ def test_footnote_text_is_read_with_its_note_and_annotated_in_place(tmp_path):
                             "or checked; move that text into the note body"]
     f = _finding(note, "told her it would all be fine")
     dest = tmp_path / "out.docx"
-    assert write_docx(src, dest, [note], [f]) == []
+    assert write_docx(_source(src), dest, [note], [f]) == []
     assert len(_comments(dest)) == 1
     with zipfile.ZipFile(dest) as zf:
         notes_xml, body_xml = zf.read("word/footnotes.xml").decode(), zf.read("word/document.xml").decode()
     assert "commentRangeStart" in notes_xml and "commentRangeEnd" in notes_xml
     assert "commentRangeStart" not in body_xml
     assert read_docx(dest, CFG).notes[0].text == note.text
+
+
+# ---- the copy is the original package, patched (issue 11) ------------------------------
+
+def _members(path: Path) -> dict[str, bytes]:
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+DOCX_MAY_CHANGE = {"word/document.xml", "word/comments.xml", "word/_rels/document.xml.rels", "[Content_Types].xml"}
+
+
+@pytest.mark.parametrize("name", ["single_note.docx", "week_of_2026-03-02.docx"])
+def test_only_document_and_comments_parts_change(tmp_path, name):
+    src = Path(__file__).resolve().parent.parent / "sample_notes" / name
+    res = read_docx(src, CFG)
+    findings = [_finding(n, n.text.split()[0]) for n in res.notes]
+    dest = tmp_path / name
+    assert write_docx(res.source, dest, res.notes, findings) == []
+    before, after = _members(src), _members(dest)
+    changed = {n for n in before if before[n] != after.get(n)} | (set(after) - set(before))
+    assert "word/document.xml" in changed and "word/comments.xml" in after
+    assert changed <= DOCX_MAY_CHANGE, changed
+    assert len(_comments(dest)) == len(findings)
+    assert [n.text for n in read_docx(dest, CFG).notes] == [n.text for n in res.notes]
+
+
+def test_no_findings_copies_the_file_member_for_member(tmp_path):
+    src = _layout_a(tmp_path / "a.docx")
+    res = read_docx(src, CFG)
+    dest = tmp_path / "o.docx"
+    write_docx(res.source, dest, res.notes, [])
+    assert _members(dest) == _members(src)
+
+
+MODERN = {
+    "word/commentsExtended.xml": ("http://schemas.microsoft.com/office/2011/relationships/commentsExtended",
+                                  "application/vnd.openxmlformats-officedocument.wordprocessingml.commentsExtended+xml",
+                                  b'<w15:commentsEx xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml">'
+                                  b'<w15:commentEx w15:paraId="00000001" w15:done="0"/></w15:commentsEx>'),
+    "word/commentsIds.xml": ("http://schemas.microsoft.com/office/2016/09/relationships/commentsIds",
+                             "application/vnd.openxmlformats-officedocument.wordprocessingml.commentsIds+xml",
+                             b'<w16cid:commentsIds xmlns:w16cid="http://schemas.microsoft.com/office/word/2016/'
+                             b'wordml/cid"><w16cid:commentId w16cid:paraId="00000001" w16cid:durableId="1A2B3C4D"/>'
+                             b"</w16cid:commentsIds>"),
+    "word/people.xml": ("http://schemas.microsoft.com/office/2011/relationships/people",
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.people+xml",
+                        b'<w15:people xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml">'
+                        b'<w15:person w15:author="Dr Lee"><w15:presenceInfo w15:providerId="None" '
+                        b'w15:userId="Dr Lee"/></w15:person></w15:people>'),
+}
+
+
+def _modern_docx(path: Path) -> Path:
+    """A note file with Word's modern-comment parts (one existing comment thread by Dr Lee)."""
+    import io
+    import zipfile
+    doc = Document()
+    _add_note(doc, [("Note ID", "m-1"), ("Client", "Erin K."), ("Date of Service", "2026-01-06")], [T1, T2])
+    doc.add_comment(doc.paragraphs[-1].runs, text="Please co-sign", author="Dr Lee")
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "word/_rels/document.xml.rels":
+                rels = "".join(f'<Relationship Id="rIdM{i}" Type="{t}" Target="{n[5:]}"/>'
+                               for i, (n, (t, _, _)) in enumerate(MODERN.items()))
+                data = data.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
+            elif item.filename == "[Content_Types].xml":
+                types = "".join(f'<Override PartName="/{n}" ContentType="{c}"/>' for n, (_, c, _) in MODERN.items())
+                data = data.replace(b"</Types>", types.encode() + b"</Types>")
+            zout.writestr(item, data)
+        for name, (_, _, body) in MODERN.items():
+            zout.writestr(name, body)
+    return path
+
+
+def test_modern_comment_parts_stay_consistent(tmp_path):
+    src = _modern_docx(tmp_path / "modern.docx")
+    res = read_docx(src, CFG)
+    note = res.notes[0]
+    dest = tmp_path / "modern.out.docx"
+    write_docx(res.source, dest, [note], [_finding(note, "told her it would all be fine")])
+    after = _members(dest)
+    comments = after["word/comments.xml"]
+    ids = re.findall(rb'w14:paraId="([0-9A-F]{8})"', comments)
+    assert len(ids) == 1 and ids[0] != b"00000001"  # ours, unique
+    assert b'w15:paraId="00000001"' in after["word/commentsExtended.xml"]  # the old thread kept
+    assert b'<w15:commentEx w15:paraId="%s" w15:done="0"/>' % ids[0] in after["word/commentsExtended.xml"]
+    assert b'w16cid:paraId="%s"' % ids[0] in after["word/commentsIds.xml"]
+    assert b'w15:author="notesplugin"' in after["word/people.xml"] and b"Dr Lee" in after["word/people.xml"]
+    got = {c.author: c.text for c in _comments(dest)}
+    assert got["Dr Lee"] == "Please co-sign" and got["notesplugin"].startswith("R3 reassure")
+
+
+def test_footnotes_part_rewritten_only_when_a_finding_is_in_it(tmp_path):
+    src = _with_footnotes(tmp_path / "foot.docx", {1: T2}, refer=(1,))
+    (note,) = read_docx(src, CFG).notes
+    in_body, in_note = tmp_path / "body.docx", tmp_path / "note.docx"
+    write_docx(_source(src), in_body, [note], [_finding(note, T1.split()[0])])
+    write_docx(_source(src), in_note, [note], [_finding(note, "told her it would all be fine")])
+    before = _members(src)
+    assert _members(in_body)["word/footnotes.xml"] == before["word/footnotes.xml"]
+    changed = {n for n, data in _members(in_note).items() if before.get(n) != data}
+    assert "word/footnotes.xml" in changed and changed <= DOCX_MAY_CHANGE | {"word/footnotes.xml"}

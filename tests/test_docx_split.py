@@ -17,7 +17,7 @@ from docx.enum.section import WD_SECTION
 from notesplugin.config import Config
 from notesplugin.pipeline import scan
 from notesplugin.readers import read
-from notesplugin.readers.docx_text import body_paragraphs, paragraph_text
+from notesplugin.docx_text import body_paragraphs, paragraph_text
 
 CFG = Config()
 TITLE = "Peer Support Progress Note"

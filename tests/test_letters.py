@@ -154,3 +154,30 @@ def test_cli_gaps_and_letter(tmp_path):
     assert res.exit_code == 1 and "gaps.sesions" in res.output
     res = runner.invoke(gaps_command, ["--since", "yesterday", "--ledger", str(tmp_path / "l.db")])
     assert res.exit_code == 1 and "YYYY-MM-DD" in res.output
+
+
+def test_letterhead_read_once_per_run_and_again_when_changed(tmp_path, monkeypatch):
+    import zipfile
+
+    import notesplugin.letters as letters
+    lh = Document()
+    lh.sections[0].header.paragraphs[0].text = "Brightside"
+    lh.save(str(tmp_path / "lh.docx"))
+    cfg = Config(letterhead=tmp_path / "lh.docx")
+    parsed = []
+    real = letters.Document
+    monkeypatch.setattr(letters, "Document", lambda *a: parsed.append(a) or real(*a))
+    gap = one_gap(tmp_path, cfg)
+    outs = [write_letter(gap, cfg, tmp_path / "out", kind) for kind in ("consultation-request", "training-referral")]
+    outs.append(write_letter(gap, cfg, tmp_path / "out"))
+    assert len(parsed) == 1
+    texts = [docx_text(f.docx) for f in outs]
+    assert "Request for case consultation" in texts[0] and "Request for case consultation" not in texts[1]
+    assert texts[2] == texts[0]  # the second letter left nothing behind in the shared letterhead
+    with zipfile.ZipFile(tmp_path / "lh.docx") as a, zipfile.ZipFile(outs[0].docx) as b:
+        assert b.read("word/styles.xml") == a.read("word/styles.xml")  # copied, not re-serialised
+    lh.sections[0].header.paragraphs[0].text = "Brightside, new address"
+    lh.save(str(tmp_path / "lh.docx"))
+    again = write_letter(gap, cfg, tmp_path / "out")
+    assert len(parsed) == 2
+    assert Document(str(again.docx)).sections[0].header.paragraphs[0].text == "Brightside, new address"

@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 
 from notesplugin.config import Config
 from notesplugin.readers import read
-from notesplugin.readers.docx_text import body_paragraphs, paragraph_text
+from notesplugin.docx_text import body_paragraphs, paragraph_text
 
 CFG = Config()
 B1 = "Client reported panic attacks at work twice this week."

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from notesplugin.config import Config
 from notesplugin.pipeline import process_file
-from notesplugin.readers.docx_text import body_paragraphs, paragraph_text
+from notesplugin.docx_text import body_paragraphs, paragraph_text
 
 FLAG = "Client cried about her mother's death. I told her it would all be fine and moved on."
 FIXED = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import stat
@@ -121,16 +122,19 @@ def test_writer_refusal_leaves_no_copy(tmp_path, monkeypatch, kind):
     if kind == "docx":
         _garble_docx(monkeypatch)
     elif kind == "xlsx":
-        real = xlsx_writer._snapshot
+        real = xlsx_writer.Sheet.patch
 
-        def snapshot(wb):
-            snap = real(wb)
-            snap["Notes"][(40, 2)] = "a cell the copy does not have"
-            return snap
-        monkeypatch.setattr(xlsx_writer, "_snapshot", snapshot)
-    else:
-        real = csv_writer.decode
-        monkeypatch.setattr(csv_writer, "decode", lambda p: (real(p)[0].replace("tearful", "cheerful"), real(p)[1]))
+        def patch(self, *args):  # a bug that garbles an original cell
+            return re.sub(rb'(<c r="A2"[^>]*>).*?(</c>)', rb"\1<v>999</v>\2", real(self, *args), count=1)
+        monkeypatch.setattr(xlsx_writer.Sheet, "patch", patch)
+    else:  # the input changes between reading and copying
+        real = csv_writer.write_csv
+
+        def write_csv(source, *args, **kwargs):
+            with open(source.path, "a", encoding="utf-8") as fh:
+                fh.write("c9,Client was cheerful.\n")
+            return real(source, *args, **kwargs)
+        monkeypatch.setattr(csv_writer, "write_csv", write_csv)
     out = tmp_path / "out"
     result = scan_cli(str(src), "--out", str(out), "--no-ledger")
     assert result.exit_code == 3, result.output

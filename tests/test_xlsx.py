@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -185,7 +186,7 @@ def test_write_annotated_copy(tmp_path, key):
     findings = [finding(n1, "R3"), finding(n1, "R1", name="redirect", evidence="=evil() and -1")]
     dest = tmp_path / "out" / "export.annotated.xlsx"
     dest.parent.mkdir()
-    assert write_xlsx(src, dest, res.notes, findings) == []
+    assert write_xlsx(res.source, dest, res.notes, findings) == []
     assert digest(src) == before
     assert (dest.stat().st_mode & 0o777) == 0o600
 
@@ -225,7 +226,7 @@ def test_note_starting_with_equals_stays_literal(tmp_path):
     res = read_xlsx(src, Config())
     assert res.notes[0].text == "=client said hi"
     dest = tmp_path / "eq.out.xlsx"
-    write_xlsx(src, dest, res.notes, [finding(res.notes[0], "R3", evidence="=client said hi")])
+    write_xlsx(res.source, dest, res.notes, [finding(res.notes[0], "R3", evidence="=client said hi")])
     out = openpyxl.load_workbook(dest)
     cell = out.active["B2"]
     assert cell.value == "=client said hi" and cell.data_type == "s"
@@ -263,51 +264,54 @@ def test_xlsm_keeps_macros_and_extension(tmp_path):
     res = read_xlsx(src, Config())
     assert [n.note_id for n in res.notes] == ["m1"]
     with pytest.raises(ValueError):
-        write_xlsx(src, tmp_path / "macro.xlsx", res.notes, [])
+        write_xlsx(res.source, tmp_path / "macro.xlsx", res.notes, [])
     dest = tmp_path / "macro.out.xlsm"
-    write_xlsx(src, dest, res.notes, [finding(res.notes[0], "R3")])
+    write_xlsx(res.source, dest, res.notes, [finding(res.notes[0], "R3")])
     with zipfile.ZipFile(dest) as zf:
         assert zf.read("xl/vbaProject.bin") == vba
         assert b"macroEnabled" in zf.read("[Content_Types].xml")
     assert openpyxl.load_workbook(dest).active["C1"].value == "Rescuing items"
 
 
-def test_openpyxl_warnings_returned(tmp_path):
+def test_excel_extensions_kept_without_warnings(tmp_path):
+    """openpyxl would drop an x14 data validation (with a warning); the patched copy keeps it."""
     src = layout_book(tmp_path / "dv.xlsx", LAYOUTS["a"])
     wb = openpyxl.load_workbook(src)
     dv = DataValidation(type="list", formula1='"Yes,No"')
     wb.active.add_data_validation(dv)
     dv.add("E2:E3")
     wb.save(src)
-    # Inject an Excel-only extension openpyxl drops with a warning.
+    ext = (b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+           b"<x14:dataValidations count=\"0\"/></ext></extLst>")
     with zipfile.ZipFile(src) as zin:
         items = [(i, zin.read(i.filename)) for i in zin.infolist()]
     with zipfile.ZipFile(src, "w") as zout:
         for item, data in items:
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</worksheet>", b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
-                                    b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
-                                    b"<x14:dataValidations count=\"0\"/></ext></extLst></worksheet>")
+                data = data.replace(b"</worksheet>", ext + b"</worksheet>")
             zout.writestr(item, data)
     res = read_xlsx(src, Config())
-    warns = write_xlsx(src, tmp_path / "dv.out.xlsx", res.notes, [])
-    assert any("Data Validation extension" in w for w in warns)
-    assert all(w.startswith("dv.xlsx: ") for w in warns)
+    assert not any("will be removed" in w for w in res.warnings)  # openpyxl's notice would be untrue here
+    dest = tmp_path / "dv.out.xlsx"
+    assert write_xlsx(res.source, dest, res.notes, []) == []
+    with zipfile.ZipFile(dest) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    assert ext in sheet and b"<dataValidations" in sheet
 
 
 def test_changed_original_cell_aborts(tmp_path, monkeypatch):
     src = layout_book(tmp_path / "export.xlsx", LAYOUTS["a"])
     res = read_xlsx(src, Config())
-    real = xlsx_writer._annotate_sheet
+    real = xlsx_writer.Sheet.patch
 
-    def clobber(ws, notes, grouped):
-        real(ws, notes, grouped)
-        ws["A2"] = "changed"
+    def clobber(self, *args):  # a bug that changes an original cell
+        return re.sub(rb'(<c r="A2"[^>]*><is><t>)[^<]*', rb"\1changed", real(self, *args), count=1)
 
-    monkeypatch.setattr(xlsx_writer, "_annotate_sheet", clobber)
+    monkeypatch.setattr(xlsx_writer.Sheet, "patch", clobber)
     dest = tmp_path / "out.xlsx"
     with pytest.raises(InputError, match=r"export.xlsx: the annotated copy changed an original cell \(Notes!A2\)"):
-        write_xlsx(src, dest, res.notes, [])
+        write_xlsx(res.source, dest, res.notes, [])
     assert not dest.exists()
     assert list(tmp_path.iterdir()) == [src]
 
@@ -328,7 +332,7 @@ def test_check_accepts_every_value_kind(tmp_path):
     wb.save(src)
     res = read_xlsx(src, Config())
     dest = tmp_path / "kinds.out.xlsx"
-    write_xlsx(src, dest, res.notes, [])
+    write_xlsx(res.source, dest, res.notes, [])
     out = openpyxl.load_workbook(dest)["Kinds"]
     assert out["A1"].value == dt.datetime(2026, 3, 2, 9, 15) and out["G1"].value == 3.25
     assert out["A2"].value == "=SUM(G1:H1)" and out["B2"].value.text == "=G1:G2*2"
@@ -337,13 +341,159 @@ def test_check_accepts_every_value_kind(tmp_path):
 def test_lost_original_cell_aborts(tmp_path, monkeypatch):
     src = layout_book(tmp_path / "export.xlsx", LAYOUTS["a"])
     res = read_xlsx(src, Config())
-    real = xlsx_writer._annotate_sheet
+    real = xlsx_writer.Sheet.patch
 
-    def drop(ws, notes, grouped):
-        real(ws, notes, grouped)
-        del ws._cells[(3, 2)]
+    def drop(self, *args):  # a bug that loses an original cell
+        return re.sub(rb'<c r="B3".*?</c>', b"", real(self, *args))
 
-    monkeypatch.setattr(xlsx_writer, "_annotate_sheet", drop)
+    monkeypatch.setattr(xlsx_writer.Sheet, "patch", drop)
     with pytest.raises(InputError, match=r"lost an original cell \(Notes!B3\)"):
-        write_xlsx(src, tmp_path / "out.xlsx", res.notes, [])
+        write_xlsx(res.source, tmp_path / "out.xlsx", res.notes, [])
     assert not (tmp_path / "out.xlsx").exists()
+
+
+# ---- the copy is the original package, patched (issue 11) ------------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_notes"
+# Parts an annotated copy may rewrite; every other member must come out byte for byte.
+MAY_CHANGE = re.compile(r"^(\[Content_Types\]\.xml|xl/workbook\.xml|xl/_rels/workbook\.xml\.rels|xl/styles\.xml|"
+                        r"xl/worksheets/sheet\d+\.xml|xl/worksheets/_rels/sheet\d+\.xml\.rels|xl/comments\d*\.xml|"
+                        r"xl/drawings/vmlDrawing\d+\.vml)$")
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _every_note_flagged(notes):
+    return [finding(n, "R3") for n in notes] + [finding(notes[0], "C1", "present", "crisis", None, name="suicide")]
+
+
+@pytest.mark.parametrize("name", ["clinic_a_export.xlsx", "clinic_b_export.xlsx", "soap_split_export.xlsx"])
+def test_sample_copy_patches_only_what_it_must(tmp_path, name):
+    src = SAMPLES / name
+    res = read_xlsx(src, Config())
+    dest = tmp_path / name
+    assert write_xlsx(res.source, dest, res.notes, _every_note_flagged(res.notes)) == []
+    before, after = _members(src), _members(dest)
+    assert set(before) <= set(after)
+    changed = {n for n in before if before[n] != after[n]} | (set(after) - set(before))
+    assert changed and all(MAY_CHANGE.match(n) for n in changed), changed
+    # what openpyxl sees: every original cell unchanged, our columns and comments added
+    old, new = openpyxl.load_workbook(src), openpyxl.load_workbook(dest)
+    for ws in old.worksheets:
+        for key, cell in ws._cells.items():
+            assert new[ws.title]._cells[key].value == cell.value
+    note = res.notes[0]
+    loc = note.segments[0].location
+    out = new[loc["sheet"]]
+    assert out[f"{loc['column']}{loc['row']}"].comment.text.startswith("notesplugin findings:\nC1 suicide: present")
+    first_new = max(c for (_, c), cell in old[loc["sheet"]]._cells.items() if cell.value is not None) + 1
+    assert out.cell(loc["row"], first_new + 2).value == "C1 suicide"
+    assert out.cell(res.source.header_rows[loc["sheet"]], first_new).font.b
+    findings = new[new.sheetnames[-1]]
+    assert findings.title.startswith("Findings") and findings.max_row == len(res.notes) + 2
+    assert findings.freeze_panes == "A2"
+
+
+THREADED = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<ThreadedComments xmlns="http://schemas.'
+            b'microsoft.com/office/spreadsheetml/2018/threadedcomments"><threadedComment ref="A3" '
+            b'dT="2026-03-01T10:00:00.00" personId="{11111111-1111-1111-1111-111111111111}" '
+            b'id="{22222222-2222-2222-2222-222222222222}"><text>Check the ID</text></threadedComment>'
+            b"</ThreadedComments>")
+PERSONS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<personList xmlns="http://schemas.microsoft'
+           b'.com/office/spreadsheetml/2018/threadedcomments"><person displayName="Admin" '
+           b'id="{11111111-1111-1111-1111-111111111111}" userId="admin" providerId="None"/></personList>')
+SPARKLINES = (b'<extLst><ext uri="{05C60535-1F16-4fd2-B633-F4F36F0B64E0}" xmlns:x14="http://schemas.microsoft.com/'
+              b'office/spreadsheetml/2009/9/main"><x14:sparklineGroups xmlns:xm="http://schemas.microsoft.com/office/'
+              b'excel/2006/main"><x14:sparklineGroup><x14:sparklines><x14:sparkline><xm:f>Notes!B2:B3</xm:f>'
+              b"<xm:sqref>H2</xm:sqref></x14:sparkline></x14:sparklines></x14:sparklineGroup></x14:sparklineGroups>"
+              b"</ext></extLst>")
+TC_REL = "http://schemas.microsoft.com/office/2017/10/relationships/threadedComment"
+PERSON_REL = "http://schemas.microsoft.com/office/2017/10/relationships/person"
+
+
+def _rich_book(path: Path) -> Path:
+    """A notes workbook with what openpyxl's load + save would lose or disturb: threaded comments and
+    persons, a customXml part, sparklines; and legacy comments on a note cell and on another cell."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    for row in [["Note ID", "Date", "Note"], ["t1", "2026-03-02", "Client cried. Writer said it would be fine."],
+                ["t2", "2026-03-09", "Client was angry."]]:
+        ws.append(row)
+    ws["C2"].comment = Comment("signed late", "Admin")
+    ws["A3"].comment = Comment("[Threaded comment]\nCheck the ID", "tc={22222222-2222-2222-2222-222222222222}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", SPARKLINES + b"</worksheet>")
+            elif item.filename == "xl/worksheets/_rels/sheet1.xml.rels":
+                data = data.replace(b"</Relationships>", f'<Relationship Id="rIdTc" Type="{TC_REL}" Target="../'
+                                    f'threadedComments/threadedComment1.xml"/></Relationships>'.encode())
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", f'<Relationship Id="rIdP" Type="{PERSON_REL}" '
+                                    f'Target="persons/person.xml"/></Relationships>'.encode())
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/threadedComments/threadedComment1.xml" '
+                                    b'ContentType="application/vnd.ms-excel.threadedcomments+xml"/><Override '
+                                    b'PartName="/xl/persons/person.xml" ContentType="application/vnd.ms-excel.'
+                                    b'person+xml"/></Types>')
+            zout.writestr(item, data)
+        zout.writestr("xl/threadedComments/threadedComment1.xml", THREADED)
+        zout.writestr("xl/persons/person.xml", PERSONS)
+        zout.writestr("customXml/item1.xml", b"<practice>kept</practice>")
+    return path
+
+
+def test_rich_workbook_keeps_what_openpyxl_drops(tmp_path):
+    src = _rich_book(tmp_path / "rich.xlsx")
+    res = read_xlsx(src, Config())
+    t1, t2 = res.notes
+    dest = tmp_path / "rich.out.xlsx"
+    write_xlsx(res.source, dest, res.notes, [finding(t1, "R3"), finding(t2, "R1", name="redirect")])
+    before, after = _members(src), _members(dest)
+    for kept in ("xl/threadedComments/threadedComment1.xml", "xl/persons/person.xml", "customXml/item1.xml"):
+        assert after[kept] == before[kept]
+    sheet = after["xl/worksheets/sheet1.xml"]
+    assert SPARKLINES in sheet and sheet.count(b"<legacyDrawing") == 1
+    assert TC_REL.encode() in after["xl/worksheets/_rels/sheet1.xml.rels"]
+    assert PERSON_REL.encode() in after["xl/_rels/workbook.xml.rels"]
+    vml = next(v for k, v in after.items() if k.endswith(".vml"))
+    assert vml.count(b'ObjectType="Note"') == 3  # the two comments there were, and ours on C3
+    out = openpyxl.load_workbook(dest)["Notes"]
+    assert out["C2"].comment.text.startswith("signed late\n\nnotesplugin findings:\nR3 reassure")
+    assert out["C2"].comment.author == "Admin"
+    assert out["C3"].comment.text.startswith("notesplugin findings:\nR1 redirect")
+    assert out["A3"].comment.text.startswith("[Threaded comment]")
+    assert [c.value for c in out[1]][3:] == list(ADDED)
+
+
+def test_styles_appended_not_renumbered(tmp_path):
+    src = layout_book(tmp_path / "s.xlsx", LAYOUTS["a"])
+    res = read_xlsx(src, Config())
+    dest = tmp_path / "s.out.xlsx"
+    write_xlsx(res.source, dest, res.notes, [])
+    from lxml import etree
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    old = etree.fromstring(_members(src)["xl/styles.xml"])
+    new = etree.fromstring(_members(dest)["xl/styles.xml"])
+    for tag in ("fonts", "cellXfs"):
+        a, b = old.find(ns + tag), new.find(ns + tag)
+        assert [etree.tostring(e) for e in b[:len(a)]] == [etree.tostring(e) for e in a]
+        assert int(b.get("count")) == len(b) > len(a)
+
+
+def test_rows_missing_from_the_sheet_are_created_in_order():
+    from notesplugin.writers.xlsx_sheet import Sheet
+    xml = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:B4"/>'
+           b'<sheetData><row r="2"><c r="A2"><v>1</v></c></row><row r="4"/></sheetData></worksheet>')
+    out = Sheet.parse(xml).patch({1: b"<c/>", 3: b"<x/>", 4: b"<y/>", 6: b"<z/>"}, {3: 20.0}, None)
+    rows = re.findall(rb'<row r="(\d)"', out)
+    assert rows == [b"1", b"2", b"3", b"4", b"6"]
+    assert b'<row r="4"><y/></row>' in out and b'<dimension ref="A1:C6"/>' in out
+    assert out.index(b"<cols>") < out.index(b"<sheetData>")

@@ -16,25 +16,18 @@ SUFFIXES = (".docx", ".xlsx", ".xlsm", ".csv", ".pdf")
 
 
 def read(path: Path, config: Config) -> tuple[str, ReadResult]:
-    kind, result, _ = read_keep(path, config)
-    return kind, result
-
-
-def read_keep(path: Path, config: Config) -> tuple[str, ReadResult, object | None]:
-    """As read(), also handing back what the writer needs from the reading: the opened Word
-    document, or for a PDF where each note character sits (PdfSource); None for other kinds.
-    The scan passes it to the writer instead of opening the file a second time."""
+    """(kind, notes + source): the scan hands `result.source` to the writer, which never
+    opens the input again with a reader."""
     kind = sniff(path)
     if kind == "pdf":
         from notesplugin.readers.pdf_reader import read_pdf
-        result, source = read_pdf(path, config)
-        return kind, result, source
+        result, result.source = read_pdf(path, config)
+        return kind, result
     if kind == "docx":
-        from notesplugin.readers.docx_reader import open_docx, read_docx
-        doc = open_docx(path)
-        return kind, read_docx(path, config, doc), doc
+        from notesplugin.readers.docx_reader import read_docx
+        return kind, read_docx(path, config)
     if kind == "xlsx":
         from notesplugin.readers.xlsx_reader import read_xlsx
-        return kind, read_xlsx(path, config), None
+        return kind, read_xlsx(path, config)
     from notesplugin.readers.csv_reader import read_csv
-    return kind, read_csv(path, config), None
+    return kind, read_csv(path, config)

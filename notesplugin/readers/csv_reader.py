@@ -1,10 +1,14 @@
-"""CSV exports -> Notes: one note per record; delimiter and encoding sniffed."""
+"""CSV exports -> Notes: one note per record; delimiter and encoding sniffed.
+
+The file is streamed, never held whole: the reader keeps only the notes and,
+for the writer, where each record's bytes end (notesplugin.sources.CsvSource).
+"""
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+from collections.abc import Iterator
 from itertools import islice
-from dataclasses import dataclass
 from pathlib import Path
 
 from notesplugin.config import Config
@@ -12,60 +16,135 @@ from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
     SCAN_ROWS, Layout, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
 )
+from notesplugin.sources import CsvSource
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_BYTES = 500 * 1024 * 1024
+HEAD = 65536
+BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+LATIN_FALLBACK = "notesplugin-latin1"  # cp1252's five undefined bytes read as latin-1
 csv.field_size_limit(2**31 - 1)  # notes are long; the default 128 KB cell limit is too small
 
 
-@dataclass
-class CsvSource:
-    rows: list[list[str]]
-    layout: Layout | None
-    delimiter: str
-    encoding: str  # "utf-8-sig" when the file had a BOM
-    newline: str
+def _latin1_bytes(exc: UnicodeError):
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(b) for b in exc.object[exc.start:exc.end]), exc.end
 
 
-def decode(path: Path) -> tuple[str, str]:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{path.name}: CSV is over {MAX_BYTES // 2**20} MB; split the export")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot read the file ({exc.strerror}); check the path and permissions") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" export
-        return data.decode("utf-16", errors="replace"), "utf-16"
-    if b"\x00" in data[:4096]:
+codecs.register_error(LATIN_FALLBACK, _latin1_bytes)
+
+
+def _cannot_read(path: Path, exc: OSError) -> InputError:
+    return InputError(f"{path.name}: cannot read the file ({exc.strerror}); check the path and permissions")
+
+
+def _sep(encoding: str, newline: str) -> bytes:
+    # "\r\n" files split at "\n" too (the line keeps its "\r"); only old Mac files split at "\r"
+    return ("\r" if newline == "\r" else "\n").encode(encoding)
+
+
+def _raw_lines(fh, sep: bytes, unit: int) -> Iterator[bytes]:
+    """Lines of a binary file, each with its separator; `unit`: code unit size (2 for UTF-16)."""
+    if sep == b"\n":
+        # the fast path: the file splits on b"\n" itself. Not `yield from fh`: closing an
+        # abandoned generator would then close the shared file too.
+        for raw in fh:
+            yield raw
+        return
+    buf = b""
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+        start = 0
+        while True:
+            i = buf.find(sep, start)
+            while i != -1 and i % unit:  # a separator lookalike across two code units
+                i = buf.find(sep, i + 1)
+            if i == -1:
+                break
+            yield buf[start:i + len(sep)]
+            start = i + len(sep)
+        buf = buf[start:]
+    if buf:
+        yield buf
+
+
+def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
+    """(bom, encoding, error handler, warnings): BOM first, then UTF-8, then a per-file fallback."""
+    for bom, enc in BOMS:
+        if head.startswith(bom):
+            return bom, enc, "strict" if enc == "utf-8" else "replace", []
+    if b"\x00" in head[:4096]:
         raise InputError(f"{path.name}: not a text CSV (binary or UTF-16); export the notes again as CSV (UTF-8)")
-    try:
-        return data.decode("utf-8"), "utf-8"
+    fh.seek(0)
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    try:  # the common case, at C speed
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            utf8.decode(chunk)
+        utf8.decode(b"", final=True)
+        fh.seek(0)
+        return b"", "utf-8", "strict", []
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), "cp1252"
+        pass
+    good = bad = 0  # non-ASCII characters on valid UTF-8 lines; lines that are not UTF-8
+    fh.seek(0)
+    for raw in fh:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            bad += 1
+            continue
+        if not raw.isascii():
+            good += len(text) - len(text.encode("ascii", "ignore"))
+    fh.seek(0)
+    if not bad:
+        return b"", "utf-8", "strict", []
+    if good > bad:  # a stray byte in an otherwise UTF-8 file
+        return b"", "utf-8", "replace", [f"{path.name}: read as UTF-8; {bad} line(s) hold bytes that are not UTF-8, "
+                                         "shown as \ufffd in the findings (the copy keeps the original bytes)"]
+    return b"", "cp1252", LATIN_FALLBACK, [f"{path.name}: not UTF-8, read as Windows-1252 (latin-1); "
+                                           "export as CSV UTF-8 to avoid this"]
 
 
-def _parse(text: str, delimiter: str, limit: int | None = None) -> list[list[str]]:
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
-    return list(islice(rows, limit))
+class _Records:
+    """csv.reader over a binary file that also tracks the byte offset where each record ends."""
+
+    def __init__(self, fh, start: int, encoding: str, errors: str, newline: str, delimiter: str):
+        self.end = start
+        self._fh, self._enc, self._errors = fh, encoding, errors
+        self._sep, self._unit = _sep(encoding, newline), 2 if encoding.startswith("utf-16") else 1
+        fh.seek(start)
+        self.reader = csv.reader(self._lines(), delimiter=delimiter, quotechar='"', doublequote=True)
+
+    def _lines(self) -> Iterator[str]:
+        enc, errors = self._enc, self._errors
+        for raw in _raw_lines(self._fh, self._sep, self._unit):
+            self.end += len(raw)
+            yield raw.decode(enc, errors)
+
+    def __iter__(self):
+        # csv.reader pulls lines only until a record is complete, so self.end is that record's end
+        for row in self.reader:
+            yield row, self.end
 
 
-def load_csv(path: Path, config: Config) -> CsvSource:
-    """Rows of the file under the delimiter whose header row best matches the column roles."""
-    path = Path(path)
-    text, encoding = decode(path)
-    newline = "\r\n" if "\r\n" in text[:65536] else "\n"
+def _dialect(path: Path, fh, start: int, encoding: str, errors: str, config: Config):
+    """(delimiter, newline, layout, first rows) under the delimiter whose header best matches the roles."""
+    fh.seek(start)
+    text = fh.read(HEAD).decode(encoding, "replace")
+    newline = "\r\n" if "\r\n" in text else "\n" if "\n" in text or "\r" not in text else "\r"
     try:
-        first = csv.Sniffer().sniff(text[:65536], delimiters="".join(DELIMITERS)).delimiter
+        first = csv.Sniffer().sniff(text, delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
         first = ","
     lookup = role_lookup(config)
     best: tuple[str, Layout | None, list[list[str]]] | None = None
     for delim in dict.fromkeys((first, *DELIMITERS)):
         try:
-            head = _parse(text, delim, SCAN_ROWS)
+            head = [row for row, _ in islice(_Records(fh, start, encoding, errors, newline, delim), SCAN_ROWS)]
         except csv.Error:
             continue
         layout = detect_layout(head, config, lookup)
@@ -73,23 +152,36 @@ def load_csv(path: Path, config: Config) -> CsvSource:
             best = (delim, layout, head)
     if best is None:
         raise InputError(f"{path.name}: not a readable CSV; export the notes again as CSV (UTF-8)")
-    delim, layout, head = best
-    try:
-        rows = _parse(text, delim) if layout else head
-    except csv.Error:
-        raise InputError(f"{path.name}: damaged CSV (unbalanced quotes); export the notes again as CSV") from None
-    return CsvSource(rows, layout, delim, encoding, newline)
+    return best[0], newline, best[1], best[2]
 
 
 def read_csv(path: Path, config: Config) -> ReadResult:
     path = Path(path)
-    src = load_csv(path, config)
-    if src.layout is None:
-        raise no_note_column(path.name, seen_columns(src.rows))
-    reader = RowReader(src.layout, file=str(path), stem=path.stem, sheet=None)
-    notes: list[Note] = []
-    for number, row in enumerate(src.rows[src.layout.header_row:], start=src.layout.header_row + 1):
-        note = reader.note(row, number, len(notes))
-        if note:
-            notes.append(note)
-    return ReadResult(notes, skipped_warning(path.name, reader.skipped), reader.skipped)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{path.name}: CSV is over {MAX_BYTES // 2**20} MB; split the export")
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD)
+            bom, encoding, errors, warnings = _encoding(path, fh, head)
+            delim, newline, layout, first = _dialect(path, fh, len(bom), encoding, errors, config)
+            if layout is None:
+                raise no_note_column(path.name, seen_columns(first))
+            source = CsvSource(path, size, encoding, errors, bom, delim, layout.header_row)
+            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=None)
+            notes: list[Note] = []
+            ends, fields = source.ends, source.fields
+            try:
+                for number, (row, end) in enumerate(_Records(fh, len(bom), encoding, errors, newline, delim), 1):
+                    ends.append(end)
+                    fields.append(len(row))
+                    if number > layout.header_row:
+                        note = reader.note(row, number, len(notes))
+                        if note:
+                            notes.append(note)
+            except csv.Error:
+                raise InputError(f"{path.name}: damaged CSV (unbalanced quotes); "
+                                 "export the notes again as CSV") from None
+    except OSError as exc:
+        raise _cannot_read(path, exc) from None
+    return ReadResult(notes, warnings + skipped_warning(path.name, reader.skipped), reader.skipped, source)

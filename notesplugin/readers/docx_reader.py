@@ -28,10 +28,11 @@ from docx.oxml.ns import qn
 
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
+from notesplugin.sources import DocxSource
 from notesplugin.readers.columns import parse_date  # one date parser for every reader
 from notesplugin.readers.docx_bounds import Block, note_starts
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
-from notesplugin.readers.docx_text import (
+from notesplugin.docx_text import (
     NOTE_REFS, W_P, body_paragraphs, note_paragraphs, note_parts, page_break_offsets, paragraph_text,
 )
 from notesplugin.readers.sniff import require
@@ -399,7 +400,7 @@ def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
-    return ReadResult(notes, warnings, skipped)
+    return ReadResult(notes, warnings, skipped, DocxSource(path, doc))
 
 
 def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: dict[str, str]):

@@ -14,6 +14,7 @@ from notesplugin.readers.columns import (
     SCAN_ROWS, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
 )
 from notesplugin.readers.sniff import require
+from notesplugin.sources import XlsxSource
 
 def open_workbook(path: Path, **kwargs):
     """openpyxl workbook, or InputError with a one-line fix."""
@@ -31,7 +32,10 @@ def read_xlsx(path: Path, config: Config) -> ReadResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = _read(path, config)
-    result.warnings[:0] = list(dict.fromkeys(f"{path.name}: {w.message}" for w in caught))
+    # "... is not supported and will be removed" is about openpyxl saving the file; the annotated
+    # copy is a patched package that keeps those parts, so saying so would mislead.
+    result.warnings[:0] = list(dict.fromkeys(f"{path.name}: {w.message}" for w in caught
+                                             if "will be removed" not in str(w.message)))
     return result
 
 
@@ -42,6 +46,7 @@ def _read(path: Path, config: Config) -> ReadResult:
     skipped = 0
     found = False
     first_rows: list = []
+    header_rows: dict[str, int] = {}
     try:
         sheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]  # not chartsheets
         # A cover sheet with a lone "Notes: ..." cell gives a layout with no ID/client/date
@@ -66,6 +71,7 @@ def _read(path: Path, config: Config) -> ReadResult:
                 first_rows = first_rows or head
                 continue
             found = True
+            header_rows[ws.title] = layout.header_row
             reader = RowReader(layout, file=str(path), stem=path.stem, sheet=ws.title)
             number = layout.header_row
             for row in head[layout.header_row:]:
@@ -83,4 +89,4 @@ def _read(path: Path, config: Config) -> ReadResult:
         wb.close()
     if not found:
         raise no_note_column(path.name, seen_columns(first_rows))
-    return ReadResult(notes, skipped_warning(path.name, skipped), skipped)
+    return ReadResult(notes, skipped_warning(path.name, skipped), skipped, XlsxSource(path, header_rows))

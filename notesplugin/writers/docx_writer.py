@@ -1,6 +1,8 @@
 """Annotated DOCX copy: one Word comment per finding, anchored on the evidence.
+Only word/document.xml and the comments parts are written; the rest of the
+package is copied byte for byte (writers/docx_package.py).
 
-Offsets come from readers.docx_text.paragraph_text, the same function the
+Offsets come from notesplugin.docx_text.paragraph_text, the same function the
 reader used, so spans line up. Runs are split at span edges (formatting kept)
 so a comment covers exactly the evidence. The copy is checked before it is
 moved into place: every paragraph of the body, footnotes and endnotes must read
@@ -9,31 +11,29 @@ exactly as in the input.
 from __future__ import annotations
 
 import copy
-import io
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 from docx.enum.text import WD_COLOR_INDEX
-from docx.opc.pkgwriter import PackageWriter
 from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from lxml import etree
 
-from notesplugin.fileio import atomic_path
-from notesplugin.model import Finding, InputError, Note
-from notesplugin.writers.comments import comment_text  # the PDF popup says the same
-from notesplugin.readers.docx_reader import open_docx
-from notesplugin.readers.docx_text import (
+from notesplugin.docx_text import (
     HARMLESS_CHILDREN, TEXT_CHILDREN, W_T, body_paragraphs, child_text, note_paragraphs, note_parts, paragraph_text,
     story_of,
 )
+from notesplugin.fileio import atomic_path
+from notesplugin.model import Finding, InputError, Note
+from notesplugin.sources import DocxSource
+from notesplugin.writers.comments import comment_text  # the PDF popup says the same
+from notesplugin.writers.docx_package import save_patched
 
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same input gives the same bytes
 
 
 def _color(f: Finding):
@@ -84,56 +84,6 @@ def _span_runs(p, lo: int, hi: int, warnings: list[str], name: str) -> list:
     return [r for r, s, e in paragraph_text(p)[1] if s < hi and e > lo]
 
 
-def _zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o600 << 16
-    return info
-
-
-def _deterministic_zip(data: bytes, dest: Path) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zout.writestr(_zip_info(info.filename), zin.read(info.filename))
-
-
-class _FixedDateZip:
-    """python-docx's physical package writer interface (write/close) with fixed member dates."""
-
-    def __init__(self, path: Path):
-        self._zf = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED)
-
-    def write(self, pack_uri, blob: bytes) -> None:
-        self._zf.writestr(_zip_info(pack_uri.membername), blob)
-
-    def close(self) -> None:
-        self._zf.close()
-
-
-_PKG_STEPS = ("_write_content_types_stream", "_write_pkg_rels", "_write_parts")
-
-
-def _save_deterministic(doc, dest: Path) -> None:
-    """Save doc to dest with fixed zip dates. Done as python-docx's own save does it, but into a zip
-    with fixed dates: compressing once instead of saving and re-zipping (a third of the write time).
-    Gives the same bytes as the re-zip, which stays as the fallback for another python-docx."""
-    if not all(hasattr(PackageWriter, step) for step in _PKG_STEPS):
-        buf = io.BytesIO()
-        doc.save(buf)
-        _deterministic_zip(buf.getvalue(), dest)
-        return
-    pkg = doc.part.package
-    for part in pkg.parts:
-        part.before_marshal()
-    writer = _FixedDateZip(dest)
-    try:
-        PackageWriter._write_content_types_stream(writer, pkg.parts)
-        PackageWriter._write_pkg_rels(writer, pkg.rels)
-        PackageWriter._write_parts(writer, pkg.parts)
-    finally:
-        writer.close()
-
-
 def _saved_body(path: Path, member: str):
     """The body of the main document part as saved; parsing that one part is what the check needs,
     and costs a fraction of opening the whole package again (styles alone are ~790 KB)."""
@@ -150,18 +100,16 @@ def _saved_notes(path: Path, parts: list[tuple[str, object]]) -> list[tuple[str,
         return [(kind, parse_xml(zf.read(part.partname.membername))) for kind, part in parts]
 
 
-def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding], *,
+def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list[Finding], *,
                author: str = "notesplugin", comment_date: datetime | None = None,
-               file_mode: int = 0o600, doc=None) -> list[str]:
-    """Write dest = src plus one comment and highlight per finding; returns warnings.
+               file_mode: int = 0o600) -> list[str]:
+    """Write dest = the input plus one comment and highlight per finding; returns warnings.
 
-    `doc`: src already opened (by the reader), so the scan opens each file once; it is modified."""
-    src, dest = Path(src), Path(dest)
+    `source`: what the reader read; its document is annotated in place, so use a source once."""
+    src, dest, doc = Path(source.path), Path(dest), source.document
     name = src.name
     if dest.exists() and dest.resolve() == src.resolve():
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
-    if doc is None:
-        doc = open_docx(src)
     plist = body_paragraphs(doc.element.body)
     parts = note_parts(doc)
     flist = note_paragraphs([(kind, part.element) for kind, part in parts])[0]
@@ -173,6 +121,8 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
     initials = "".join(w[0] for w in author.split())[:4].upper() or None
     warnings: list[str] = []
     missing = 0
+    added = []
+    touched: set = set()
 
     def order(f: Finding):
         note = by_id.get(f.note_id)
@@ -190,6 +140,7 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
             p = where[idx]
             found = _span_runs(p, lo, hi, warnings, name)
             runs.extend((r, p) for r in found)
+            touched.add(p.getroottree().getroot())  # the body's or a footnotes part's root
         if not runs:
             missing += 1
             continue
@@ -206,11 +157,13 @@ def write_docx(src: Path, dest: Path, notes: list[Note], findings: list[Finding]
             comment.add_paragraph(line)
         if comment_date is not None:
             comment._comment_elm.date = comment_date
+        added.append(comment)
     if missing:
         warnings.append(f"{name}: {missing} finding(s) could not be placed in the document and have no comment")
 
     with atomic_path(dest, file_mode) as tmp:
-        _save_deterministic(doc, tmp)
+        save_patched(src, doc, tmp, added, author, touched=bool(findings),
+                     parts=[part for _, part in parts if part.element in touched])
         try:
             after = [paragraph_text(p)[0] for p in body_paragraphs(_saved_body(tmp, doc.part.partname.membername))]
             after += [paragraph_text(p)[0] for p in note_paragraphs(_saved_notes(tmp, parts))[0]]
