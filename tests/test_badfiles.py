@@ -433,3 +433,26 @@ def test_no_note_column_error_never_quotes_note_text(tmp_path):
     assert res.exit_code == 3
     assert "no note column" in res.output
     assert "Zebraquux" not in res.output and "Quuxzebra" not in res.output
+
+
+@pytest.mark.parametrize("merged", ["E1:F1", "D2:H2", "A4:B4", "E1:G3"])  # header row, note row, below, both
+def test_merged_cells_beside_the_data(tmp_path, merged):
+    """#12 item 5: merged cells to the right of the data no longer crash the writer."""
+    src = tmp_path / "in"
+    src.mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    for row in (("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG), ("n2", "Dr A", FLAG)):
+        ws.append(list(row))
+    ws.merge_cells(merged)
+    wb.save(src / "merged.xlsx")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    copy = openpyxl.load_workbook(out / "merged.annotated.xlsx")["Notes"]
+    assert [str(r) for r in copy.merged_cells.ranges] == [merged]  # the original merge is kept
+    headers = [c.value for c in copy[1]]
+    start = headers.index("Rescuing items") + 1
+    assert start > next(iter(copy.merged_cells.ranges)).max_col  # never written into a merged range
+    assert copy.cell(2, start).value and "R3" in copy.cell(2, start).value

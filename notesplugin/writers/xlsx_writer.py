@@ -258,6 +258,8 @@ def _add_comment(cell, text: str) -> None:
 def _annotate_sheet(ws, notes: list[Note], grouped: dict[Key, list[Finding]]) -> None:
     header_row = _header_row(ws, notes)
     last = max((c for (_, c), cell in ws._cells.items() if cell.value is not None), default=0)
+    # Past merged ranges too: their inner cells are read-only in openpyxl (and hold nothing we may write).
+    last = max([last, *(r.max_col for r in ws.merged_cells.ranges)])
     first_col = last + 1
     hdr_cell = ws._cells.get((header_row, column_index_from_string(notes[0].segments[0].location["column"])))
     for i, (title, width) in enumerate(zip(ADDED, WIDTHS)):
