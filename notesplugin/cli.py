@@ -17,6 +17,7 @@ from notesplugin.checklists import load as load_checklists
 from notesplugin.config import Config, ConfigError, load_config
 from notesplugin.escape import printable
 from notesplugin.learned.reader import model_summary
+from notesplugin.model import OutputError
 
 EXIT_PARTIAL = 3  # some files could not be read
 EXIT_HISTORY = 4  # the scan's findings were not recorded in the ledger
@@ -91,9 +92,13 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     except ChecklistError as exc:
         raise click.UsageError(str(exc)) from None
     bar = Progress(len(find_inputs(paths, out)), enabled=not quiet)
-    result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
-                      include_excerpts=include_excerpts, progress=bar.update,
-                      summary_since=since.date() if since else None)
+    try:
+        result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
+                          include_excerpts=include_excerpts, progress=bar.update,
+                          summary_since=since.date() if since else None)
+    except OutputError as exc:
+        bar.finish()
+        raise click.UsageError(str(exc)) from None
     bar.finish()
     # Messages carry file and clinician names from outside: printable() keeps each on one line.
     for r in result.failed:

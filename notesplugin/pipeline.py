@@ -3,6 +3,8 @@ findings.jsonl + run.json -> history and letters. Never prints: the CLI
 renders the ScanResult."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -20,7 +22,7 @@ from notesplugin.checklists.engine import Engine
 from notesplugin.config import Config
 from notesplugin.escape import printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
-from notesplugin.model import Finding, InputError, Note
+from notesplugin.model import Finding, InputError, Note, OutputError
 from notesplugin.readers.sniff import LEGACY
 from notesplugin.safety import claim_out_dir
 
@@ -135,7 +137,11 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
         for note in keep:
             res.notes.append(note)
             res.findings.extend(engine.check(note))
-        res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date, doc))
+        try:
+            res.warnings.extend(_write(res.kind, path, dest, res.notes, res.findings, config, comment_date, doc))
+        except OSError as exc:  # a full disk or a folder made read-only mid-run: this file's one line
+            raise InputError(f"{path.name}: cannot write the annotated copy ({exc.strerror or type(exc).__name__}); "
+                             "free space or fix the output folder's permissions and scan it again") from None
         res.output = str(dest)
     except InputError as exc:
         res.ok, res.error = False, str(exc)
@@ -188,8 +194,14 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
          comment_date: datetime | None = None, summary: bool = True, summary_since: date | None = None,
          progress: Callable[[FileResult], None] | None = None) -> ScanResult:
     out_dir = Path(out_dir)
-    ensure_dir(out_dir, config.dir_mode)
-    with claim_out_dir(out_dir):  # also clears temp files a killed scan left here
+    with contextlib.ExitStack() as stack:
+        try:
+            ensure_dir(out_dir, config.dir_mode)
+            stack.enter_context(claim_out_dir(out_dir))  # also clears temp files a killed scan left here
+            if not os.access(out_dir, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        except OSError as exc:
+            raise OutputError(_out_error(out_dir, exc)) from None
         inputs = find_inputs(paths, out_dir)
         taken: set[str] = set()
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
@@ -207,7 +219,10 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 if progress:
                     progress(r)
         result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results)
-        _write_findings(out_dir / "findings.jsonl", result.findings, config)
+        try:
+            _write_findings(out_dir / "findings.jsonl", result.findings, config)
+        except OSError as exc:
+            raise OutputError(_out_error(out_dir, exc)) from None
         if ledger:
             try:
                 from notesplugin.history import after_scan
@@ -219,11 +234,24 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 result.letter_errors = list(hist.letter_errors)
             except Exception as exc:  # history must never lose the scan's own outputs
                 result.history_error = _history_error(exc)
-        _write_run(out_dir / "run.json", result, config)
+        try:
+            _write_run(out_dir / "run.json", result, config)
+        except OSError as exc:
+            raise OutputError(_out_error(out_dir, exc)) from None
         if summary:  # inside the folder lock, like every other output
             _write_summary(result, config, ledger_path if (ledger and not result.history_error) else None,
                            ledger, summary_since)
         return result
+
+
+def _out_error(out_dir: Path, exc: OSError) -> str:
+    if isinstance(exc, NotADirectoryError):
+        why = "a part of the path is a file, not a folder"
+    elif isinstance(exc, FileExistsError):
+        why = "it is a file, not a folder"
+    else:
+        why = exc.strerror or type(exc).__name__
+    return f"{out_dir}: cannot write the output folder ({why}); choose another --out or fix its permissions"
 
 
 def _write_summary(result: ScanResult, config: Config, ledger_path: Path | None, ledger: bool,

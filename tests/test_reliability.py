@@ -337,3 +337,90 @@ def test_outputs_readable_by_owner_only(tmp_path):
     assert len(files) >= 10
     assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
     assert all(mode(d) == 0o700 for d in out.rglob("*") if d.is_dir())
+
+
+# ---- the output folder (#12 items 7, 8) ---------------------------------------------
+
+def _unwritable(monkeypatch, folder: Path) -> None:
+    """folder refuses new entries, as a read-only folder does for a non-root user.
+    Root ignores permission bits, so the OS answer is given here for every mkdir/open inside it."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        return
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def refuse(path) -> bool:
+        return Path(path).resolve().parent == folder.resolve()
+
+    def fake_open(path, flags, *a, **k):
+        if refuse(path) and flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *a, **k)
+
+    def fake_mkdir(path, *a, **k):
+        if refuse(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_mkdir(path, *a, **k)
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "mkdir", fake_mkdir)
+
+
+@pytest.mark.parametrize("below", [False, True])  # --out is the read-only folder, or a new folder inside it
+def test_read_only_out_folder_is_a_usage_error(tmp_path, monkeypatch, below):
+    src = inputs(tmp_path / "in", n=1)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    out = ro / "new" if below else ro
+    _unwritable(monkeypatch, ro)
+    try:
+        result = scan_cli(str(src), "--out", str(out), "--no-ledger")
+    finally:
+        ro.chmod(0o700)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert f"{out}: cannot write the output folder (Permission denied); choose another --out" in result.stderr
+
+
+def test_out_below_a_regular_file_is_a_usage_error(tmp_path):
+    src = inputs(tmp_path / "in", n=1)
+    (tmp_path / "afile").write_text("x")
+    result = scan_cli(str(src), "--out", str(tmp_path / "afile" / "sub"), "--no-ledger")
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "afile/sub: cannot write the output folder (a part of the path is a file, not a folder)" in result.stderr
+
+
+@pytest.mark.parametrize("key,mode,ok", [
+    ("file_mode", "0", False), ("file_mode", "0200", False), ("file_mode", "0666", False),
+    ("file_mode", "0604", False), ("file_mode", "04600", False), ("file_mode", "0600", True),
+    ("file_mode", "0640", True), ("dir_mode", "0600", False), ("dir_mode", "0755", False),
+    ("dir_mode", "0700", True), ("dir_mode", "0750", True)])
+def test_output_modes_validated(tmp_path, key, mode, ok):
+    from notesplugin.config import ConfigError, load_config
+    cfg = tmp_path / "notesplugin.toml"
+    cfg.write_text(f'[output]\n{key} = "{mode}"\n')
+    if ok:
+        assert getattr(load_config(cfg), key) == int(mode, 8)
+    else:
+        with pytest.raises(ConfigError, match=f"'output.{key}' = \"{mode}\" .*owner"):
+            load_config(cfg)
+        result = scan_cli(str(inputs(tmp_path / "in", n=1)), "--out", str(tmp_path / "out"), "--no-ledger",
+                          "--config", str(cfg))
+        assert result.exit_code == 2 and f"output.{key}" in result.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_write_failure_mid_batch_names_the_reason(tmp_path, monkeypatch):
+    """An OS error writing one copy (a full disk) is that file's one line, not an internal error."""
+    from notesplugin import fileio
+    src = inputs(tmp_path / "in", n=1)
+    real = fileio.os.replace
+
+    def full(a, b):
+        if str(b).endswith(".annotated.csv"):
+            raise OSError(28, "No space left on device")
+        return real(a, b)
+    monkeypatch.setattr(fileio.os, "replace", full)
+    result = scan_cli(str(src), "--out", str(tmp_path / "out"), "--no-ledger")
+    assert result.exit_code == 3
+    assert "error: c.csv: cannot write the annotated copy (No space left on device)" in result.stderr
