@@ -23,7 +23,7 @@ from notesplugin.config import Config
 from notesplugin.escape import printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.model import Finding, InputError, Note, OutputError
-from notesplugin.readers.sniff import LEGACY
+from notesplugin.readers.sniff import LEGACY, UNREAD
 from notesplugin.safety import claim_out_dir
 
 log = logging.getLogger("notesplugin")
@@ -81,27 +81,29 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
     """Files to scan: given files as they are; folders walked for exports,
     skipping Office lock files, hidden files and our own outputs."""
     out = []
-    skip = out_dir.resolve() if out_dir else None
+    # os.path.realpath, not Path.resolve: it does not raise on a symlink loop (sniff names that file)
+    skip = os.path.realpath(out_dir) if out_dir else None
+    wanted = (*readers.SUFFIXES, *LEGACY, *UNREAD)  # legacy and unread types: to say "save as"
     for p in paths:
         p = Path(p)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
                 rootp = Path(root)
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or (rootp / d).resolve() != skip))
+                dirs[:] = sorted(d for d in dirs
+                                 if not d.startswith(".") and os.path.realpath(rootp / d) != skip)
                 for name in sorted(files):
                     if name.startswith(("~$", ".")) or ".annotated." in name or name == "summary.xlsx":
                         continue
-                    if Path(name).suffix.lower() in (*readers.SUFFIXES, *LEGACY):  # legacy: to say "save as"
+                    if Path(name).suffix.lower() in wanted:
                         out.append(rootp / name)
         else:
             out.append(p)
-    seen, unique = set(), []
-    for p in out:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
+    unique: dict[str, Path] = {}
+    for p in out:  # one file reached twice (a link beside it) is read once, under its own name
+        key = os.path.realpath(p)
+        if key not in unique or (unique[key].is_symlink() and not p.is_symlink()):
+            unique[key] = p
+    return list(unique.values())
 
 
 def annotated_name(path: Path, taken: set[str]) -> str:

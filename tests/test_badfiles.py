@@ -456,3 +456,70 @@ def test_merged_cells_beside_the_data(tmp_path, merged):
     start = headers.index("Rescuing items") + 1
     assert start > next(iter(copy.merged_cells.ranges)).max_col  # never written into a merged range
     assert copy.cell(2, start).value and "R3" in copy.cell(2, start).value
+
+
+# ---- what is in the folder besides exports (#12 items 9, 11, 20) ------------------------
+
+def _scan_subprocess(src: Path, out: Path, tmp: Path):
+    """A real process with a deadline: a scan that blocks (on a FIFO) fails the test instead of hanging it."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTESPLUGIN")}
+    env.update(XDG_CONFIG_HOME=str(tmp / "xdg-config"), XDG_DATA_HOME=str(tmp / "xdg-data"), HOME=str(tmp))
+    return subprocess.run([sys.executable, "-m", "notesplugin.cli", "scan", str(src), "--out", str(out),
+                           "--no-ledger", "-q"], capture_output=True, text=True, timeout=120, cwd=tmp, env=env)
+
+
+def test_symlink_loop_fifo_and_dangling_link_each_one_line(tmp_path):
+    import os
+    src = tmp_path / "in"
+    src.mkdir()
+    make_csv(src / "good.csv")
+    os.symlink("loop-b.csv", src / "loop-a.csv")  # two links pointing at each other
+    os.symlink("loop-a.csv", src / "loop-b.csv")
+    os.symlink("gone.xlsx", src / "dangling.xlsx")
+    os.mkfifo(src / "pipe.csv")
+    os.mkdir(src / "folder.docx")  # a folder named like an export is walked, not read
+    make_docx(src / "folder.docx" / "inner.docx")
+    os.symlink(src / "good.csv", src / "alias.csv")  # a link to a file already scanned: read once
+    before = {p.name: (p.read_bytes() if p.is_file() and not p.is_symlink() else None) for p in src.iterdir()}
+    proc = _scan_subprocess(src, tmp_path / "out", tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 4, lines
+    line = {n: next(x for x in lines if f" {n}:" in x) for n in ("loop-a.csv", "loop-b.csv", "dangling.xlsx",
+                                                                  "pipe.csv")}
+    assert "a symbolic link that loops" in line["loop-a.csv"] and "loops" in line["loop-b.csv"]
+    assert "a symbolic link to a missing file" in line["dangling.xlsx"]
+    assert "not a regular file (a named pipe)" in line["pipe.csv"] and "only regular files are read" in line["pipe.csv"]
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["files"][str(src / "good.csv")] == "ok"
+    assert run["files"][str(src / "folder.docx" / "inner.docx")] == "ok"
+    assert str(src / "alias.csv") not in run["files"]
+    assert {p.name: (p.read_bytes() if p.is_file() and not p.is_symlink() else None) for p in src.iterdir()} == before
+
+
+UNREAD = {"notes.ods": "OpenDocument spreadsheet", "notes.odt": "OpenDocument text",
+          "notes.rtf": "Rich Text", "notes.txt": "plain-text file", "notes.xlsb": "Excel binary workbook",
+          "notes.docm": "macro-enabled Word document", "notes.pages": "Apple Pages", "notes.numbers": "Apple Numbers",
+          "notes.tsv": "tab-separated"}
+
+
+def test_unread_types_each_named_with_the_fix(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_csv(src / "good.csv")
+    for name in UNREAD:
+        (src / name).write_bytes(b"PK\x03\x04 whatever is inside")
+    (src / "photo.png").write_bytes(b"\x89PNG")  # not a document type: not the notes, left alone
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(UNREAD)
+    for name, kind in UNREAD.items():
+        mine = [x for x in lines if f"{name}:" in x]
+        assert len(mine) == 1 and kind in mine[0] and "not read" in mine[0], (name, mine)
+        assert "save it as" in mine[0] or "export" in mine[0], mine
+    assert "photo.png" not in result.stderr
