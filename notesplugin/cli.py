@@ -31,6 +31,13 @@ def _config(path: str | None) -> Config:
         raise click.UsageError(str(exc)) from None
 
 
+def _checklists(files):
+    try:
+        return load_checklists(files)
+    except ChecklistError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="notesplugin")
 def main() -> None:
@@ -87,10 +94,7 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
 
     cfg = _config(config_path)
     out = out_dir or cfg.output_dir or Path("notesplugin-out")
-    try:
-        load_checklists(cfg.checklists)
-    except ChecklistError as exc:
-        raise click.UsageError(str(exc)) from None
+    _checklists(cfg.checklists)
     bar = Progress(len(find_inputs(paths, out)), enabled=not quiet)
     try:
         result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
@@ -206,10 +210,7 @@ def checklist_show(config_path: str | None) -> None:
       notesplugin checklist show
     """
     cfg = _config(config_path)
-    try:
-        lists = load_checklists(cfg.checklists)
-    except ChecklistError as exc:
-        raise click.UsageError(str(exc)) from None
+    lists = _checklists(cfg.checklists)
     for name in ("rescuing", "crisis"):
         click.echo(f"{name} checklist:")
         for item in lists.by_checklist(name):
@@ -227,10 +228,7 @@ def checklist_test(files: tuple[Path, ...]) -> None:
     """
     from notesplugin.checklists.selftest import run_examples
 
-    try:
-        lists = load_checklists(list(files))
-    except ChecklistError as exc:
-        raise click.UsageError(str(exc)) from None
+    lists = _checklists(list(files))
     # Every item, shipped ones too: a practice file may [[extend]] them or shadow their cues.
     results = run_examples(lists)
     failed = [r for r in results if not r.passed]
@@ -257,7 +255,7 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
       notesplugin explain R3 --trace "Client sobbed. I told her it would be fine."
     """
     cfg = _config(config_path)
-    lists = load_checklists(cfg.checklists)
+    lists = _checklists(cfg.checklists)
     item = lists.get(item_id.upper())
     if item is None:
         raise click.UsageError(f"no item {item_id!r}; known: {', '.join(i.id for i in lists.items)}")

@@ -424,3 +424,20 @@ def test_write_failure_mid_batch_names_the_reason(tmp_path, monkeypatch):
     result = scan_cli(str(src), "--out", str(tmp_path / "out"), "--no-ledger")
     assert result.exit_code == 3
     assert "error: c.csv: cannot write the annotated copy (No space left on device)" in result.stderr
+
+
+# ---- a broken practice checklist (#12 item 13) ----------------------------------------
+
+@pytest.mark.parametrize("command", [["explain", "R3"], ["checklist", "show"], ["scan", "IN", "--out", "OUT",
+                                                                               "--no-ledger"]])
+def test_broken_practice_checklist_is_a_usage_error_everywhere(tmp_path, command):
+    bad = tmp_path / "mine.toml"
+    bad.write_text('checklist = "rescuing"\n[[item]]\nid = "X1"\nname = "x"\ncues = [\'\'\'(unclosed\'\'\']\n')
+    cfg = tmp_path / "notesplugin.toml"
+    cfg.write_text('[checklists]\nfiles = ["mine.toml"]\n')
+    src = inputs(tmp_path / "in", n=1)
+    args = [str(src) if a == "IN" else str(tmp_path / "out") if a == "OUT" else a for a in command]
+    result = CliRunner().invoke(main, [*args, "--config", str(cfg)])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    assert "mine.toml: item #1 (X1) cues[0]: pattern does not compile" in result.stderr
