@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -191,6 +192,43 @@ def _process_star(args: tuple) -> FileResult:
     return process_file(*args)
 
 
+def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult], None] | None) -> list[FileResult]:
+    """process_file over worker processes. A worker that dies (the OOM killer) breaks the whole pool:
+    the finished files are kept, and each unfinished one is run again alone, so only a file that
+    kills its process again is lost, and it is named."""
+    done: dict[int, FileResult] = {}
+
+    def keep(i: int, r: FileResult) -> None:
+        done[i] = r
+        if progress:
+            progress(r)
+    lost: list[int] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_process_star, a) for a in jobs_args]
+        for i, fut in enumerate(futures):
+            try:
+                keep(i, fut.result())
+            except BrokenProcessPool:
+                lost.append(i)
+    solo: ProcessPoolExecutor | None = None
+    try:
+        for i in lost:  # one at a time: only one file is ever in flight, so a death names its file
+            solo = solo or ProcessPoolExecutor(max_workers=1)
+            try:
+                keep(i, solo.submit(_process_star, jobs_args[i]).result())
+            except BrokenProcessPool:
+                solo.shutdown()
+                solo = None
+                name = Path(jobs_args[i][0]).name
+                keep(i, FileResult(path=str(jobs_args[i][0]), ok=False, error=(
+                    f"{name}: the process reading it stopped (killed by the system, often for lack of memory); "
+                    "the file was skipped: split the export into smaller files or free memory and scan it again")))
+    finally:
+        if solo is not None:
+            solo.shutdown()
+    return [done[i] for i in range(len(jobs_args))]
+
+
 def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool = True,
          ledger_path: Path | str | None = None, jobs: int = 1, include_excerpts: bool = False,
          comment_date: datetime | None = None, summary: bool = True, summary_since: date | None = None,
@@ -209,11 +247,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
         results: list[FileResult] = []
         if jobs > 1 and len(jobs_args) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for r in pool.map(_process_star, jobs_args):
-                    results.append(r)
-                    if progress:
-                        progress(r)
+            results = _parallel(jobs_args, jobs, progress)
         else:
             for a in jobs_args:
                 r = _process_star(a)

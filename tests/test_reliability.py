@@ -441,3 +441,37 @@ def test_broken_practice_checklist_is_a_usage_error_everywhere(tmp_path, command
     assert result.exit_code == 2, (result.output, result.exception)
     assert isinstance(result.exception, SystemExit)
     assert "mine.toml: item #1 (X1) cues[0]: pattern does not compile" in result.stderr
+
+
+# ---- a worker killed under --jobs (#12 item 10) ----------------------------------------
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_worker_loses_only_its_file(tmp_path, monkeypatch):
+    """As the OOM killer does: the worker reading one file dies. The other files' results are kept,
+    the lost file is named, and findings.jsonl and run.json are written."""
+    import multiprocessing
+    import signal
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the patched reader reaches the workers only when they are forked")
+    src = inputs(tmp_path / "in", n=3)
+    make_docx(src / "huge.docx", ["Note ID: h1", FLAG])
+    parent, real = os.getpid(), pipeline.process_file
+
+    def dies_on_huge(path, *a, **k):
+        if Path(path).name == "huge.docx" and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, *a, **k)
+    monkeypatch.setattr(pipeline, "process_file", dies_on_huge)
+    out = tmp_path / "out"
+    result = scan_cli(str(src), "--out", str(out), "--no-ledger", "--jobs", "2")
+    assert result.exit_code == 3, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines == [line for line in lines if "huge.docx: the process reading it stopped" in line] and len(lines) == 1
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["files"] == 8 and run["counts"]["files_failed"] == 1
+    assert all(v == "ok" for k, v in run["files"].items() if not k.endswith("huge.docx"))
+    ref = pipeline.scan([src], tmp_path / "ref", Config(), ledger=False)  # the same files in one process
+    findings = (out / "findings.jsonl").read_text().splitlines()
+    assert len(findings) == len(ref.findings) - sum(f.file.endswith("huge.docx") for f in ref.findings) > 0
+    assert len(list(out.glob("*.annotated.*"))) == 7
