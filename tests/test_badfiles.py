@@ -523,3 +523,37 @@ def test_unread_types_each_named_with_the_fix(tmp_path):
         assert len(mine) == 1 and kind in mine[0] and "not read" in mine[0], (name, mine)
         assert "save it as" in mine[0] or "export" in mine[0], mine
     assert "photo.png" not in result.stderr
+
+
+# ---- one huge text value (#12 item 21) ---------------------------------------------------
+
+def shared_string_book(path: Path, tmp: Path, texts: list[bytes]) -> Path:
+    """A Notes sheet (Note ID, Note; one note) whose cells point into a shared-strings part, as Excel writes."""
+    good = make_xlsx(tmp / f"{path.stem}-base.xlsx", [("Note ID", "Note"), ("n1", "x")])
+    with zipfile.ZipFile(good) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    for i, t in enumerate([b"Note ID", b"Note", b"n1", b"x"]):
+        sheet = sheet.replace(b't="inlineStr"><is><t>' + t + b"</t></is>", b't="s"><v>%d</v>' % i)
+    sst = (b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+           b'2006/main" count="4" uniqueCount="4">' + b"".join(b"<si><t>" + t + b"</t></si>" for t in texts)
+           + b"</sst>")
+    mid = with_strings(good, tmp / f"{path.stem}-mid.xlsx", sst)
+    return rezip(mid, path, {"xl/worksheets/sheet1.xml": sheet})
+
+
+def test_one_huge_shared_string_refused_before_openpyxl(tmp_path, monkeypatch):
+    monkeypatch.setattr(safety, "MAX_TEXT_VALUE", 2**20)  # the shipped cap, at 1 MB: same check, small file
+    monkeypatch.setattr(safety, "_CHUNK", 64 * 1024)  # the value spans many reads
+    ok = shared_string_book(tmp_path / "ok.xlsx", tmp_path, [b"Note ID", b"Note", b"n1", FLAG.encode() * 5000])
+    assert readers.read(ok, Config())[1].notes[0].text.startswith(FLAG)  # 430 KB: read
+    big = shared_string_book(tmp_path / "big.xlsx", tmp_path, [b"Note ID", b"Note", b"n1", b"Client cried. " * 80_000])
+    monkeypatch.setattr(openpyxl, "load_workbook", _never)
+    with pytest.raises(InputError, match=r"big.xlsx: the workbook holds one text value of 1.1 MB "
+                                         r"\(over 1 MB\); no note is that long: .*split"):
+        readers.read(big, Config())
+
+
+def test_text_value_cap_is_above_any_note_the_limit_lets_through():
+    # a note at the default max_note_chars, every character 4 UTF-8 bytes or an escaped '&' (5): still under
+    assert safety.MAX_TEXT_VALUE >= 5 * Config().max_note_chars
+    assert safety.MAX_TEXT_VALUE <= 16 * 2**20
