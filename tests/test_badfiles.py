@@ -557,3 +557,53 @@ def test_text_value_cap_is_above_any_note_the_limit_lets_through():
     # a note at the default max_note_chars, every character 4 UTF-8 bytes or an escaped '&' (5): still under
     assert safety.MAX_TEXT_VALUE >= 5 * Config().max_note_chars
     assert safety.MAX_TEXT_VALUE <= 16 * 2**20
+
+
+# ---- a summary sheet is not a notes sheet (#12 item 6) --------------------------------------
+
+def _summary_sheet(wb, values) -> None:
+    ws = wb.create_sheet("Summary")
+    ws.append(["Clinician", "Notes"])
+    for clinician, value in values:
+        ws.append([clinician, value])
+
+
+def test_summary_sheet_of_formulas_is_not_read_or_annotated(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    for row in (("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG), ("n2", "Dr B", FLAG)):
+        wb.active.append(list(row))
+    _summary_sheet(wb, [("Dr A", '=COUNTIF(Notes!B:B,"Dr A")'), ("Dr B", '=COUNTIF(Notes!B:B,"Dr B")'),
+                        ("Total", 2)])
+    wb.save(src / "book.xlsx")
+    before = (src / "book.xlsx").read_bytes()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.output.replace("0 skipped", "")  # the summary rows are not 'notes skipped'
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["notes"] == 2 and run["counts"]["notes_skipped"] == 0
+    copy = openpyxl.load_workbook(out / "book.annotated.xlsx")
+    assert [c.value for c in copy["Summary"][1]] == ["Clinician", "Notes"]  # no annotation columns
+    assert copy["Summary"]["B2"].value == '=COUNTIF(Notes!B:B,"Dr A")'  # formulas kept as formulas
+    assert "Rescuing items" in [c.value for c in copy["Notes"][1]]
+    assert (src / "book.xlsx").read_bytes() == before
+
+
+def test_only_a_summary_sheet_is_one_line(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    _summary_sheet(wb, [("Dr A", "=1+2"), ("Dr B", 7)])
+    wb.save(tmp_path / "totals.xlsx")
+    with pytest.raises(InputError, match="totals.xlsx: no note text found: the note column of sheet 'Summary' "
+                                         "holds formulas or numbers"):
+        readers.read(tmp_path / "totals.xlsx", Config())
+
+
+def test_numbers_in_a_real_note_column_are_rows_without_text(tmp_path):
+    path = make_xlsx(tmp_path / "mixed.xlsx", [("Note ID", "Note"), ("n1", FLAG), ("n2", 42), ("n3", "=1+1")])
+    kind, result = readers.read(path, Config())
+    assert [n.note_id for n in result.notes] == ["n1"]
+    assert result.warnings == ["mixed.xlsx: 2 rows without note text skipped"]
