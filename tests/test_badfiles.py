@@ -607,3 +607,80 @@ def test_numbers_in_a_real_note_column_are_rows_without_text(tmp_path):
     kind, result = readers.read(path, Config())
     assert [n.note_id for n in result.notes] == ["n1"]
     assert result.warnings == ["mixed.xlsx: 2 rows without note text skipped"]
+
+
+# ---- all of it at once (#12, "Done when") -------------------------------------------------
+
+def test_every_bad_case_at_once(tmp_path):
+    """One folder holding every bad case of issue 12 that a file can carry, plus good files, in a real
+    process with a deadline: exit 3, one line per bad file, no traceback, nothing hung, every good file
+    annotated, the inputs byte-identical. The scan runs with --jobs 2 and a practice cue that backtracks."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    src = tmp_path / "in"
+    src.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    cases = build_bad(src, work)  # the earlier bad files (bombs at the shipped caps, not small ones)
+    cases.pop("bomb.xlsx")
+    cases.pop("strings.xlsx")
+    (src / "bomb.xlsx").unlink()
+    (src / "strings.xlsx").unlink()
+    os.symlink("loop-b.csv", src / "loop-a.csv")
+    os.symlink("loop-a.csv", src / "loop-b.csv")
+    cases.update({"loop-a.csv": "loops back on itself", "loop-b.csv": "loops back on itself"})
+    os.mkfifo(src / "pipe.csv")
+    cases["pipe.csv"] = "not a regular file (a named pipe)"
+    for name, kind in UNREAD.items():
+        (src / name).write_bytes(b"anything")
+        cases[name] = kind
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    _summary_sheet(wb, [("Dr A", "=1+2")])
+    wb.save(src / "totals.xlsx")
+    cases["totals.xlsx"] = "holds formulas or numbers"
+    shared_string_book(src / "huge-cell.xlsx", work, [b"Note ID", b"Note", b"n1", b"Client cried. " * 320_000])
+    cases["huge-cell.xlsx"] = "one text value of 4.3 MB"
+    good = {"good.docx": make_docx(src / "good.docx"), "good.csv": make_csv(src / "good.csv")}
+    wb = openpyxl.Workbook()  # good, with a merged cell beside the data and a summary sheet of formulas
+    wb.active.title = "Notes"
+    for row in (("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG)):
+        wb.active.append(list(row))
+    wb.active.merge_cells("E1:F2")
+    _summary_sheet(wb, [("Dr A", '=COUNTIF(Notes!B:B,"Dr A")')])
+    wb.save(src / "merged.xlsx")
+    good["merged.xlsx"] = src / "merged.xlsx"
+    (src / "practice.toml").write_text('checklist = "rescuing"\n[[item]]\nid = "X1"\nname = "x"\nactor = "any"\n'
+                                       "cues = ['''(a+)+$''']\n")  # .toml: not a document type, not scanned
+    (src / "notes.toml").write_text('[checklists]\nfiles = ["practice.toml"]\n')
+    (src / "slow.csv").write_text("Note ID,Note\ns1,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\n", encoding="utf-8")
+    good["slow.csv"] = src / "slow.csv"
+
+    def digests() -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()
+                if p.is_file() and not p.is_symlink() and not p.is_fifo()}
+    before = digests()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTESPLUGIN")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), XDG_DATA_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
+    out = tmp_path / "out"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "notesplugin.cli", "scan", str(src), "--out", str(out),
+                               "--no-ledger", "--jobs", "2", "--config", str(src / "notes.toml"), "-q"],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scan hung")
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(cases), "\n".join(lines)
+    for name, expect in cases.items():
+        mine = [line for line in lines if f" {name}:" in line]
+        assert len(mine) == 1 and expect in mine[0], (name, mine)
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["files_failed"] == len(cases)
+    for name in good:
+        assert run["files"][str(src / name)] == "ok", name
+        assert Path(run["outputs"][str(src / name)]).exists()
+    assert digests() == before

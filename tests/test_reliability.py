@@ -475,3 +475,58 @@ def test_killed_worker_loses_only_its_file(tmp_path, monkeypatch):
     findings = (out / "findings.jsonl").read_text().splitlines()
     assert len(findings) == len(ref.findings) - sum(f.file.endswith("huge.docx") for f in ref.findings) > 0
     assert len(list(out.glob("*.annotated.*"))) == 7
+
+
+# ---- a practice's cues run in linear time (#12 item 12) -----------------------------------
+
+def _practice(tmp: Path, cue: str, item: str = "X1") -> Path:
+    (tmp / "mine.toml").write_text(
+        f'checklist = "rescuing"\n[[item]]\nid = "{item}"\nname = "practice"\nactor = "any"\n'
+        f"cues = ['''{cue}''']\n")
+    cfg = tmp / "notesplugin.toml"
+    cfg.write_text('[checklists]\nfiles = ["mine.toml"]\n')
+    return cfg
+
+
+def test_catastrophic_practice_cue_does_not_hang_the_scan(tmp_path):
+    cfg = _practice(tmp_path, "(a+)+$")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "n.csv").write_text("Note ID,Note\nn1,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\nn2,aaaa\n", encoding="utf-8")
+    env = child_env(tmp_path)
+    try:  # python's re takes ~2^40 steps on the first note; a deadline turns a hang into a failure
+        proc = subprocess.run([sys.executable, "-m", "notesplugin.cli", "scan", str(src), "--out",
+                               str(tmp_path / "out"), "--no-ledger", "--config", str(cfg), "-q"],
+                              capture_output=True, text=True, timeout=90, cwd=tmp_path, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scan hung on a practice cue that backtracks")
+    assert proc.returncode == 0, proc.stderr
+    found = [json.loads(x) for x in (tmp_path / "out" / "findings.jsonl").read_text().splitlines()]
+    assert [(f["note_id"], f["item"]) for f in found] == [("n2", "X1")]  # the cue still works where it matches
+
+
+def test_practice_cues_keep_their_meaning_on_re2(tmp_path):
+    from notesplugin.checklists import load
+    from notesplugin.checklists.engine import Engine
+    from notesplugin.model import Note
+    cfg = _practice(tmp_path, r"\b(?P<act>TOLD)\s+(?:her|him)\s+(?-i:it)\s+would\b")
+    lists = load([tmp_path / "mine.toml"])
+    x1 = lists.get("X1")
+    assert type(x1.cues[0]).__module__.startswith("re2")  # a practice's cue runs on RE2 ...
+    assert all(isinstance(c, __import__("re").Pattern) for c in lists.get("R3").cues)  # ... the shipped ones on re
+    assert x1.cues[0].search("I told her it would be fine")  # case-insensitive
+    assert not x1.cues[0].search("I told her IT would be fine")  # (?-i:...) honoured
+    engine = Engine(lists, model=False)
+    note = Note(note_id="n1", file="f.csv", text="Client was calm. I told her it would all work out.")
+    assert "X1" in {f.item for f in engine.check(note)}  # the act group is read on an RE2 match
+
+
+@pytest.mark.parametrize("cue", [r"(?<!not )told her", r"(told) \1", r"told(?= her)"])
+def test_practice_cue_needing_backtracking_refused_at_load(tmp_path, cue):
+    from notesplugin.checklists import ChecklistError, load
+    _practice(tmp_path, cue)
+    with pytest.raises(ChecklistError, match=r"mine.toml: item #1 \(X1\) cues\[0\]: pattern .* needs a "
+                                             r"backtracking feature .*linear time"):
+        load([tmp_path / "mine.toml"])
+    result = CliRunner().invoke(main, ["checklist", "test", str(tmp_path / "mine.toml")])
+    assert result.exit_code == 2 and "linear time" in result.stderr
