@@ -102,7 +102,7 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
                           summary_since=since.date() if since else None)
     except OutputError as exc:
         bar.finish()
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(printable(str(exc))) from None  # the folder's name comes from outside
     bar.finish()
     # Messages carry file and clinician names from outside: printable() keeps each on one line.
     for r in result.failed:
