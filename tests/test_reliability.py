@@ -474,7 +474,10 @@ def test_killed_worker_loses_only_its_file(tmp_path, monkeypatch):
     ref = pipeline.scan([src], tmp_path / "ref", Config(), ledger=False)  # the same files in one process
     findings = (out / "findings.jsonl").read_text().splitlines()
     assert len(findings) == len(ref.findings) - sum(f.file.endswith("huge.docx") for f in ref.findings) > 0
-    assert len(list(out.glob("*.annotated.*"))) == 7
+    # the pool stops the other worker too, perhaps mid-write: its file is read again and written whole;
+    # a hidden temp it left is cleared by the next scan, as after a killed scan
+    assert len([p for p in out.glob("*.annotated.*") if not p.name.startswith(".")]) == 7
+    _outputs_whole(out)
 
 
 # ---- a practice's cues run in linear time (#12 item 12) -----------------------------------
