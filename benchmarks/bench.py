@@ -240,15 +240,57 @@ def scan_cli_rss(path: Path, out: Path, ledger: Path, cwd: Path) -> tuple[float,
     return float(secs), kb / 1024
 
 
-def engine_rate(notes: list[dict], model: bool = True) -> float:
+def engine_rate(notes: list[dict], model: bool = True, lists=None) -> float:
     from notesplugin.checklists.engine import Engine
     from notesplugin.model import Note, Segment
-    engine = Engine() if model else Engine(model=False)
+    engine = Engine(lists) if model else Engine(lists, model=False)
     objs = [Note(note_id=n["id"], file="bench.xlsx", text=n["text"], clinician=n["clinician"], client=n["client"],
                  date=n["date"], segments=(Segment(0, len(n["text"]), {"sheet": "Notes", "row": i + 2, "column": "F"}),))
             for i, n in enumerate(notes)]
     secs, _ = timed(lambda: [engine.check(o) for o in objs])
     return len(objs) / secs
+
+
+# A practice's own checklist file: the README's example (a new item and more cues for R3).
+PRACTICE = """checklist = "rescuing"
+[[item]]
+id = "X1"
+name = "homework"
+actor = "therapist"
+needs_emotion = true
+cues = ['''\\bassign\\w*\\s+(?:\\w+\\s+){0,2}homework\\b''']
+[[extend]]
+id = "R3"
+cues = ['''\\btold\\s+(?:her|him|them)\\s+not\\s+to\\s+worry\\b''', '''\\breassur\\w*\\s+(?:her|him|them)\\b''']
+"""
+
+
+def cue_engines(tmp: Path) -> dict[str, object]:
+    """Checklists whose cues run on re or on RE2, to weigh the linear-time engine (issue 12, item 12):
+    a practice's cues on re (as before) and on RE2 (as shipped), and every shipped cue RE2 can run on RE2."""
+    import re
+
+    import re2
+
+    from notesplugin import checklists as ck
+    path = tmp / "practice.toml"
+    path.write_text(PRACTICE, encoding="utf-8")
+
+    def swap(lists, which, compile_):
+        for item in lists.items:
+            for key in ("cues", "unless", "also"):
+                setattr(item, key, [compile_(p) if which(item, p) else p for p in getattr(item, key)])
+        return lists
+
+    def to_re2(p):
+        try:
+            return re2.compile(p.pattern, ck._re2_options())
+        except re2.error:  # lookarounds and the like stay on re
+            return p
+    practice_re = swap(ck.load([path]), lambda i, p: not isinstance(p, re.Pattern),
+                       lambda p: re.compile(p.pattern, ck.FLAGS))
+    return {"practice_re": practice_re, "practice_re2": ck.load([path]),
+            "all_re2": swap(ck.load(), lambda i, p: True, to_re2)}
 
 
 def phases_xlsx(path: Path, res, out: Path) -> dict[str, float]:
@@ -292,6 +334,17 @@ def run(quick: bool, tmp: Path) -> dict:
     fig["engine_rules_only_notes_per_s"] = engine_rate(engine_notes, model=False)
     say(f"engine: {sizes['engine']:,} notes -> {fig['engine_notes_per_s']:,.0f} notes/s on one core "
         f"(rules alone, no model: {fig['engine_rules_only_notes_per_s']:,.0f})")
+    # Which regex engine runs the cues (rules alone, where cues are the larger share of the time)
+    for name, lists in cue_engines(tmp).items():
+        fig[f"engine_rules_{name}_notes_per_s"] = engine_rate(engine_notes, model=False, lists=lists)
+    fig["cues_re2_practice_ratio"] = fig["engine_rules_practice_re2_notes_per_s"] / fig[
+        "engine_rules_practice_re_notes_per_s"]
+    fig["cues_re2_shipped_ratio"] = fig["engine_rules_all_re2_notes_per_s"] / fig["engine_rules_only_notes_per_s"]
+    say(f"cues, rules alone: with a practice file {fig['engine_rules_practice_re_notes_per_s']:,.0f} notes/s "
+        f"on re, {fig['engine_rules_practice_re2_notes_per_s']:,.0f} on RE2 (shipped: "
+        f"{fig['cues_re2_practice_ratio']:.2f}x); every shipped cue on RE2 "
+        f"{fig['engine_rules_all_re2_notes_per_s']:,.0f} ({fig['cues_re2_shipped_ratio']:.2f}x of re: "
+        f"{'kept on re' if fig['cues_re2_shipped_ratio'] < 1 else 'RE2 would be faster'})")
 
     # XLSX: floor vs scan, at every scaling size; the main figure is the size named in sizes['xlsx']
     scaling = {}

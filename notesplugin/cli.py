@@ -17,6 +17,7 @@ from notesplugin.checklists import load as load_checklists
 from notesplugin.config import Config, ConfigError, load_config
 from notesplugin.escape import printable
 from notesplugin.learned.reader import model_summary
+from notesplugin.model import OutputError
 
 EXIT_PARTIAL = 3  # some files could not be read
 EXIT_HISTORY = 4  # the scan's findings were not recorded in the ledger
@@ -27,6 +28,13 @@ def _config(path: str | None) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _checklists(files):
+    try:
+        return load_checklists(files)
+    except ChecklistError as exc:
         raise click.UsageError(str(exc)) from None
 
 
@@ -86,14 +94,15 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
 
     cfg = _config(config_path)
     out = out_dir or cfg.output_dir or Path("notesplugin-out")
-    try:
-        load_checklists(cfg.checklists)
-    except ChecklistError as exc:
-        raise click.UsageError(str(exc)) from None
+    _checklists(cfg.checklists)
     bar = Progress(len(find_inputs(paths, out)), enabled=not quiet)
-    result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
-                      include_excerpts=include_excerpts, progress=bar.update,
-                      summary_since=since.date() if since else None)
+    try:
+        result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
+                          include_excerpts=include_excerpts, progress=bar.update,
+                          summary_since=since.date() if since else None)
+    except OutputError as exc:
+        bar.finish()
+        raise click.UsageError(printable(str(exc))) from None  # the folder's name comes from outside
     bar.finish()
     # Messages carry file and clinician names from outside: printable() keeps each on one line.
     for r in result.failed:
@@ -201,10 +210,7 @@ def checklist_show(config_path: str | None) -> None:
       notesplugin checklist show
     """
     cfg = _config(config_path)
-    try:
-        lists = load_checklists(cfg.checklists)
-    except ChecklistError as exc:
-        raise click.UsageError(str(exc)) from None
+    lists = _checklists(cfg.checklists)
     for name in ("rescuing", "crisis"):
         click.echo(f"{name} checklist:")
         for item in lists.by_checklist(name):
@@ -222,10 +228,7 @@ def checklist_test(files: tuple[Path, ...]) -> None:
     """
     from notesplugin.checklists.selftest import run_examples
 
-    try:
-        lists = load_checklists(list(files))
-    except ChecklistError as exc:
-        raise click.UsageError(str(exc)) from None
+    lists = _checklists(list(files))
     # Every item, shipped ones too: a practice file may [[extend]] them or shadow their cues.
     results = run_examples(lists)
     failed = [r for r in results if not r.passed]
@@ -252,7 +255,7 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
       notesplugin explain R3 --trace "Client sobbed. I told her it would be fine."
     """
     cfg = _config(config_path)
-    lists = load_checklists(cfg.checklists)
+    lists = _checklists(cfg.checklists)
     item = lists.get(item_id.upper())
     if item is None:
         raise click.UsageError(f"no item {item_id!r}; known: {', '.join(i.id for i in lists.items)}")

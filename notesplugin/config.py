@@ -125,13 +125,23 @@ def _int(where: Path, value: Any, key: str, lo: int = 1) -> int:
     return value
 
 
-def _mode(where: Path, value: Any, key: str) -> int:
+def _mode(where: Path, value: Any, key: str, owner: int) -> int:
+    """An octal permission string; the owner needs `owner` (rw- for files, rwx for folders: the
+    tool reads back what it writes, the ledger is written in place) and others get nothing (PHI)."""
+    mode = None
     if isinstance(value, str):
         try:
-            return int(value, 8)
+            mode = int(value, 8)
         except ValueError:
             pass
-    raise ConfigError(f"{where}: '{key}' must be an octal string such as \"0600\"")
+    if mode is None:
+        raise ConfigError(f"{where}: '{key}' must be an octal string such as \"0600\"")
+    if mode > 0o777 or mode & owner != owner or mode & 0o007:
+        example = "0600" if owner == 0o600 else "0700"
+        raise ConfigError(f"{where}: '{key}' = \"{value}\" is refused: the owner needs {owner:04o} and others "
+                          f"nothing (last digit 0, no special bits); use \"{example}\" or add group access, "
+                          f"e.g. \"{int(example, 8) | (owner >> 3 & 0o050):04o}\"")
+    return mode
 
 
 def _ledger_url(where: Path, value: Any) -> str:
@@ -197,9 +207,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     if "dir" in out:
         cfg.output_dir = _rel(found, out["dir"], "output.dir")
     if "file_mode" in out:
-        cfg.file_mode = _mode(found, out["file_mode"], "output.file_mode")
+        cfg.file_mode = _mode(found, out["file_mode"], "output.file_mode", 0o600)
     if "dir_mode" in out:
-        cfg.dir_mode = _mode(found, out["dir_mode"], "output.dir_mode")
+        cfg.dir_mode = _mode(found, out["dir_mode"], "output.dir_mode", 0o700)
     led = _table(data, "ledger", {"path", "url", "key"}, found)
     if "path" in led:
         cfg.ledger = _rel(found, led["path"], "ledger.path")

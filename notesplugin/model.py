@@ -85,6 +85,10 @@ class InputError(Exception):
     """A file the tool cannot use; the message is one line for the user, with the fix."""
 
 
+class OutputError(Exception):
+    """The output folder cannot be used; one line naming it and the fix (a usage error, exit 2)."""
+
+
 @dataclass
 class ReadResult:
     notes: list[Note]

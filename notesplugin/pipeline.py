@@ -3,12 +3,15 @@ findings.jsonl + run.json -> history and letters. Never prints: the CLI
 renders the ScanResult."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -20,8 +23,8 @@ from notesplugin.checklists.engine import Engine
 from notesplugin.config import Config
 from notesplugin.escape import printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
-from notesplugin.model import Finding, InputError, Note
-from notesplugin.readers.sniff import LEGACY
+from notesplugin.model import Finding, InputError, Note, OutputError
+from notesplugin.readers.sniff import LEGACY, UNREAD
 from notesplugin.safety import claim_out_dir
 
 log = logging.getLogger("notesplugin")
@@ -79,27 +82,29 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
     """Files to scan: given files as they are; folders walked for exports,
     skipping Office lock files, hidden files and our own outputs."""
     out = []
-    skip = out_dir.resolve() if out_dir else None
+    # os.path.realpath, not Path.resolve: it does not raise on a symlink loop (sniff names that file)
+    skip = os.path.realpath(out_dir) if out_dir else None
+    wanted = (*readers.SUFFIXES, *LEGACY, *UNREAD)  # legacy and unread types: to say "save as"
     for p in paths:
         p = Path(p)
         if p.is_dir():
             for root, dirs, files in os.walk(p):
                 rootp = Path(root)
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or (rootp / d).resolve() != skip))
+                dirs[:] = sorted(d for d in dirs
+                                 if not d.startswith(".") and os.path.realpath(rootp / d) != skip)
                 for name in sorted(files):
                     if name.startswith(("~$", ".")) or ".annotated." in name or name == "summary.xlsx":
                         continue
-                    if Path(name).suffix.lower() in (*readers.SUFFIXES, *LEGACY):  # legacy: to say "save as"
+                    if Path(name).suffix.lower() in wanted:
                         out.append(rootp / name)
         else:
             out.append(p)
-    seen, unique = set(), []
-    for p in out:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
+    unique: dict[str, Path] = {}
+    for p in out:  # one file reached twice (a link beside it) is read once, under its own name
+        key = os.path.realpath(p)
+        if key not in unique or (unique[key].is_symlink() and not p.is_symlink()):
+            unique[key] = p
+    return list(unique.values())
 
 
 def annotated_name(path: Path, taken: set[str]) -> str:
@@ -135,7 +140,11 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
         for note in keep:
             res.notes.append(note)
             res.findings.extend(engine.check(note))
-        res.warnings.extend(_write(res.kind, path, read.source, dest, res.notes, res.findings, config, comment_date))
+        try:
+            res.warnings.extend(_write(res.kind, path, read.source, dest, res.notes, res.findings, config, comment_date))
+        except OSError as exc:  # a full disk or a folder made read-only mid-run: this file's one line
+            raise InputError(f"{path.name}: cannot write the annotated copy ({exc.strerror or type(exc).__name__}); "
+                             "free space or fix the output folder's permissions and scan it again") from None
         res.output = str(dest)
     except InputError as exc:
         res.ok, res.error = False, str(exc)
@@ -182,24 +191,63 @@ def _process_star(args: tuple) -> FileResult:
     return process_file(*args)
 
 
+def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult], None] | None) -> list[FileResult]:
+    """process_file over worker processes. A worker that dies (the OOM killer) breaks the whole pool:
+    the finished files are kept, and each unfinished one is run again alone, so only a file that
+    kills its process again is lost, and it is named."""
+    done: dict[int, FileResult] = {}
+
+    def keep(i: int, r: FileResult) -> None:
+        done[i] = r
+        if progress:
+            progress(r)
+    lost: list[int] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_process_star, a) for a in jobs_args]
+        for i, fut in enumerate(futures):
+            try:
+                keep(i, fut.result())
+            except BrokenProcessPool:
+                lost.append(i)
+    solo: ProcessPoolExecutor | None = None
+    try:
+        for i in lost:  # one at a time: only one file is ever in flight, so a death names its file
+            solo = solo or ProcessPoolExecutor(max_workers=1)
+            try:
+                keep(i, solo.submit(_process_star, jobs_args[i]).result())
+            except BrokenProcessPool:
+                solo.shutdown()
+                solo = None
+                name = Path(jobs_args[i][0]).name
+                keep(i, FileResult(path=str(jobs_args[i][0]), ok=False, error=(
+                    f"{name}: the process reading it stopped (killed by the system, often for lack of memory); "
+                    "the file was skipped: split the export into smaller files or free memory and scan it again")))
+    finally:
+        if solo is not None:
+            solo.shutdown()
+    return [done[i] for i in range(len(jobs_args))]
+
+
 def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool = True,
          ledger_path: Path | str | None = None, jobs: int = 1, include_excerpts: bool = False,
          comment_date: datetime | None = None, summary: bool = True, summary_since: date | None = None,
          progress: Callable[[FileResult], None] | None = None) -> ScanResult:
     out_dir = Path(out_dir)
-    ensure_dir(out_dir, config.dir_mode)
-    with claim_out_dir(out_dir):  # also clears temp files a killed scan left here
+    with contextlib.ExitStack() as stack:
+        try:
+            ensure_dir(out_dir, config.dir_mode)
+            stack.enter_context(claim_out_dir(out_dir))  # also clears temp files a killed scan left here
+            if not os.access(out_dir, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        except OSError as exc:
+            raise OutputError(_out_error(out_dir, exc)) from None
         inputs = find_inputs(paths, out_dir)
         taken: set[str] = set()
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
         results: list[FileResult] = []
         if jobs > 1 and len(jobs_args) > 1:
             _engine(config)  # built here, once: forked workers inherit it instead of each building its own
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for r in pool.map(_process_star, jobs_args):
-                    results.append(r)
-                    if progress:
-                        progress(r)
+            results = _parallel(jobs_args, jobs, progress)
         else:
             for a in jobs_args:
                 r = _process_star(a)
@@ -207,7 +255,10 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 if progress:
                     progress(r)
         result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results)
-        _write_findings(out_dir / "findings.jsonl", result.findings, config)
+        try:
+            _write_findings(out_dir / "findings.jsonl", result.findings, config)
+        except OSError as exc:
+            raise OutputError(_out_error(out_dir, exc)) from None
         if ledger:
             try:
                 from notesplugin.history import after_scan
@@ -219,11 +270,24 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 result.letter_errors = list(hist.letter_errors)
             except Exception as exc:  # history must never lose the scan's own outputs
                 result.history_error = _history_error(exc)
-        _write_run(out_dir / "run.json", result, config)
+        try:
+            _write_run(out_dir / "run.json", result, config)
+        except OSError as exc:
+            raise OutputError(_out_error(out_dir, exc)) from None
         if summary:  # inside the folder lock, like every other output
             _write_summary(result, config, ledger_path if (ledger and not result.history_error) else None,
                            ledger, summary_since)
         return result
+
+
+def _out_error(out_dir: Path, exc: OSError) -> str:
+    if isinstance(exc, NotADirectoryError):
+        why = "a part of the path is a file, not a folder"
+    elif isinstance(exc, FileExistsError):
+        why = "it is a file, not a folder"
+    else:
+        why = exc.strerror or type(exc).__name__
+    return f"{out_dir}: cannot write the output folder ({why}); choose another --out or fix its permissions"
 
 
 def _write_summary(result: ScanResult, config: Config, ledger_path: Path | None, ledger: bool,

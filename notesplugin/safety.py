@@ -23,12 +23,15 @@ MAX_UNZIPPED = 256 * 1024 * 1024  # all parts together, as declared (zipfile nev
 MAX_PARTS = 10_000
 MAX_SHARED_STRINGS = 1_000_000
 MAX_PDF_PAGES = 5_000  # reading takes ~10 ms a page; a bigger PDF is refused at once, not read for minutes
+# One shared string, in XML bytes. Excel holds at most 32,767 characters in a cell; a note at the default
+# max_note_chars (200,000) is at most ~1 MB even escaped; openpyxl needs ~20x a string's size in memory.
+MAX_TEXT_VALUE = 4 * 1024 * 1024
 MAX_PROLOG = 1024 * 1024  # bytes before an XML part's root element
 SHARED_STRINGS = "xl/sharedStrings.xml"
 _CHUNK = 1024 * 1024
 _ROOT = re.compile(rb"<[A-Za-z_]")  # an element start; '<?' and '<!' are prolog
 _UNIQUE = re.compile(rb'uniqueCount="(\d+)"')
-_PREFIXED_SI = re.compile(rb"<\w+:si[\s>/]")
+_SI = re.compile(rb"<(?:\w+:)?si[\s>/]")
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{6,12}\.part$")  # fileio.atomic_path's mkstemp names
 LOCK_NAME = ".notesplugin.lock"
 
@@ -104,11 +107,18 @@ def _check_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, label: 
 
 
 def _check_shared_strings(zf: zipfile.ZipFile, name: str) -> None:
-    """Count <si> entries without parsing; the declared uniqueCount may lie, so stream the part."""
+    """Count <si> entries without parsing, and measure the longest; the declared uniqueCount may lie,
+    so stream the part."""
     def refuse(n: int) -> InputError:
         return InputError(f"{name}: the workbook holds over {MAX_SHARED_STRINGS:,} distinct text values "
                           f"({n:,} counted); split the export into smaller files")
-    count, carry = 0, b""
+
+    def too_long(n: int) -> None:
+        if n > MAX_TEXT_VALUE:
+            raise InputError(f"{name}: the workbook holds one text value of {n / 2**20:.1f} MB (over "
+                             f"{MAX_TEXT_VALUE // 2**20} MB); no note is that long: export the notes again, "
+                             "or split that cell's text into smaller notes")
+    count, carry, run = 0, b"", 0  # run: bytes since the last <si> start (a value that may go on)
     with zf.open(SHARED_STRINGS) as fh:
         first = True
         while True:
@@ -124,12 +134,16 @@ def _check_shared_strings(zf: zipfile.ZipFile, name: str) -> None:
                 data = carry + chunk
                 cut = data.rfind(b"<")  # keep a possibly split tag for the next round
                 data, carry = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-            count += data.count(b"<si>") + data.count(b"<si ") + data.count(b"<si/>")
-            if b":si" in data:
-                count += len(_PREFIXED_SI.findall(data))
+            last = 0
+            for m in _SI.finditer(data):
+                too_long(run + m.start() - last)  # the value before this one ends here
+                run, last = 0, m.start()
+                count += 1
+            run += len(data) - last
             if count > MAX_SHARED_STRINGS:
                 raise refuse(count)
             if not chunk:
+                too_long(run)
                 return
 
 

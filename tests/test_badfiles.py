@@ -433,3 +433,255 @@ def test_no_note_column_error_never_quotes_note_text(tmp_path):
     assert res.exit_code == 3
     assert "no note column" in res.output
     assert "Zebraquux" not in res.output and "Quuxzebra" not in res.output
+
+
+@pytest.mark.parametrize("merged", ["E1:F1", "D2:H2", "A4:B4", "E1:G3"])  # header row, note row, below, both
+def test_merged_cells_beside_the_data(tmp_path, merged):
+    """#12 item 5: merged cells to the right of the data no longer crash the writer."""
+    src = tmp_path / "in"
+    src.mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    for row in (("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG), ("n2", "Dr A", FLAG)):
+        ws.append(list(row))
+    ws.merge_cells(merged)
+    wb.save(src / "merged.xlsx")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    copy = openpyxl.load_workbook(out / "merged.annotated.xlsx")["Notes"]
+    assert [str(r) for r in copy.merged_cells.ranges] == [merged]  # the original merge is kept
+    headers = [c.value for c in copy[1]]
+    start = headers.index("Rescuing items") + 1
+    assert start > next(iter(copy.merged_cells.ranges)).max_col  # never written into a merged range
+    assert copy.cell(2, start).value and "R3" in copy.cell(2, start).value
+
+
+# ---- what is in the folder besides exports (#12 items 9, 11, 20) ------------------------
+
+def _scan_subprocess(src: Path, out: Path, tmp: Path):
+    """A real process with a deadline: a scan that blocks (on a FIFO) fails the test instead of hanging it."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTESPLUGIN")}
+    env.update(XDG_CONFIG_HOME=str(tmp / "xdg-config"), XDG_DATA_HOME=str(tmp / "xdg-data"), HOME=str(tmp))
+    return subprocess.run([sys.executable, "-m", "notesplugin.cli", "scan", str(src), "--out", str(out),
+                           "--no-ledger", "-q"], capture_output=True, text=True, timeout=120, cwd=tmp, env=env)
+
+
+def test_symlink_loop_fifo_and_dangling_link_each_one_line(tmp_path):
+    import os
+    src = tmp_path / "in"
+    src.mkdir()
+    make_csv(src / "good.csv")
+    os.symlink("loop-b.csv", src / "loop-a.csv")  # two links pointing at each other
+    os.symlink("loop-a.csv", src / "loop-b.csv")
+    os.symlink("gone.xlsx", src / "dangling.xlsx")
+    os.mkfifo(src / "pipe.csv")
+    os.mkdir(src / "folder.docx")  # a folder named like an export is walked, not read
+    make_docx(src / "folder.docx" / "inner.docx")
+    os.symlink(src / "good.csv", src / "alias.csv")  # a link to a file already scanned: read once
+    before = {p.name: (p.read_bytes() if p.is_file() and not p.is_symlink() else None) for p in src.iterdir()}
+    proc = _scan_subprocess(src, tmp_path / "out", tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 4, lines
+    line = {n: next(x for x in lines if f" {n}:" in x) for n in ("loop-a.csv", "loop-b.csv", "dangling.xlsx",
+                                                                  "pipe.csv")}
+    assert "a symbolic link that loops" in line["loop-a.csv"] and "loops" in line["loop-b.csv"]
+    assert "a symbolic link to a missing file" in line["dangling.xlsx"]
+    assert "not a regular file (a named pipe)" in line["pipe.csv"] and "only regular files are read" in line["pipe.csv"]
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["files"][str(src / "good.csv")] == "ok"
+    assert run["files"][str(src / "folder.docx" / "inner.docx")] == "ok"
+    assert str(src / "alias.csv") not in run["files"]
+    assert {p.name: (p.read_bytes() if p.is_file() and not p.is_symlink() else None) for p in src.iterdir()} == before
+
+
+UNREAD = {"notes.ods": "OpenDocument spreadsheet", "notes.odt": "OpenDocument text",
+          "notes.rtf": "Rich Text", "notes.txt": "plain-text file", "notes.xlsb": "Excel binary workbook",
+          "notes.docm": "macro-enabled Word document", "notes.pages": "Apple Pages", "notes.numbers": "Apple Numbers",
+          "notes.tsv": "tab-separated"}
+
+
+def test_unread_types_each_named_with_the_fix(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_csv(src / "good.csv")
+    for name in UNREAD:
+        (src / name).write_bytes(b"PK\x03\x04 whatever is inside")
+    (src / "photo.png").write_bytes(b"\x89PNG")  # not a document type: not the notes, left alone
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(UNREAD)
+    for name, kind in UNREAD.items():
+        mine = [x for x in lines if f"{name}:" in x]
+        assert len(mine) == 1 and kind in mine[0] and "not read" in mine[0], (name, mine)
+        assert "save it as" in mine[0] or "export" in mine[0], mine
+    assert "photo.png" not in result.stderr
+
+
+# ---- one huge text value (#12 item 21) ---------------------------------------------------
+
+def shared_string_book(path: Path, tmp: Path, texts: list[bytes]) -> Path:
+    """A Notes sheet (Note ID, Note; one note) whose cells point into a shared-strings part, as Excel writes."""
+    good = make_xlsx(tmp / f"{path.stem}-base.xlsx", [("Note ID", "Note"), ("n1", "x")])
+    with zipfile.ZipFile(good) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    for i, t in enumerate([b"Note ID", b"Note", b"n1", b"x"]):
+        sheet = sheet.replace(b't="inlineStr"><is><t>' + t + b"</t></is>", b't="s"><v>%d</v>' % i)
+    sst = (b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+           b'2006/main" count="4" uniqueCount="4">' + b"".join(b"<si><t>" + t + b"</t></si>" for t in texts)
+           + b"</sst>")
+    mid = with_strings(good, tmp / f"{path.stem}-mid.xlsx", sst)
+    return rezip(mid, path, {"xl/worksheets/sheet1.xml": sheet})
+
+
+def test_one_huge_shared_string_refused_before_openpyxl(tmp_path, monkeypatch):
+    monkeypatch.setattr(safety, "MAX_TEXT_VALUE", 2**20)  # the shipped cap, at 1 MB: same check, small file
+    monkeypatch.setattr(safety, "_CHUNK", 64 * 1024)  # the value spans many reads
+    ok = shared_string_book(tmp_path / "ok.xlsx", tmp_path, [b"Note ID", b"Note", b"n1", FLAG.encode() * 5000])
+    assert readers.read(ok, Config())[1].notes[0].text.startswith(FLAG)  # 430 KB: read
+    big = shared_string_book(tmp_path / "big.xlsx", tmp_path, [b"Note ID", b"Note", b"n1", b"Client cried. " * 80_000])
+    monkeypatch.setattr(openpyxl, "load_workbook", _never)
+    with pytest.raises(InputError, match=r"big.xlsx: the workbook holds one text value of 1.1 MB "
+                                         r"\(over 1 MB\); no note is that long: .*split"):
+        readers.read(big, Config())
+
+
+def test_text_value_cap_is_above_any_note_the_limit_lets_through():
+    # a note at the default max_note_chars, every character 4 UTF-8 bytes or an escaped '&' (5): still under
+    assert safety.MAX_TEXT_VALUE >= 5 * Config().max_note_chars
+    assert safety.MAX_TEXT_VALUE <= 16 * 2**20
+
+
+# ---- a summary sheet is not a notes sheet (#12 item 6) --------------------------------------
+
+def _summary_sheet(wb, values) -> None:
+    ws = wb.create_sheet("Summary")
+    ws.append(["Clinician", "Notes"])
+    for clinician, value in values:
+        ws.append([clinician, value])
+
+
+def test_summary_sheet_of_formulas_is_not_read_or_annotated(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    for row in (("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG), ("n2", "Dr B", FLAG)):
+        wb.active.append(list(row))
+    _summary_sheet(wb, [("Dr A", '=COUNTIF(Notes!B:B,"Dr A")'), ("Dr B", '=COUNTIF(Notes!B:B,"Dr B")'),
+                        ("Total", 2)])
+    wb.save(src / "book.xlsx")
+    before = (src / "book.xlsx").read_bytes()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(out), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.output.replace("0 skipped", "")  # the summary rows are not 'notes skipped'
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["notes"] == 2 and run["counts"]["notes_skipped"] == 0
+    copy = openpyxl.load_workbook(out / "book.annotated.xlsx")
+    assert [c.value for c in copy["Summary"][1]] == ["Clinician", "Notes"]  # no annotation columns
+    assert copy["Summary"]["B2"].value == '=COUNTIF(Notes!B:B,"Dr A")'  # formulas kept as formulas
+    assert "Rescuing items" in [c.value for c in copy["Notes"][1]]
+    assert (src / "book.xlsx").read_bytes() == before
+
+
+def test_only_a_summary_sheet_is_one_line(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    _summary_sheet(wb, [("Dr A", "=1+2"), ("Dr B", 7)])
+    wb.save(tmp_path / "totals.xlsx")
+    with pytest.raises(InputError, match="totals.xlsx: no note text found: the note column of sheet 'Summary' "
+                                         "holds formulas or numbers"):
+        readers.read(tmp_path / "totals.xlsx", Config())
+
+
+def test_numbers_in_a_real_note_column_are_rows_without_text(tmp_path):
+    path = make_xlsx(tmp_path / "mixed.xlsx", [("Note ID", "Note"), ("n1", FLAG), ("n2", 42), ("n3", "=1+1")])
+    kind, result = readers.read(path, Config())
+    assert [n.note_id for n in result.notes] == ["n1"]
+    assert result.warnings == ["mixed.xlsx: 2 rows without note text skipped"]
+
+
+# ---- all of it at once (#12, "Done when") -------------------------------------------------
+
+def test_every_bad_case_at_once(tmp_path):
+    """One folder holding every bad case of issue 12 that a file can carry, plus good files, in a real
+    process with a deadline: exit 3, one line per bad file, no traceback, nothing hung, every good file
+    annotated, the inputs byte-identical. The scan runs with --jobs 2 and a practice cue that backtracks."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    src = tmp_path / "in"
+    src.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    cases = build_bad(src, work)  # the earlier bad files; the bombs below at the shipped caps (no monkeypatch
+    with zipfile.ZipFile(src / "bomb.xlsx", "a", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:  # in a subprocess)
+        with zf.open("xl/media/more.bin", "w") as fh:
+            for _ in range(safety.MAX_UNZIPPED // 2**20):
+                fh.write(b"\0" * 2**20)
+    assert (src / "bomb.xlsx").stat().st_size < 2 * 2**20
+    os.symlink("loop-b.csv", src / "loop-a.csv")
+    os.symlink("loop-a.csv", src / "loop-b.csv")
+    cases.update({"loop-a.csv": "loops back on itself", "loop-b.csv": "loops back on itself"})
+    os.mkfifo(src / "pipe.csv")
+    cases["pipe.csv"] = "not a regular file (a named pipe)"
+    for name, kind in UNREAD.items():
+        (src / name).write_bytes(b"anything")
+        cases[name] = kind
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    _summary_sheet(wb, [("Dr A", "=1+2")])
+    wb.save(src / "totals.xlsx")
+    cases["totals.xlsx"] = "holds formulas or numbers"
+    shared_string_book(src / "huge-cell.xlsx", work, [b"Note ID", b"Note", b"n1", b"Client cried. " * 320_000])
+    cases["huge-cell.xlsx"] = "one text value of 4.3 MB"
+    good = {"good.docx": make_docx(src / "good.docx"), "good.csv": make_csv(src / "good.csv")}
+    wb = openpyxl.Workbook()  # good, with a merged cell beside the data and a summary sheet of formulas
+    wb.active.title = "Notes"
+    for row in (("Note ID", "Clinician", "Note"), ("n1", "Dr A", FLAG)):
+        wb.active.append(list(row))
+    wb.active.merge_cells("E1:F2")
+    _summary_sheet(wb, [("Dr A", '=COUNTIF(Notes!B:B,"Dr A")')])
+    wb.save(src / "merged.xlsx")
+    good["merged.xlsx"] = src / "merged.xlsx"
+    (src / "practice.toml").write_text('checklist = "rescuing"\n[[item]]\nid = "X1"\nname = "x"\nactor = "any"\n'
+                                       "cues = ['''(a+)+$''']\n")  # .toml: not a document type, not scanned
+    (src / "notes.toml").write_text('[checklists]\nfiles = ["practice.toml"]\n')
+    (src / "slow.csv").write_text("Note ID,Note\ns1,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\n", encoding="utf-8")
+    good["slow.csv"] = src / "slow.csv"
+
+    def digests() -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()
+                if p.is_file() and not p.is_symlink() and not p.is_fifo()}
+    before = digests()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTESPLUGIN")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), XDG_DATA_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
+    out = tmp_path / "out"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "notesplugin.cli", "scan", str(src), "--out", str(out),
+                               "--no-ledger", "--jobs", "2", "--config", str(src / "notes.toml"), "-q"],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scan hung")
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(cases), "\n".join(lines)
+    for name, expect in cases.items():
+        mine = [line for line in lines if f" {name}:" in line]
+        assert len(mine) == 1 and expect in mine[0], (name, mine)
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"]["files_failed"] == len(cases)
+    for name in good:
+        assert run["files"][str(src / name)] == "ok", name
+        assert Path(run["outputs"][str(src / name)]).exists()
+    assert digests() == before

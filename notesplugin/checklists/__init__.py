@@ -66,13 +66,34 @@ class Checklists:
         return [i for i in self.items if i.checklist == name]
 
 
-def _compile(pattern: Any, where: str) -> re.Pattern:
+def _compile(pattern: Any, where: str, linear: bool = False) -> re.Pattern:
+    """A cue as a compiled pattern. `linear`: a practice's own cue, run by RE2, whose time grows
+    linearly with the sentence; Python's backtracking engine can take exponential time on a cue
+    like (a+)+$. Shipped cues are reviewed and stay on `re` (faster on them: benchmarks/bench.py)."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise ChecklistError(f"{where}: a pattern must be a non-empty string (use '''...''' for regexes)")
     try:
-        return re.compile(pattern, FLAGS)
+        compiled = re.compile(pattern, FLAGS)  # Python's syntax: the literal gate reads it with re's parser
     except re.error as exc:
         raise ChecklistError(f"{where}: pattern does not compile ({exc}); fix the regex {pattern[:60]!r}") from None
+    if not linear:
+        return compiled
+    import re2
+    try:
+        return re2.compile(pattern, _re2_options())
+    except re2.error as exc:
+        raise ChecklistError(
+            f"{where}: pattern {pattern[:60]!r} needs a backtracking feature ({exc}); a practice's cues must run "
+            "in linear time: rewrite it without lookarounds (?= ?! ?<= ?<!), backreferences or possessive "
+            "repeats") from None
+
+
+def _re2_options():
+    import re2
+    options = re2.Options()
+    options.case_sensitive = False  # as FLAGS
+    options.log_errors = False  # the error goes in the one-line message, not to stderr
+    return options
 
 
 def _strings(value: Any, where: str) -> list[str]:
@@ -81,7 +102,7 @@ def _strings(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
+def _item(raw: dict, checklist: str, source: str, n: int, linear: bool = False) -> Item:
     where = f"{source}: item #{n} ({raw.get('id', '?')})"
     unknown = set(raw) - ITEM_KEYS
     if unknown:
@@ -100,7 +121,8 @@ def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
     age = raw.get("max_age_days")
     if age is not None and (not isinstance(age, int) or age < 0):
         raise ChecklistError(f"{where}: 'max_age_days' must be a whole number of days")
-    cues = [_compile(p, f"{where} cues[{k}]") for k, p in enumerate(_strings(raw.get("cues", []), f"{where} cues"))]
+    cues = [_compile(p, f"{where} cues[{k}]", linear)
+            for k, p in enumerate(_strings(raw.get("cues", []), f"{where} cues"))]
     if not cues:
         raise ChecklistError(f"{where}: at least one cue is required")
     return Item(
@@ -110,15 +132,19 @@ def _item(raw: dict, checklist: str, source: str, n: int) -> Item:
         quoted=bool(raw.get("quoted", False)), exempt_in_crisis=bool(raw.get("exempt_in_crisis", True)),
         signals_consultation=bool(raw.get("signals_consultation", False)),
         cues=cues,
-        unless=[_compile(p, f"{where} unless[{k}]") for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],
-        also=[_compile(p, f"{where} also[{k}]") for k, p in enumerate(_strings(raw.get("also", []), f"{where} also"))],
+        unless=[_compile(p, f"{where} unless[{k}]", linear)
+                for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],
+        also=[_compile(p, f"{where} also[{k}]", linear)
+              for k, p in enumerate(_strings(raw.get("also", []), f"{where} also"))],
         also_window=int(raw.get("also_window", 0)), context=frozenset(ctx), max_age_days=age,
         topic=raw.get("topic"), flag=_strings(raw.get("flag", []), f"{where} flag"),
         ok=_strings(raw.get("ok", []), f"{where} ok"), source=source,
     )
 
 
-def parse(data: dict, source: str, into: dict[str, Item] | None = None) -> tuple[dict[str, Item], str]:
+def parse(data: dict, source: str, into: dict[str, Item] | None = None,
+          linear: bool = False) -> tuple[dict[str, Item], str]:
+    """Items of one checklist file; `linear`: a practice's file, its patterns run by RE2 (see _compile)."""
     unknown = set(data) - FILE_KEYS
     if unknown:
         raise ChecklistError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(FILE_KEYS))}")
@@ -129,7 +155,7 @@ def parse(data: dict, source: str, into: dict[str, Item] | None = None) -> tuple
     for n, raw in enumerate(data.get("item", []), 1):
         if not isinstance(raw, dict):
             raise ChecklistError(f"{source}: item #{n} must be a [[item]] table")
-        item = _item(raw, checklist, source, n)
+        item = _item(raw, checklist, source, n, linear)
         if item.id in items and items[item.id].source != source:
             raise ChecklistError(f"{source}: item {item.id} already exists; use [[extend]] with id = \"{item.id}\" to add cues or examples")
         items[item.id] = item
@@ -141,7 +167,8 @@ def parse(data: dict, source: str, into: dict[str, Item] | None = None) -> tuple
         if target is None:
             raise ChecklistError(f"{where}: no item with id {raw.get('id')!r} to extend; known: {', '.join(sorted(items))}")
         for key in ("cues", "unless", "also"):
-            getattr(target, key).extend(_compile(p, f"{where} {key}[{k}]") for k, p in enumerate(_strings(raw.get(key, []), f"{where} {key}")))
+            getattr(target, key).extend(_compile(p, f"{where} {key}[{k}]", linear)
+                                        for k, p in enumerate(_strings(raw.get(key, []), f"{where} {key}")))
         target.flag.extend(_strings(raw.get("flag", []), f"{where} flag"))
         target.ok.extend(_strings(raw.get("ok", []), f"{where} ok"))
     return items, str(data.get("version", "1"))
@@ -168,7 +195,7 @@ def load(extra: list[Path] | tuple[Path, ...] = ()) -> Checklists:
         _, v = parse(_shipped(name), f"notesplugin/checklists/{name}", items)
         versions.append(v)
     for path in extra:
-        _, v = parse(read_toml(path), str(path), items)
+        _, v = parse(read_toml(path), str(path), items, linear=True)
         versions.append(f"{Path(path).name}:{v}")
     return Checklists(items=list(items.values()), version="+".join(versions))
 

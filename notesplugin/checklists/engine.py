@@ -532,7 +532,9 @@ class Engine:
         text = s.text if item.quoted else s.masked
         for m in (m for cue in cues for m in cue.finditer(text)):
             # A cue may mark where the act's verb is with (?P<act>...); who acted is read there.
-            at = m.start("act") if "act" in m.re.groupindex and m.group("act") else m.start()
+            # by number: RE2's matches (a practice's cues) take no group names in start()
+            act = m.re.groupindex.get("act")
+            at = m.start(act) if act and m.group(act) else m.start()
             if item.negatable and _NEG_BEFORE.search(s.masked[max(0, at - 40):at]):
                 continue
             if item.actor != "any" and s.client_line:

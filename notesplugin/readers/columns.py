@@ -42,6 +42,10 @@ _DMY_WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([a-z]{3,9})\.?[\s,-]+
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
+class Formula(str):
+    """A formula cell's text ("=SUM(...)"): shown as it is in other columns, never read as note text."""
+
+
 def norm_header(value: Any) -> str:
     """'Note #' == 'note no.' == 'NOTE NUMBER'; case, punctuation and spaces ignored."""
     words = re.findall(r"[a-z0-9]+|#", str(value).lower())
@@ -231,6 +235,7 @@ class RowReader:
         self.layout, self.file, self.stem, self.sheet = layout, file, stem, sheet
         self.letters = [get_column_letter(c + 1) for c in range(len(layout.headers))]
         self.skipped = 0
+        self.non_text = 0  # text-column cells holding a formula, number or date: a summary sheet's, not notes
 
     def note(self, row: Sequence[Any], row_number: int, position: int) -> Note | None:
         lay = self.layout
@@ -239,6 +244,9 @@ class RowReader:
         pos = 0
         for c in lay.text_cols:
             text = row[c] if c < len(row) else None
+            if text is not None and (isinstance(text, Formula) or not isinstance(text, str)):
+                self.non_text += 1
+                text = None
             text = cell_str(text).replace("\r\n", "\n").replace("\r", "\n") if text is not None else ""
             if not text:
                 continue

@@ -8,6 +8,9 @@ the resource caps of notesplugin.safety.
 """
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import struct
 import zipfile
 import zlib
@@ -22,6 +25,20 @@ PDF = b"%PDF-"  # may follow a little junk; readers accept it within the first 1
 EXPECT = {".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".pdf": "pdf"}
 SAVE_AS = {"docx": ".docx", "xlsx": ".xlsx", "csv": ".csv", "pdf": ".pdf"}
 LEGACY = {".doc": "docx", ".xls": "xlsx"}  # never read, but walked so the user hears how to convert them
+# Document types notes are sometimes saved as but that are not read: walked so each is named with its fix.
+UNREAD = {
+    ".ods": "an OpenDocument spreadsheet, not read; open it in LibreOffice or Excel and save it as .xlsx",
+    ".odt": "an OpenDocument text document, not read; open it in LibreOffice or Word and save it as .docx",
+    ".rtf": "a Rich Text document, not read; open it in Word and save it as .docx",
+    ".txt": "a plain-text file, not read; if it holds the notes as comma-separated columns save it as .csv, "
+            "otherwise save it as .docx",
+    ".tsv": "tab-separated text, not read; export the notes as .csv",
+    ".xlsb": "an Excel binary workbook, not read; open it in Excel and save it as .xlsx",
+    ".docm": "a macro-enabled Word document, not read; open it in Word and save it as .docx",
+    ".pages": "an Apple Pages document, not read; export it from Pages to Word and save it as .docx",
+    ".numbers": "an Apple Numbers spreadsheet, not read; export it from Numbers to Excel and save it as .xlsx",
+    ".wpd": "a WordPerfect document, not read; open it in Word or LibreOffice and save it as .docx",
+}
 HEAD = 256 * 1024
 _ENDOFCHAIN = 0xFFFFFFFE
 
@@ -87,16 +104,23 @@ def sniff(path: Path, want: str | None = None) -> str:
     name, ext = path.name, path.suffix.lower()
     want = want or EXPECT.get(ext) or LEGACY.get(ext)
     if want is None:
+        if ext in UNREAD:
+            raise InputError(f"{name}: {UNREAD[ext]}")
         raise InputError(f"{name}: unsupported file type '{ext}'; export the notes as .docx, .xlsx, .csv or .pdf")
     shown = ext if EXPECT.get(ext) == want else SAVE_AS[want]
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO waits for a writer otherwise; it is refused below, unread.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise InputError(f"{name}: not a regular file ({_file_type(st.st_mode)}); only regular files are "
+                                 "read: save the export as a file and scan that")
+            size = st.st_size
             head = fh.read(HEAD)
             kind = _ole_kind(fh, head) if head.startswith(OLE) else ""
     except OSError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror}); "
-                         "check the path and permissions") from None
+        raise InputError(_open_error(path, exc)) from None
     if size == 0:
         raise InputError(f"{name}: the file is empty (not a {want.upper()} file); export the notes again as {shown}")
     if kind == "encrypted":
@@ -133,6 +157,22 @@ def sniff(path: Path, want: str | None = None) -> str:
         raise InputError(f"{name}: plain text (CSV?) named {shown}; rename it to {path.stem}.csv "
                          f"or export as {shown}")
     raise InputError(f"{name}: not a {shown} file (unknown or damaged content); export the notes again as {shown}")
+
+
+def _file_type(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISDIR, "a folder"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return what
+    return "a special file"
+
+
+def _open_error(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{path.name}: a symbolic link that loops back on itself; remove the link or point it at the export"
+    if exc.errno == errno.ENOENT and path.is_symlink():
+        return f"{path.name}: a symbolic link to a missing file; remove the link or point it at the export"
+    return f"{path.name}: cannot read the file ({exc.strerror}); check the path and permissions"
 
 
 def _zip_kind(path: Path) -> str:

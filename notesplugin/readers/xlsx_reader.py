@@ -11,7 +11,7 @@ import openpyxl
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
-    SCAN_ROWS, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
+    SCAN_ROWS, Formula, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
 )
 from notesplugin.readers.sniff import require
 from notesplugin.sources import XlsxSource
@@ -39,6 +39,12 @@ def read_xlsx(path: Path, config: Config) -> ReadResult:
     return result
 
 
+def _values(ws):
+    """Rows of cell values, formulas marked: a formula is not note text (a summary sheet's counts)."""
+    for row in ws.iter_rows():
+        yield tuple(Formula(c.value) if c.data_type == "f" else c.value for c in row)
+
+
 def _read(path: Path, config: Config) -> ReadResult:
     wb = open_workbook(path, read_only=True, data_only=False, keep_links=False)
     lookup = role_lookup(config)
@@ -47,6 +53,7 @@ def _read(path: Path, config: Config) -> ReadResult:
     found = False
     first_rows: list = []
     header_rows: dict[str, int] = {}
+    not_notes: list[str] = []
     try:
         sheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]  # not chartsheets
         # A cover sheet with a lone "Notes: ..." cell gives a layout with no ID/client/date
@@ -56,7 +63,7 @@ def _read(path: Path, config: Config) -> ReadResult:
             heads = {}
             for ws in sheets:
                 ws.reset_dimensions()
-                heads[ws.title] = detect_layout(list(islice(ws.iter_rows(values_only=True), SCAN_ROWS)),
+                heads[ws.title] = detect_layout(list(islice(_values(ws), SCAN_ROWS)),
                                                 config, lookup)
             if any(lay and len(lay.roles) > 1 for lay in heads.values()):
                 bare = {t for t, lay in heads.items() if lay and len(lay.roles) <= 1}
@@ -64,14 +71,13 @@ def _read(path: Path, config: Config) -> ReadResult:
             if ws.title in bare:
                 continue
             ws.reset_dimensions()  # exports often carry a wrong <dimension>; read what is there
-            rows = ws.iter_rows(values_only=True)
+            rows = _values(ws)
             head = list(islice(rows, SCAN_ROWS))
             layout = detect_layout(head, config, lookup)
             if layout is None:
                 first_rows = first_rows or head
                 continue
-            found = True
-            header_rows[ws.title] = layout.header_row
+            before = len(notes)
             reader = RowReader(layout, file=str(path), stem=path.stem, sheet=ws.title)
             number = layout.header_row
             for row in head[layout.header_row:]:
@@ -84,9 +90,17 @@ def _read(path: Path, config: Config) -> ReadResult:
                 note = reader.note(row, number, len(notes))
                 if note:
                     notes.append(note)
+            if len(notes) == before and reader.non_text:
+                not_notes.append(ws.title)  # a header like a notes sheet, but no cell of text under it
+                continue
+            found = True
+            header_rows[ws.title] = layout.header_row
             skipped += reader.skipped
     finally:
         wb.close()
+    if not found and not_notes:
+        raise InputError(f"{path.name}: no note text found: the note column of sheet '{not_notes[0]}' holds "
+                         "formulas or numbers (a summary?), not notes; export the notes themselves")
     if not found:
         raise no_note_column(path.name, seen_columns(first_rows))
     return ReadResult(notes, skipped_warning(path.name, skipped), skipped, XlsxSource(path, header_rows))

@@ -80,12 +80,19 @@ class Sheet:
         letters = set(re.findall(rb"<" + p + rb'c\b[^>]*?\br="([A-Z]+)\d+"[^>]*>\s*<' + p + rb"(?:v|f|is)\b",
                                  self.xml[start:end]))
         if re.search(rb"<" + p + rb"c(?![^>]*\br=)[\s/>]", self.xml[start:end]):
-            return self._extent_slow(header_row, header_col)  # cells without a reference: count them
-        last = max((column_index_from_string(c.decode()) for c in letters), default=0)
+            last, style = self._extent_slow(header_row, header_col)  # cells without a reference: count them
+            return max(last, self._merged_last()), style
+        # Past merged ranges too: a cell written inside one is hidden under the merge.
+        last = max((column_index_from_string(c.decode()) for c in letters), default=self._merged_last())
+        last = max(last, self._merged_last())
         ref = f"{get_column_letter(header_col)}{header_row}".encode()
         m = re.search(rb"<" + p + rb'c\b([^>]*?\br="' + ref + rb'"[^>]*)>', self.xml[start:end])
         style = attrs(m.group(1)).get(b"s") if m else None
         return last, int(style) if style else None
+
+    def _merged_last(self) -> int:
+        ends = re.findall(rb"<" + re.escape(self.p) + rb'mergeCell\b[^>]*?\bref="[A-Z]+\d+:([A-Z]+)\d+"', self.xml)
+        return max((column_index_from_string(c.decode()) for c in ends), default=0)
 
     def _extent_slow(self, header_row: int, header_col: int) -> tuple[int, int | None]:
         last, style = 0, None
