@@ -82,6 +82,25 @@ def test_a_terse_note_that_drops_the_writer_is_the_writers_act():
     assert not actor_allows(feats[2])
 
 
+def test_speaker_lines_say_who_acted():
+    from notesplugin.learned.reader import note_features
+    note = Note(note_id="n", file="t", date="2026-03-02", clinician="Dana Whitfield, LPC", client="Sam Ortiz",
+                text=("Session excerpt from the recording:\n"
+                      "[00:12:04] Sam: I keep thinking about the funeral and I can't stop crying.\n"
+                      "[00:12:31] Dana: Let's look at your sleep log instead.\n"
+                      "T: We can wrap up here for today.\n"
+                      "<v Sam Ortiz>Can we talk about something else?</v>"))
+    sents, _, ndate = ENGINE._prepare(note)
+    feats = dict(zip((s.text for s in sents), note_features(ENGINE, note, sents, ndate)))
+    line = {k: next(s for s in sents if k in s.text) for k in ("funeral", "sleep log", "wrap up", "something else")}
+    for k in ("sleep log", "wrap up"):  # the clinician by name, and "T:"
+        s = line[k]
+        assert s.clinician_line and not s.client_line and "f:said:clin" in feats[s.text] and actor_allows(feats[s.text])
+    for k in ("funeral", "something else"):  # the client by first name after a timestamp, and Teams' <v Name>
+        s = line[k]
+        assert s.client_line and "f:said:client" in feats[s.text] and not actor_allows(feats[s.text])
+
+
 def test_topic_is_the_issue_the_note_is_about_not_a_word_in_the_act():
     # The act's sentence names a husband, the note is about a death: grief, not relationship.
     found = check("Wilma, 79, came in six weeks after her husband Frank died in hospice. She cried describing "

@@ -77,6 +77,7 @@ class _Sent:
     section: str = ""  # the "Label:" heading the sentence sits under, lower-cased
     present: frozenset[str] = frozenset()  # gate literals found in the sentence
     client_line: bool = False  # on a line labeled as the client's words ("Cl: ...", "Client: ...")
+    clinician_line: bool = False  # on a line labeled as the clinician's words ("T: ...", "[12:04] Dr. K: ...")
 
 
 # Sections that record what the client said or did: an act written there with
@@ -85,6 +86,14 @@ _CLIENT_SECTION = re.compile(
     r"^(?:s|r|b|subjective|response|(?:cl|client|pt|patient)(?:'s)?\s+(?:response|report|statement)s?|"
     r"behaviou?rs?|presenting(?:\s+\w+)*|client\s+report\w*|chief\s+complaint|cc|content)$")
 _SPEAKER_CLIENT = re.compile(r"^(?:cl|clt|client|pt|patient|member|couple|family|cl said|client said|pt said)$")
+# A speaker label opening a line of dialogue, after an optional timestamp: "T:", "Therapist:",
+# "00:14:32 Dana:", "[12:04] Dr. K:", "<v Dana Whitfield>" (Teams), "Clinician (me):".
+_SPEAKER_LINE = re.compile(r"[ \t]*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?[\])]?\s*)?"
+                           r"(?:<v\s+([^>]{1,40})>|([A-Za-z][A-Za-z .'()-]{0,30}?)\s*:)")
+_SPEAKER_CLINICIAN = re.compile(r"^(?:t|th|ther|therapist|clinician|counsell?or|writer|me|provider|interviewer|"
+                                r"dr\.?\s.*|(?:therapist|clinician|counsell?or) \(me\))$")
+_CREDENTIAL = re.compile(r"^(?:lpc|lcsw|lmft|lmhc|lpcc|phd|psyd|md|do|ms|ma|msw|rn|np|pmhnp|mft|aprn|ncc|lcpc|lmsw|"
+                         r"mhc|bcba|cadc|lcdc|llp|lp|amft|apcc|asw|intern|trainee)$")
 _SECTION = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /&'-]{0,30}):")
 _FEELING = re.compile(r"\b(?:felt|feel|feeling|feels|was|am|notes?|noticed?)\s+(?:\w+\s+){0,2}(?:anxious|nervous|uneasy|tense|scared|afraid|overwhelmed|lost|sad|rattled|uncomfortable|discomfort)\b", FLAGS)
 
@@ -92,6 +101,27 @@ _FEELING = re.compile(r"\b(?:felt|feel|feeling|feels|was|am|notes?|noticed?)\s+(
 # An unchecked box and the option after it ("[ ] SI w/ plan", "☐ HI") say nothing
 # happened: blanked before anything reads the line, so no cue or model sees it.
 _UNCHECKED = re.compile(r"(?:\[ ?\]|\( ?\)|\u2610)[^\[\]\u2610\u2611\u2612|;\n]*")
+
+
+def _names(note: Note) -> tuple[frozenset[str], frozenset[str]]:
+    """(clinician's name words, client's name words): a speaker label may be either's name."""
+    def words(name: str) -> frozenset[str]:
+        return frozenset(w for w in re.findall(r"[a-z]+", (name or "").lower()) if len(w) > 1 and not _CREDENTIAL.match(w))
+    return words(note.clinician), words(note.client)
+
+
+def _speaker(line: str, names: tuple[frozenset[str], frozenset[str]]) -> str:
+    """'client', 'clinician' or '' for a line of dialogue, from its speaker label."""
+    m = _SPEAKER_LINE.match(line)
+    if not m:
+        return ""
+    label = (m.group(1) or m.group(2)).strip().lower()
+    said = set(re.findall(r"[a-z]+", label)) - {"dr", "mr", "ms", "mrs"}
+    if _SPEAKER_CLIENT.match(label) or (said and said <= names[1]):
+        return "client"
+    if _SPEAKER_CLINICIAN.match(label) or (said and said <= names[0]):
+        return "clinician"
+    return ""
 
 
 def _plain(text: str) -> str:
@@ -420,12 +450,17 @@ class Engine:
         opened: dict[str, list[tuple[int, list[re.Pattern]]]] = {}
         opens, rest, rest_ids, cue_item, cue_rx = self._opens, self._rest, self._rest_ids, self._cue_item, self._cue_rx
         h, section, head_at = 0, "", 0
+        names, spoken_at, speaker = _names(note), -1, ""
         for k, ((a, b), found) in enumerate(zip(spans, present)):
             while h < len(heads) and heads[h][0] <= a:  # the last heading at or before the sentence
                 head_at, section = heads[h]
                 h += 1
             # "Cl: I don't know who I am anymore" in a verbatim exchange: the client speaking.
             client_line = bool(section) and _SPEAKER_CLIENT.match(section) is not None and "\n" not in plain[head_at:a]
+            line_at = plain.rfind("\n", 0, a) + 1
+            if line_at != spoken_at:  # one look per line: every sentence on it has that line's speaker
+                spoken_at, speaker = line_at, _speaker(plain[line_at:line_at + 80], names)
+            client_line = client_line or speaker == "client"
             ids = set(self._always)
             for w in found:
                 got = opens.get(w)
@@ -442,7 +477,8 @@ class Engine:
                     runs[-1][1].append(cue_rx[g])
                 else:
                     runs.append((k, [cue_rx[g]]))
-            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), client_line))
+            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), client_line,
+                               speaker == "clinician" and not client_line))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:

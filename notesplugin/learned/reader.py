@@ -72,6 +72,8 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
             facts.append(firsts[k])
         if s.client_line:
             facts.append("said:client")
+        elif s.clinician_line:
+            facts.append("said:clin")  # the clinician's own words in a verbatim: their act
         elif _ELIDED.match(s.masked):
             facts.append("elided")
         if E._FIRST_PERSON.search(s.masked):
@@ -105,7 +107,7 @@ def actor_allows(feats: list[str]) -> bool:
     fs = set(feats)
     if "f:said:client" in fs:
         return False
-    if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive", "f:elided"}:
+    if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive", "f:elided", "f:said:clin"}:
         return True
     return not (fs & {"f:o", "f:sec:client"})
 
