@@ -102,7 +102,7 @@ def spec_examples(engine: Engine):
     unlocated label), an `ok` example a negative for it. Only that item learns
     from them: an example says nothing about the other items."""
     out, unlocated = [], []
-    for n, item in enumerate(i for i in engine.checklists.items if i.id in LABELS):
+    for item in (i for i in engine.checklists.items if i.id in LABELS):
         for kind, texts in (("flag", item.flag), ("ok", item.ok)):
             for k, text in enumerate(texts):
                 note = as_note({"id": f"{item.id}-{kind}-{k}", "text": text, "date": "2026-03-02"})
