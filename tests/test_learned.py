@@ -176,3 +176,26 @@ def test_run_json_says_which_model_judged(tmp_path):
     judged = json.loads((tmp_path / "out" / "run.json").read_text())["judgement"]
     assert judged["model"]["fingerprint"] and judged["model"]["trained_on_notes"] > 1000
     assert judged["version"].endswith(judged["model"]["fingerprint"])
+
+
+def test_word_groups_are_plain_data_the_model_was_trained_with():
+    from notesplugin.learned.features import CLUSTERS, clusters, clusters_fingerprint
+    raw = json.loads((ROOT / "notesplugin" / CLUSTERS).read_text())
+    assert raw["format"] == "notesplugin-word-clusters/1"
+    assert all(isinstance(g, int) and 0 <= g < raw["meta"]["k"] for g in raw["clusters"].values())
+    # Retrained with other groups, the weights of "c:"/"dc:" features would mean nothing.
+    assert Reader.default().model.meta["clusters"] == clusters_fingerprint()
+    # The table covers every word of the sets it names (its inputs), so the command can remake it.
+    from notesplugin.learned.features import tokens
+    words = {t for name in raw["meta"]["sets"] for line in (ROOT / name).read_text().splitlines() if line.strip()
+             for t in tokens(json.loads(line)["text"]) if not t.isdigit() and t != "0"}
+    assert words <= set(clusters())
+
+
+def test_the_topic_reads_word_groups_so_an_unseen_word_counts_by_its_neighbours():
+    from notesplugin.learned.features import clusters, topic_features
+    table = clusters()
+    assert table["bereaved"] == table["grief"]  # one group: a note saying only "bereaved" still reads as grief
+    feats = topic_features(["w:bereaved", "bias"], ["bereaved", "widow"])
+    assert "c:" + table["bereaved"] in feats and "dc:" + table["bereaved"] in feats
+    assert not any(f.startswith(("c:", "dc:")) for f in topic_features(["w:zzzq"], ["zzzq"]))

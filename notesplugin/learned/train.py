@@ -19,7 +19,7 @@ from pathlib import Path
 from notesplugin.checklists.engine import Engine
 from notesplugin.learned.corpus import as_note, load_set
 from notesplugin.learned.model import FORMAT
-from notesplugin.learned.features import tokens, topic_features
+from notesplugin.learned.features import clusters_fingerprint, tokens, topic_features
 from notesplugin.learned.reader import actor_allows, note_features
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,6 +249,7 @@ def build(man: dict, log=print) -> dict:
         "format": FORMAT,
         "meta": {"trained_on": names, "notes": sum(len(r) for _, r in named), "sentences": len(rows),
                  "C": C, "min_count": MIN_COUNT, "prune": PRUNE, "seed": SEED,
+                 "clusters": clusters_fingerprint(),
                  "command": "python -m notesplugin.learned.train"},
         "labels": labels,
         "bias": [round(float(heads[lab][0]), 4) for lab in labels],
