@@ -56,12 +56,8 @@ def build(set_paths: list[str], k: int = K) -> dict:
             "clusters": {w: int(g) for w, g in zip(words, groups)}}
 
 
-def dump(data: dict) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
-    from notesplugin.learned.train import manifest
+    from notesplugin.learned.train import dump, manifest  # the same sorted, compact JSON as the model
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="rebuild from the sets the shipped file names; exit 1 if it differs")
     ap.add_argument("--out", type=Path, default=OUT)
