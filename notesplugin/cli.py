@@ -352,7 +352,9 @@ def doctor(config_path: str | None, ledger_path: str | None) -> None:
 
 def _register() -> None:
     from notesplugin.cli_history import gaps_command, letter_command
+    from notesplugin.cli_learn import learn_command
     from notesplugin.cli_ledger import ledger_group
+    main.add_command(learn_command)
     main.add_command(gaps_command)
     main.add_command(letter_command)
     main.add_command(ledger_group)
