@@ -85,10 +85,10 @@ def find_copies(folder: Path) -> list[Path]:
 def _run_model(path: Path, store: Store, shipped: Model, cache: dict) -> tuple[Model, str]:
     """The model that judged the scan that wrote this copy (run.json beside it), and a warning when
     it cannot be had again (then the model the next scan would use)."""
-    fp = None
+    fp, runs = None, []
     try:
         judged = json.loads((path.parent / "run.json").read_text(encoding="utf-8")).get("judgement") or {}
-        fp = (judged.get("model") or {}).get("fingerprint")
+        fp, runs = (judged.get("model") or {}).get("fingerprint"), (judged.get("model") or {}).get("runs") or []
     except (OSError, ValueError, AttributeError):
         pass
     if fp == shipped.fingerprint:
@@ -96,6 +96,11 @@ def _run_model(path: Path, store: Store, shipped: Model, cache: dict) -> tuple[M
     practice, _ = store.practice_model(shipped.fingerprint)
     if practice is not None and fp == practice.fingerprint:
         return practice, ""
+    if fp and runs:
+        if fp not in cache:
+            cache[fp] = store.model_of(runs, fp)
+        if cache[fp] is not None:
+            return cache[fp], ""
     if "current" not in cache:
         cache["current"] = practice or shipped
     why = "no run.json beside it" if fp is None else f"its scan's model {fp} is no longer stored"

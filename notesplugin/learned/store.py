@@ -107,13 +107,12 @@ class Store:
             raise StoreError(f"{path}: cannot read this learn run ({type(exc).__name__}); "
                              f"remove it with 'notesplugin learn --undo {run}'") from None
 
-    def effective(self, skip: str | None = None) -> dict[tuple, dict]:
-        """Every stored example, one per key; the latest run wins (run ids sort by time)."""
+    def effective(self, runs: list[str] | None = None) -> dict[tuple, dict]:
+        """Every stored example (of these runs), one per key; the latest run wins (run ids sort by time)."""
         out: dict[tuple, dict] = {}
-        for run in self.runs():
-            if run != skip:
-                for ex in self.read_run(run):
-                    out[key(ex)] = ex
+        for run in sorted(self.runs() if runs is None else runs):
+            for ex in self.read_run(run):
+                out[key(ex)] = ex
         return out
 
     def add_run(self, run: str, examples: list[dict]) -> None:
@@ -139,18 +138,34 @@ class Store:
     def rebuild(self) -> dict | None:
         """The practice model from the shipped one and every stored run (written atomically),
         or none at all when nothing is stored."""
-        runs = self.runs()
-        examples = list(self.effective().values())
-        if not examples:
+        model = self._build(self.runs())
+        if model is None:
             self.model_path.unlink(missing_ok=True)
             return None
-        text = adapt.shipped_text()
-        base = json.loads(text)
-        model = adapt.build(base, examples, base_fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
-                            runs=runs)
         self.ensure()
         write_text_atomic(self.model_path, adapt.dump(model), self.file_mode)
         return model
+
+    def _build(self, runs: list[str]) -> dict | None:
+        examples = list(self.effective(runs).values())
+        if not examples:
+            return None
+        text = adapt.shipped_text()
+        return adapt.build(json.loads(text), examples, runs=runs,
+                           base_fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12])
+
+    def model_of(self, runs: list[str], fingerprint: str) -> Model | None:
+        """An earlier practice model, made again from the runs it was built on (the build is
+        deterministic), when they are all still stored and it comes out the same."""
+        if not runs or not set(runs) <= set(self.runs()):
+            return None
+        model = self._build(list(runs))
+        text = adapt.dump(model) if model else ""
+        if hashlib.sha256(text.encode("utf-8")).hexdigest()[:12] != fingerprint:
+            return None
+        out = Model.from_dict(model, "practice model")
+        out.fingerprint = fingerprint
+        return out
 
     def practice_model(self, shipped_fingerprint: str) -> tuple[Model | None, str]:
         """(the practice model, "") when there is one made from this shipped model; else
