@@ -215,6 +215,8 @@ class _Learner:
                 for k in flagged[c.item]:
                     put(k, c.item, 0)
             else:
+                if not c.fragment and cell.anchor.strip():  # a Word comment anchored on the sentence meant
+                    c = Correction(c.kind, c.item, c.topic, " ".join(cell.anchor.split()), c.text)
                 k = self._locate(c, sents, reading)
                 if k is None:
                     rep.unparsed.append(f"{where}: " + ("the quoted words are not in the note"
