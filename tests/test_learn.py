@@ -319,3 +319,53 @@ def test_benchmark_code_on_a_few_notes(tmp_path):
     gold = {"rescuing": ["R3"], "exempt": [], "crisis": [], "spans": [{"item": "R3", "text": "Told him it was fine"}]}
     assert bench.correction(gold, {"R1", "R3"}) == "ok; not R1"
     assert bench.correction(gold, set()) == 'missed R3 "Told him it was fine"'
+
+
+def _add_threaded_reply(copy: Path, text: str) -> None:
+    """A reply as Word threads it: no range of its own, its parent named in commentsExtended."""
+    w14, w15 = "http://schemas.microsoft.com/office/word/2010/wordml", "http://schemas.microsoft.com/office/word/2012/wordml"
+    with zipfile.ZipFile(copy) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    comments = etree.fromstring(parts["word/comments.xml"])
+    ours = next(c for c in comments if c.get(f"{W}author") == "notesplugin")
+    list(ours.iter(f"{W}p"))[-1].set(f"{{{w14}}}paraId", "1A2B3C4D")
+    reply = etree.SubElement(comments, f"{W}comment", {f"{W}id": "950", f"{W}author": "Supervisor"})
+    p = etree.SubElement(reply, f"{W}p", {f"{{{w14}}}paraId": "5E6F7A8B"})
+    etree.SubElement(etree.SubElement(p, f"{W}r"), f"{W}t").text = text
+    parts["word/comments.xml"] = etree.tostring(comments, xml_declaration=True, encoding="UTF-8", standalone=True)
+    parts["word/commentsExtended.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w15:commentsEx xmlns:w15="{w15}">'
+        f'<w15:commentEx w15:paraId="1A2B3C4D" w15:done="0"/>'
+        f'<w15:commentEx w15:paraId="5E6F7A8B" w15:paraIdParent="1A2B3C4D" w15:done="0"/></w15:commentsEx>').encode()
+    rels = "word/_rels/document.xml.rels"
+    parts[rels] = parts[rels].replace(b"</Relationships>", (
+        b'<Relationship Id="rIdX9" Type="http://schemas.microsoft.com/office/2011/relationships/commentsExtended" '
+        b'Target="commentsExtended.xml"/></Relationships>'))
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"</Types>", (
+        b'<Override PartName="/word/commentsExtended.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.wordprocessingml.commentsExtended+xml"/></Types>'))
+    with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, data in parts.items():
+            zf.writestr(n, data)
+
+
+def test_docx_threaded_reply_in_comments_extended(tmp_path):
+    cfg = _config(tmp_path)
+    _docx_export(tmp_path / "exports" / "session.docx")
+    scan([tmp_path / "exports"], tmp_path / "reviewed", cfg, ledger=False, summary=False)
+    _add_threaded_reply(tmp_path / "reviewed" / "session.annotated.docx", "ok")  # "ok" in a reply: this finding
+    result = learn(tmp_path / "reviewed", cfg)
+    rep = result.files[0]
+    assert (rep.confirmed, rep.false_flags, rep.missed, rep.unparsed) == (1, 0, 0, [])
+    assert [(ex["item"], ex["label"], ex["text"]) for ex in Store.for_config(cfg).effective().values()] == \
+        [("R1", 1, FALSE_FLAG)]
+
+
+def test_learn_never_changes_the_ledger(tmp_path):
+    cfg = _config(tmp_path)
+    _export_xlsx(tmp_path / "exports" / "notes.xlsx")
+    scan([tmp_path / "exports"], tmp_path / "reviewed", cfg, ledger=True, summary=False)
+    _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx", {"n2": "not R1"})
+    before = {p.name: p.read_bytes() for p in cfg.ledger.parent.iterdir() if p.is_file()}
+    assert learn(tmp_path / "reviewed", cfg).new > 0
+    assert {p.name: p.read_bytes() for p in cfg.ledger.parent.iterdir() if p.is_file()} == before
