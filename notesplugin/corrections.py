@@ -134,7 +134,7 @@ def parse_clause(clause: str, items: Sequence[ItemRef], topics: Sequence[str]) -
     if verb is None:
         # "R3 missed", "redirect not": the verb last
         verb = _verb(words[-1]) if len(words) > 1 else None
-        if verb is None or verb == "ok" and len(words) == 1:
+        if verb is None:
             return ParseError("unknown-word", clause, f"'{clause}': not understood; start with ok, not, missed or crisis")
         words = [words[-1]] + words[:-1]
     args = words[1:]
@@ -185,6 +185,11 @@ def parse(cell: str, items: Sequence[ItemRef], topics: Sequence[str]) -> tuple[l
     got, bad = [], []
     for clause in clauses(text):
         r = parse_clause(clause, items, topics)
+        if isinstance(r, ParseError) and r.code == "unknown-word" and got:
+            # "not R1, R3": an item alone takes the verb before it
+            again = parse_clause(f"{_VERBS[got[-1].kind][0]} {clause}", items, topics)
+            if not isinstance(again, ParseError):
+                r = Correction(again.kind, again.item, again.topic, again.fragment, clause)
         (bad if isinstance(r, ParseError) else got).append(r)
     return got, bad
 

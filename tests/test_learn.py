@@ -55,6 +55,7 @@ def refs():
     ("  nOt   r-4 ", [("not", "R4", None, None)]),
     ("ok R2", [("ok", "R2", None, None)]),
     ("notesplugin: not fix", [("not", "R4", None, None)]),
+    ("not R1, R3; missed R5", [("not", "R1", None, None), ("not", "R3", None, None), ("missed", "R5", None, None)]),
 ])
 def test_grammar_reads_forgiving_corrections(refs, cell, want):
     got, bad = parse(cell, refs, TOPICS)
