@@ -28,7 +28,7 @@ from notesplugin.learned.store import Store, digest, key
 from notesplugin.ledger import new_run_id
 from notesplugin.model import InputError, Note
 
-KINDS = (".xlsx", ".xlsm", ".csv", ".docx")
+KINDS = (".xlsx", ".xlsm", ".csv", ".docx", ".pdf")
 _QUOTES = re.compile(r'["“][^"”]*["”]')
 
 
@@ -263,6 +263,11 @@ def learn(folder: Path, config: Config, *, store: Store | None = None) -> LearnR
     stored = store.effective()
     fresh: dict[tuple, dict] = {}
     for path in find_copies(folder):
+        if path.suffix.lower() == ".pdf":  # a PDF copy's notes are popups on the page: not read back (yet)
+            if ".annotated" in path.name:
+                result.warnings.append(f"{path.name}: corrections are not read from PDF copies; scan the export "
+                                       "as DOCX, XLSX or CSV to correct it")
+            continue
         rep, examples = learner.file(path, result.warnings)
         result.files.append(rep)
         for ex in examples:

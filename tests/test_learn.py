@@ -279,8 +279,12 @@ def test_docx_reply_and_notesplugin_comment(tmp_path):
 def test_docx_without_our_comments_is_refused(tmp_path):
     cfg = _config(tmp_path)
     _docx_export(tmp_path / "plain" / "session.docx")
+    (tmp_path / "plain" / "chart.annotated.pdf").write_bytes(b"%PDF-1.7\n")
     result = learn(tmp_path / "plain", cfg)
     assert not result.files[0].ok and "not an annotated copy written by notesplugin" in result.files[0].message
+    assert len(result.files) == 1 and result.warnings == [
+        "chart.annotated.pdf: corrections are not read from PDF copies; scan the export as DOCX, XLSX or CSV to "
+        "correct it"]
     assert result.new == 0 and not Store.for_config(cfg).model_path.exists()
 
 
