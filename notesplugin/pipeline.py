@@ -120,6 +120,7 @@ def annotated_name(path: Path, taken: set[str]) -> str:
 _ENGINE: Engine | None = None
 _ENGINE_KEY: tuple = ()
 _MODEL_WARNING = ""  # why the practice's model was not used, for run.json and the summary
+_PINNED = False  # set while a scan runs (and in its forked workers)
 
 
 def _model(config: Config):
@@ -144,8 +145,15 @@ def _model_key(config: Config) -> tuple | None:
         return None
 
 
+def _pin(on: bool) -> None:
+    global _PINNED
+    _PINNED = on
+
+
 def _engine(config: Config) -> Engine:
     global _ENGINE, _ENGINE_KEY, _MODEL_WARNING
+    if _PINNED and _ENGINE is not None:  # inside one scan: one model for every file
+        return _ENGINE
     key = (tuple(str(p) for p in config.checklists), _model_key(config))
     if _ENGINE is None or key != _ENGINE_KEY:
         reader, _MODEL_WARNING = _model(config)
@@ -269,6 +277,9 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         inputs = find_inputs(paths, out_dir)
         taken: set[str] = set()
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
+        judgement = _judgement(config)  # the model chosen as the scan starts (a learn meanwhile: the next scan)
+        _pin(True)
+        stack.callback(_pin, False)
         results: list[FileResult] = []
         if jobs > 1 and len(jobs_args) > 1:
             _engine(config)  # built here, once: forked workers inherit it instead of each building its own
@@ -279,7 +290,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 results.append(r)
                 if progress:
                     progress(r)
-        result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results, judgement=_judgement(config))
+        result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results, judgement=judgement)
         try:
             _write_findings(out_dir / "findings.jsonl", result.findings, config)
         except OSError as exc:

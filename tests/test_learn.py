@@ -374,3 +374,20 @@ def test_learn_never_changes_the_ledger(tmp_path):
     before = {p.name: p.read_bytes() for p in cfg.ledger.parent.iterdir() if p.is_file()}
     assert learn(tmp_path / "reviewed", cfg).new > 0
     assert {p.name: p.read_bytes() for p in cfg.ledger.parent.iterdir() if p.is_file()} == before
+
+
+def test_one_scan_judges_with_one_model(tmp_path):
+    from notesplugin import pipeline
+
+    cfg = _config(tmp_path)
+    _export_xlsx(tmp_path / "exports" / "notes.xlsx")
+    scan([tmp_path / "exports"], tmp_path / "reviewed", cfg, ledger=False, summary=False)
+    shipped_engine = pipeline._engine(cfg)
+    _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx", {"n2": "not R1"})
+    pipeline._pin(True)  # as inside a scan: a learn finishing meanwhile is for the next scan
+    try:
+        learn(tmp_path / "reviewed", cfg)
+        assert pipeline._engine(cfg) is shipped_engine
+    finally:
+        pipeline._pin(False)
+    assert pipeline._engine(cfg) is not shipped_engine and pipeline._engine(cfg).model.model.meta.get("practice")
