@@ -47,6 +47,8 @@ def learn_command(folder: Path | None, status: bool, undo: str | None, reset: bo
             _status(store.status(shipped))
             return
         if undo:
+            if undo not in store.runs():
+                raise click.UsageError(f"no learn run {undo!r}; see 'notesplugin learn --status' for the runs stored")
             n = store.undo(undo)
             click.echo(f"removed learn run {undo} ({n} examples); scan now uses "
                        f"{store.status(shipped).model}")

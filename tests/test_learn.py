@@ -154,7 +154,7 @@ def test_status_undo_and_reset(tmp_path):
     undone = runner.invoke(main, ["learn", "--undo", two.run_id, "--config", str(cfg_file)])
     assert undone.exit_code == 0, undone.output
     assert store.model_path.read_bytes() == after_one  # undo is exact: rebuilt from what is left
-    assert runner.invoke(main, ["learn", "--undo", "nope", "--config", str(cfg_file)]).exit_code == 1
+    assert runner.invoke(main, ["learn", "--undo", "nope", "--config", str(cfg_file)]).exit_code == 2
 
     kept = runner.invoke(main, ["learn", "--reset", "--config", str(cfg_file)], input="n\n")
     assert kept.exit_code == 1 and store.model_path.is_file()  # asked, refused: nothing removed
@@ -286,6 +286,12 @@ def test_docx_without_our_comments_is_refused(tmp_path):
         "chart.annotated.pdf: corrections are not read from PDF copies; scan the export as DOCX, XLSX or CSV to "
         "correct it"]
     assert result.new == 0 and not Store.for_config(cfg).model_path.exists()
+
+
+def test_the_review_reader_knows_the_writers_columns():
+    from notesplugin.readers import review
+    from notesplugin.writers import xlsx_writer
+    assert review.ADDED == xlsx_writer.ADDED and review.ADDED[-1] == xlsx_writer.REVIEW  # a reader never imports a writer
 
 
 def test_reading_a_copy_ignores_our_columns(tmp_path):
