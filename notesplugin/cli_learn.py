@@ -104,8 +104,8 @@ def _status(st) -> None:
     if not st.runs:
         click.echo("no stored corrections")
         return
-    click.echo(f"{st.examples} examples ({st.topics} with a topic), sentences "
-               f"{'kept' if st.keeps_text else 'not kept'}")
+    click.echo(f"{st.examples} examples ({st.topics} with a topic, {st.extra['with_text']} with their sentence); "
+               f"new sentences are {'kept' if st.keeps_text else 'not kept'}")
     for item, c in st.by_item.items():
         click.echo(f"  {item:4} {c['positive']:5} positive {c['negative']:6} negative")
     click.echo("  by file kind: " + ", ".join(f"{k} {n}" for k, n in sorted(st.by_kind.items())))

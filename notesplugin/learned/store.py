@@ -192,4 +192,5 @@ class Store:
         used = (f"practice model {model.fingerprint} ({len(eff)} examples)" if model
                 else f"shipped model {shipped_fingerprint}")
         return Status(self.root, runs, dict(sorted(by_item.items())), Counter(ex.get("kind", "?") for ex in eff), used,
-                      warning, self.keeps_text(), len(eff), sum(1 for ex in eff if ex.get("topic")))
+                      warning, self.keeps_text(), len(eff), sum(1 for ex in eff if ex.get("topic")),
+                      {"with_text": sum(1 for ex in eff if "text" in ex)})
