@@ -224,9 +224,11 @@ def test_sentences_kept_only_where_the_practice_allows(tmp_path):
 def _docx_export(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     d = docx.Document()
-    d.add_paragraph("Client: Ben C.    Clinician: Dana Reyes    Date: 2026-03-03")
-    for text in (GRIEF, FALSE_FLAG, MISSED):
-        d.add_paragraph(text)
+    for (_, clinician, client, day, _), texts in ((NOTES[1], (GRIEF, FALSE_FLAG)),
+                                                  (NOTES[0], ("Client wept about the miscarriage.", MISSED))):
+        d.add_paragraph(f"Client: {client}    Clinician: {clinician}    Date: {day}")
+        for text in texts:
+            d.add_paragraph(text)
     d.save(path)
     return path
 
