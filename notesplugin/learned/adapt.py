@@ -18,7 +18,7 @@ from importlib import resources
 from notesplugin.learned.model import FORMAT
 
 # Chosen on the held-out "hos" and "voc" styles (benchmarks/learn_bench.py --tune), never on
-# the style the README reports ("frn"): rescuing F1 on hos's other 20 notes 0.824 -> 0.857.
+# the style the README reports ("frn"): rescuing F1 on hos's other 20 notes 0.824 -> 0.857 (model v8).
 EPOCHS = 10
 RATE = 1.0       # how far one step moves an example's score (shared out over its features)
 PULL = 0.1       # L2 toward the shipped weight
