@@ -113,6 +113,8 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
         click.echo(f"error: {printable(msg)}", err=True)
     for w in (result.history or {}).get("warnings", []):
         click.echo(f"warning: {printable(w)}", err=True)
+    if (result.judgement or {}).get("model_warning"):
+        click.echo(f"warning: {printable(result.judgement['model_warning'])}", err=True)
     summary = result.summary
     if result.summary_error:
         click.echo(f"warning: {printable(result.summary_error)}", err=True)
@@ -122,7 +124,7 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
                                "history": result.history, "summary": str(summary) if summary else None,
                                "errors": {r.path: r.error for r in result.failed},
                                "history_error": result.history_error or None,
-                               "letter_errors": result.letter_errors}, indent=2))
+                               "letter_errors": result.letter_errors, "judgement": result.judgement}, indent=2))
     elif not quiet:
         _summary(result, counts, show_evidence)
     if result.history_error:
@@ -139,6 +141,10 @@ def _summary(result, counts: dict, show_evidence: bool) -> None:
     click.echo(f"Rescuing flagged: {counts['rescuing_flagged']} in {counts['notes_flagged']} note(s); "
                f"exempt (crisis): {counts['rescuing_exempt']}; crisis items: {counts['crisis']} "
                f"in {counts['notes_crisis']} note(s).")
+    model = (result.judgement or {}).get("model") or {}
+    if model.get("kind") == "practice":
+        click.echo(f"Judged with the practice's own model {model['fingerprint']} (learned from "
+                   f"{model.get('examples', 0)} corrected sentences; notesplugin learn --status).")
     for r in result.files:
         if r.ok:
             flagged = sum(f.status == "flagged" for f in r.findings)
@@ -352,7 +358,9 @@ def doctor(config_path: str | None, ledger_path: str | None) -> None:
 
 def _register() -> None:
     from notesplugin.cli_history import gaps_command, letter_command
+    from notesplugin.cli_learn import learn_command
     from notesplugin.cli_ledger import ledger_group
+    main.add_command(learn_command)
     main.add_command(gaps_command)
     main.add_command(letter_command)
     main.add_command(ledger_group)

@@ -71,6 +71,7 @@ class Config:
     ledger_url: str = ""  # a practice's PostgreSQL ledger; the password never lives here
     ledger_key: Path | None = None  # the practice's key file (PostgreSQL ledgers only)
     max_note_chars: int = 200_000
+    learn_keep_text: bool | None = None  # [learn] keep_text; unset: kept only in an owner-only data folder
 
     def ledger_path(self) -> Path:
         return self.ledger or Path(platformdirs.user_data_dir(APP)) / "ledger.sqlite3"
@@ -99,7 +100,7 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
-_TOP = {"practice", "supervisor", "consultant", "gaps", "columns", "checklists", "output", "ledger", "limits"}
+_TOP = {"practice", "supervisor", "consultant", "gaps", "columns", "checklists", "output", "ledger", "limits", "learn"}
 
 
 def _table(data: dict, key: str, allowed: set[str], where: Path) -> dict[str, Any]:
@@ -220,4 +221,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     lim = _table(data, "limits", {"max_note_chars"}, found)
     if "max_note_chars" in lim:
         cfg.max_note_chars = _int(found, lim["max_note_chars"], "limits.max_note_chars")
+    lrn = _table(data, "learn", {"keep_text"}, found)
+    if "keep_text" in lrn:
+        if not isinstance(lrn["keep_text"], bool):
+            raise ConfigError(f"{found}: 'learn.keep_text' must be true or false")
+        cfg.learn_keep_text = lrn["keep_text"]
     return cfg

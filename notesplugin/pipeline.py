@@ -53,6 +53,7 @@ class ScanResult:
     letter_errors: list[str] = field(default_factory=list)  # recorded, but these letters failed
     summary: Path | None = None
     summary_error: str = ""
+    judgement: dict = field(default_factory=dict)  # which checklists and model judged the run (run.json)
 
     @property
     def findings(self) -> list[Finding]:
@@ -118,13 +119,45 @@ def annotated_name(path: Path, taken: set[str]) -> str:
 
 _ENGINE: Engine | None = None
 _ENGINE_KEY: tuple = ()
+_MODEL_WARNING = ""  # why the practice's model was not used, for run.json and the summary
+_PINNED = False  # set while a scan runs (and in its forked workers)
+
+
+def _model(config: Config):
+    """The reader scan judges with: the practice's model (`notesplugin learn`) when it has one
+    learned on this shipped model, else the shipped one. (reader, warning)."""
+    from notesplugin.learned.reader import Reader
+    from notesplugin.learned.store import Store
+
+    shipped = Reader.default()
+    if shipped is None:
+        return None, ""
+    practice, warning = Store.for_config(config).practice_model(shipped.model.fingerprint)
+    return (Reader(practice) if practice else shipped), warning
+
+
+def _model_key(config: Config) -> tuple | None:
+    from notesplugin.learned.store import Store
+    path = Store.for_config(config).model_path
+    try:
+        return str(path), path.stat().st_mtime_ns  # a learn, undo or reset since: judge with the new model
+    except OSError:
+        return None
+
+
+def _pin(on: bool) -> None:
+    global _PINNED
+    _PINNED = on
 
 
 def _engine(config: Config) -> Engine:
-    global _ENGINE, _ENGINE_KEY
-    key = tuple(str(p) for p in config.checklists)
+    global _ENGINE, _ENGINE_KEY, _MODEL_WARNING
+    if _PINNED and _ENGINE is not None:  # inside one scan: one model for every file
+        return _ENGINE
+    key = (tuple(str(p) for p in config.checklists), _model_key(config))
     if _ENGINE is None or key != _ENGINE_KEY:
-        _ENGINE, _ENGINE_KEY = Engine(load_checklists(config.checklists)), key
+        reader, _MODEL_WARNING = _model(config)
+        _ENGINE, _ENGINE_KEY = Engine(load_checklists(config.checklists), model=reader or False), key
     return _ENGINE
 
 
@@ -244,6 +277,9 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         inputs = find_inputs(paths, out_dir)
         taken: set[str] = set()
         jobs_args = [(p, out_dir / annotated_name(p, taken), config, comment_date) for p in inputs]
+        judgement = _judgement(config)  # the model chosen as the scan starts (a learn meanwhile: the next scan)
+        _pin(True)
+        stack.callback(_pin, False)
         results: list[FileResult] = []
         if jobs > 1 and len(jobs_args) > 1:
             _engine(config)  # built here, once: forked workers inherit it instead of each building its own
@@ -254,7 +290,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
                 results.append(r)
                 if progress:
                     progress(r)
-        result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results)
+        result = ScanResult(run_id=uuid.uuid4().hex[:12], out_dir=out_dir, files=results, judgement=judgement)
         try:
             _write_findings(out_dir / "findings.jsonl", result.findings, config)
         except OSError as exc:
@@ -323,8 +359,14 @@ def _judgement(config: Config) -> dict:
     engine = _engine(config)
     reader = getattr(engine, "model", None)  # an engine without a model (rules alone) has none
     model = reader.model if reader else None
-    return {"version": getattr(engine, "version", None),
-            "model": {"fingerprint": model.fingerprint, "trained_on_notes": model.meta.get("notes")} if model else None}
+    practice = model.meta.get("practice") if model else None
+    about = {"fingerprint": model.fingerprint, "trained_on_notes": model.meta.get("notes")} if model else None
+    if about is not None:
+        about["kind"] = "practice" if practice else "shipped"
+    if practice:  # learned by `notesplugin learn` from this practice's corrections
+        about.update(base=practice.get("base"), runs=practice.get("runs", []),
+                     examples=sum(c["positive"] + c["negative"] for c in practice.get("examples", {}).values()))
+    return {"version": getattr(engine, "version", None), "model": about, "model_warning": _MODEL_WARNING or None}
 
 
 def _write_run(path: Path, result: ScanResult, config: Config) -> None:
@@ -339,6 +381,6 @@ def _write_run(path: Path, result: ScanResult, config: Config) -> None:
         "history": result.history,
         "history_error": result.history_error or None,
         "letter_errors": result.letter_errors,
-        "judgement": _judgement(config),
+        "judgement": result.judgement or _judgement(config),
     }
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", config.file_mode)

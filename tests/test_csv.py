@@ -84,9 +84,9 @@ def test_write_csv_appends_columns(tmp_path):
     assert new[:3] == old[:3]  # title lines untouched
     assert new[3] == old[3] + list(ADDED)
     assert new[4][:len(old[4])] == old[4]
-    assert new[4][len(old[4]):] == ["", "R3 reassure", "C1 suicide", "grief", "crisis C1 present — rescuing exempt"]
-    assert new[5][len(old[5]):] == [""] * 5  # the row without a note
-    assert new[6][len(old[6]):] == ["", "", "", "", "no findings"]
+    assert new[4][len(old[4]):] == ["", "R3 reassure", "C1 suicide", "grief", "crisis C1 present — rescuing exempt", ""]
+    assert new[5][len(old[5]):] == [""] * 6  # the row without a note
+    assert new[6][len(old[6]):] == ["", "", "", "", "no findings", ""]  # Review: left for the supervisor
 
 
 def test_write_csv_semicolon_dialect(tmp_path):
@@ -97,7 +97,7 @@ def test_write_csv_semicolon_dialect(tmp_path):
     write_csv(res.source, dest, res.notes, [])
     lines = dest.read_text().splitlines()
     assert lines[0] == "Note ID;Note;" + ";".join(ADDED)
-    assert lines[1] == "x1;Client wept, writer moved on;;;;;no findings"
+    assert lines[1] == "x1;Client wept, writer moved on;;;;;no findings;"
 
 
 # ---- the annotated copy keeps the input's bytes (issue 11) ----------------------------
@@ -120,7 +120,7 @@ def test_columns_mapping_keeps_every_row(tmp_path):
     out = (tmp_path / "out" / "mapped.annotated.csv").read_text(encoding="utf-8").splitlines()
     assert len(out) == 51
     assert [line.split(",")[:2] for line in out] == [line.split(",") for line in lines]
-    assert all(line.endswith(",no findings") for line in out[1:])
+    assert all(line.endswith(",no findings,") for line in out[1:])
 
 
 def test_copy_keeps_original_bytes_of_each_row(tmp_path):
@@ -137,9 +137,9 @@ def test_copy_keeps_original_bytes_of_each_row(tmp_path):
     got = dest.read_bytes().split(b"\r\n")
     want = raw.split(b"\r\n")
     assert got[0] == want[0] + b"," + ",".join(ADDED).encode()
-    assert got[1] == want[1] and got[2] == want[2] + b",,,,,no findings"  # the quoted cell's CRLF kept
-    assert got[3] == want[3] + b",,,,,no findings"
-    assert got[4] == want[4] + b",,,,,,no findings" and len(got) == 5  # padded to the widest row
+    assert got[1] == want[1] and got[2] == want[2] + b",,,,,no findings,"  # the quoted cell's CRLF kept
+    assert got[3] == want[3] + b",,,,,no findings,"
+    assert got[4] == want[4] + b",,,,,,no findings," and len(got) == 5  # padded to the widest row
 
 
 def test_stray_byte_in_utf8_file_is_read_and_copied(tmp_path):
@@ -168,7 +168,7 @@ def test_latin1_with_undefined_cp1252_byte(tmp_path):
     dest = tmp_path / "latin.out.csv"
     write_csv(res.source, dest, res.notes, [])
     lines = dest.read_bytes().split(b"\r\n")
-    assert lines[2] == b"l2,Ann,Odd \x81 byte.,,,,,no findings"
+    assert lines[2] == b"l2,Ann,Odd \x81 byte.,,,,,no findings,"
     assert lines[0] == b"Note ID,Client,Note," + ",".join(ADDED).encode("cp1252")
 
 
@@ -191,7 +191,7 @@ def test_utf16_tab_copy(tmp_path):
     raw = dest.read_bytes()
     assert raw.startswith(text.encode("utf-16")[:2])
     assert raw[2:].decode("utf-16-le") == ("Note ID\tNote\t" + "\t".join(ADDED) + "\r\n"
-                                           "t1\tClient wept.\t\t\t\t\tno findings\r\n")
+                                           "t1\tClient wept.\t\t\t\t\tno findings\t\r\n")
 
 
 def test_old_mac_line_ends(tmp_path):
@@ -201,7 +201,7 @@ def test_old_mac_line_ends(tmp_path):
     assert [n.text for n in res.notes] == ["Client wept.", "Client laughed."]
     dest = tmp_path / "mac.out.csv"
     write_csv(res.source, dest, res.notes, [])
-    assert dest.read_bytes().count(b"\r") == 3 and b"m2,Client laughed.,,,,,no findings\r" in dest.read_bytes()
+    assert dest.read_bytes().count(b"\r") == 3 and b"m2,Client laughed.,,,,,no findings,\r" in dest.read_bytes()
 
 
 def test_input_changed_after_reading_is_refused(tmp_path):

@@ -197,7 +197,9 @@ def test_write_annotated_copy(tmp_path, key):
     assert [c.value for c in heads] == list(ADDED)
     assert all(c.font.b for c in heads) and heads[0].font.i  # bold copy of the header style
     row1 = [ws.cell(header_row + 1, first_new + i).value for i in range(len(ADDED))]
-    assert row1 == ["R1 redirect; R3 reassure", None, None, "grief", "2 rescuing flags (grief) — review"]
+    assert row1 == ["R1 redirect; R3 reassure", None, None, "grief", "2 rescuing flags (grief) — review", None]
+    # the last column is the supervisor's, empty, its header comment giving the grammar
+    assert heads[-1].value == "Review" and "not R1" in heads[-1].comment.text and "missed R3" in heads[-1].comment.text
     assert ws.cell(header_row + 2, first_new + 4).value == "no findings"
     comment = ws.cell(header_row + 1, note_col).comment.text
     assert comment.startswith("signed late\n\nnotesplugin findings:")
@@ -464,7 +466,7 @@ def test_rich_workbook_keeps_what_openpyxl_drops(tmp_path):
     assert TC_REL.encode() in after["xl/worksheets/_rels/sheet1.xml.rels"]
     assert PERSON_REL.encode() in after["xl/_rels/workbook.xml.rels"]
     vml = next(v for k, v in after.items() if k.endswith(".vml"))
-    assert vml.count(b'ObjectType="Note"') == 3  # the two comments there were, and ours on C3
+    assert vml.count(b'ObjectType="Note"') == 4  # the two comments there were, ours on C3, the Review header's
     out = openpyxl.load_workbook(dest)["Notes"]
     assert out["C2"].comment.text.startswith("signed late\n\nnotesplugin findings:\nR3 reassure")
     assert out["C2"].comment.author == "Admin"

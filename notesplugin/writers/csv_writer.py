@@ -59,7 +59,7 @@ def write_csv(source: CsvSource, dest: Path, notes: list[Note], findings: list[F
                     if number == header:
                         added = list(ADDED)
                     elif at < len(rows) and rows[at] == number:
-                        added = summary(grouped.get((None, number), []))
+                        added = summary(grouped.get((None, number), [])) + [""]  # Review: the supervisor's
                     else:
                         added = blank
                     out.write(raw[:len(raw) - len(term)])

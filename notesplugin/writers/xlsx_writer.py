@@ -24,8 +24,13 @@ from notesplugin.writers.opc import Package, escape
 from notesplugin.writers.xlsx_parts import Book, Styles, merge_comments
 from notesplugin.writers.xlsx_sheet import Sheet, inline_cell
 
-ADDED = ("Rescuing items", "Exempt items", "Crisis items", "Topics", "Review")
-WIDTHS = (26, 22, 20, 18, 44)
+# The tool's own summary columns, then an empty "Review" column where the supervisor writes
+# corrections for `notesplugin learn` (grammar: notesplugin/corrections.py).
+ADDED = ("Rescuing items", "Exempt items", "Crisis items", "Topics", "Summary", "Review")
+REVIEW = "Review"
+REVIEW_HELP = ("Write corrections here for 'notesplugin learn': ok; not R1 (a false flag); missed R3 grief\n"
+               "or missed R3 \"words of the sentence\"; crisis C1. Ids or names, several separated by ';'.")
+WIDTHS = (26, 22, 20, 18, 44, 30)
 FINDINGS_HEADERS = ("note_id", "clinician", "client", "date", "checklist", "item", "name", "status", "topic",
                     "evidence", "reason", "sheet", "row", "column")
 FORMULA_START = ("=", "+", "-", "@")
@@ -46,7 +51,7 @@ def _item_order(item: str) -> tuple[str, int, str]:
 
 
 def summary(found: list[Finding]) -> list[str]:
-    """The five added cells for one note: rescuing, exempt, crisis, topics, review."""
+    """The tool's added cells for one note: rescuing, exempt, crisis, topics, summary (Review stays empty)."""
     flagged = [f for f in found if f.checklist == "rescuing" and f.status == "flagged"]
     exempt = [f for f in found if f.checklist == "rescuing" and f.status == "exempt"]
     crisis = [f for f in found if f.checklist == "crisis"]
@@ -171,7 +176,7 @@ def _annotate_sheet(sheet: Sheet, header_row: int, notes: list[Note], grouped: d
     added: dict[int, list[str]] = defaultdict(list)
     added[header_row] = [inline_cell(sheet.p, f"{letters[i]}{header_row}", title, bold).decode()
                          for i, title in enumerate(ADDED)]
-    comments: dict[tuple[int, int], str] = {}
+    comments: dict[tuple[int, int], str] = {(header_row, first + ADDED.index(REVIEW)): REVIEW_HELP}
     for note in notes:
         key = note_key(note)
         found = grouped.get(key, [])
