@@ -8,7 +8,6 @@ topic where a correction names one, with an L2 pull toward the shipped weights:
 the model adapts to the practice's writing without forgetting what it knew."""
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import Counter
@@ -128,6 +127,3 @@ def _table(shipped: dict, changed: dict[str, list[float]]) -> dict:
             out.pop(f, None)
     return dict(sorted(out.items()))
 
-
-def dump(model: dict) -> str:
-    return json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"

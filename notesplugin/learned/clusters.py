@@ -57,7 +57,8 @@ def build(set_paths: list[str], k: int = K) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from notesplugin.learned.train import dump, manifest  # the same sorted, compact JSON as the model
+    from notesplugin.learned.model import dump
+    from notesplugin.learned.train import manifest
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="rebuild from the sets the shipped file names; exit 1 if it differs")
     ap.add_argument("--out", type=Path, default=OUT)

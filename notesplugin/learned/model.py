@@ -12,6 +12,12 @@ from pathlib import Path
 FORMAT = "notesplugin-linear/1"
 
 
+def dump(data: dict) -> str:
+    """The one way the project writes its model data: sorted keys, compact, one line, so the
+    same weights are the same bytes (the retrain and undo compare files)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 class ModelError(Exception):
     """One line: which model file and what is wrong with it."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.learned import adapt
-from notesplugin.learned.model import Model, ModelError
+from notesplugin.learned.model import Model, ModelError, dump
 
 MODEL = "model.json"
 RUNS = "runs"
@@ -143,7 +143,7 @@ class Store:
             self.model_path.unlink(missing_ok=True)
             return None
         self.ensure()
-        write_text_atomic(self.model_path, adapt.dump(model), self.file_mode)
+        write_text_atomic(self.model_path, dump(model), self.file_mode)
         return model
 
     def _build(self, runs: list[str]) -> dict | None:
@@ -160,7 +160,7 @@ class Store:
         if not runs or not set(runs) <= set(self.runs()):
             return None
         model = self._build(list(runs))
-        text = adapt.dump(model) if model else ""
+        text = dump(model) if model else ""
         if hashlib.sha256(text.encode("utf-8")).hexdigest()[:12] != fingerprint:
             return None
         out = Model.from_dict(model, "practice model")

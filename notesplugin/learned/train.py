@@ -10,7 +10,6 @@ weights rounded, keys sorted). Needs scikit-learn and scipy (training only).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tomllib
 from collections import Counter, defaultdict
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from notesplugin.checklists.engine import Engine
 from notesplugin.learned.corpus import as_note, load_set
-from notesplugin.learned.model import FORMAT
+from notesplugin.learned.model import FORMAT, dump
 from notesplugin.learned.features import clusters_fingerprint, tokens, topic_features
 from notesplugin.learned.reader import actor_allows, note_features
 
@@ -259,10 +258,6 @@ def build(man: dict, log=print) -> dict:
         "topic_bias": [round(float(tm[t][0]), 4) for t in tnames],
         "topic_weights": dict(sorted(tweights.items())),
     }
-
-
-def dump(model: dict) -> str:
-    return json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
