@@ -199,3 +199,21 @@ def test_the_topic_reads_word_groups_so_an_unseen_word_counts_by_its_neighbours(
     feats = topic_features(["w:bereaved", "bias"], ["bereaved", "widow"])
     assert "c:" + table["bereaved"] in feats and "dc:" + table["bereaved"] in feats
     assert not any(f.startswith(("c:", "dc:")) for f in topic_features(["w:zzzq"], ["zzzq"]))
+
+
+def test_the_model_vetoes_a_rules_only_act_it_is_sure_is_none():
+    # "moved to the homework review" matches an R4 cue (a task while the emotion was unexplored);
+    # the model reads it as a redirect (R1), and gives R4 0.01: under R4's veto, learned on
+    # out-of-fold scores, so the rules' R4 does not stand. Without the veto it does.
+    from notesplugin.learned.model import Model
+    text = "Client sobbed about her father's death. Therapist moved to the homework review."
+    raw = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text())
+    assert 0 < raw["vetoes"]["R4"] < raw["thresholds"]["R4"]
+    items = lambda engine: {(f.item, f.made_by) for f in engine.check(
+        Note(note_id="n", file="t", text=text, date="2026-03-02", clinician="Dana Whitfield, LPC"))
+        if f.checklist == "rescuing"}
+    assert ("R4", "rules") not in items(ENGINE) and ("R1", "model") in items(ENGINE)
+    no_veto = Engine(model=Reader(Model.from_dict({**raw, "vetoes": {}})))
+    assert ("R4", "rules") in items(no_veto)
+    # Only rescuing items have vetoes: a crisis cue always stands on its own.
+    assert not set(raw["vetoes"]) & {"C1", "C2", "C3", "C4", "C5"}

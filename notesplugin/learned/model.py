@@ -32,6 +32,9 @@ class Model:
     topic_bias: list[float]
     topic_weights: dict[str, list[tuple[int, float]]]
     meta: dict
+    # Per item: a sentence only the rules flagged stands unless the model gives it less than
+    # this (learned on out-of-fold scores; absent or 0: the rules' finding always stands).
+    vetoes: dict[str, float] | None = None
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model") -> "Model":
@@ -54,7 +57,8 @@ class Model:
                         weights=table(data["weights"], len(labels)),
                         thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
                         topics=topics, topic_bias=[float(b) for b in data["topic_bias"]],
-                        topic_weights=table(data["topic_weights"], len(topics)), meta=dict(data.get("meta", {})))
+                        topic_weights=table(data["topic_weights"], len(topics)), meta=dict(data.get("meta", {})),
+                        vetoes={str(k): float(v) for k, v in data.get("vetoes", {}).items()})
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{source}: malformed model ({exc}); retrain with `python -m notesplugin.learned.train`") from None
         if len(model.bias) != len(labels) or len(model.topic_bias) != len(topics):

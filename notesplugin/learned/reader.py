@@ -179,12 +179,15 @@ class NoteReading:
         one note's topics never depend on which path found the act."""
         seen = {(f.item, f.start): f for f in learned}
         free = {i.id for i in items or () if not i.topic}
-        at = {s.start: k for k, s in enumerate(self.sents)} if free else {}
+        vetoes = self.model.vetoes or {}
+        at = {s.start: k for k, s in enumerate(self.sents)} if free or vetoes else {}
         out = []
         for f in rules:
             twin = seen.pop((f.item, f.start), None)
             if twin is not None:
                 f = replace(f, made_by="rules+model", topic=twin.topic, reason=twin.reason)
+            elif f.start in at and self.probs[at[f.start]].get(f.item, 1.0) < vetoes.get(f.item, 0.0):
+                continue  # a cue matched words the model is sure are no such act (README: vetoes)
             elif f.item in free and f.start in at:
                 f = replace(f, topic=self.topic(at[f.start]))
             out.append(f)

@@ -208,6 +208,50 @@ def thresholds(rows, oof, named_sets):
     return out
 
 
+VETOES = (0.0, 0.01, 0.02, 0.05, 0.1)  # 0.0: no veto
+
+
+def vetoes(engine: Engine, rows, oof, named_sets, th: dict[str, float]) -> dict[str, float]:
+    """Per rescuing item, the model score under which a sentence only the rules flagged is
+    dropped: the value with the best note-level F1 on out-of-fold scores (ties: the
+    smallest, so no veto unless it helps). Crisis notes are left out: their flags are exempt."""
+    at = defaultdict(list)
+    for k, r in enumerate(rows):
+        at[(r[0], r[1])].append(k)
+    cases = []  # (item, gold, model hit, [out-of-fold score of each rules-only sentence])
+    for name, rs in named_sets:
+        for n, row in enumerate(rs):
+            note = as_note(row)
+            sents = engine._prepare(note)[0]
+            ks = at[(name, n)]
+            found = engine.check(note)
+            if len(ks) != len(sents) or any(f.checklist == "crisis" for f in found):
+                continue
+            start = {s.start: k for k, s in zip(ks, sents)}
+            ruled = defaultdict(list)
+            for f in found:
+                if f.checklist == "rescuing" and f.status == "flagged" and f.start in start:
+                    ruled[f.item].append(oof[start[f.start]].get(f.item, 0.0))
+            for lab in LABELS[:7]:
+                hit = any(oof[k].get(lab, 0.0) >= th[lab] and actor_allows(rows[k][2]) for k in ks)
+                cases.append((lab, lab in row["rescuing"], hit, ruled.get(lab, [])))
+    out = {}
+    for lab in LABELS[:7]:
+        def f1(x):
+            tp = fp = fn = 0
+            for item, gold, hit, scores in cases:
+                if item == lab:
+                    got = hit or any(p >= x for p in scores)
+                    tp += got and gold
+                    fp += got and not gold
+                    fn += gold and not got
+            return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        best = max(VETOES, key=lambda x: (round(f1(x), 6), -x))
+        if best:
+            out[lab] = best
+    return out
+
+
 def build(man: dict, log=print) -> dict:
     engine = Engine(model=False)
     named = sets(man["train"])
@@ -231,6 +275,8 @@ def build(man: dict, log=print) -> dict:
             oof[i] = p
         log(f"  fold {g + 1} of {FOLDS}: {', '.join(sorted(Path(n).stem for n in out))}")
     th = thresholds(rows, oof, named)
+    veto = vetoes(engine, rows, oof, named, th)
+    log(f"  vetoes: {veto}")
     vocab, heads, (tvocab, tm), _ = fit(rows)
     weights: dict[str, list] = defaultdict(list)
     labels = [lab for lab in LABELS if lab in heads]
@@ -253,6 +299,7 @@ def build(man: dict, log=print) -> dict:
         "labels": labels,
         "bias": [round(float(heads[lab][0]), 4) for lab in labels],
         "thresholds": {lab: th[lab] for lab in labels},
+        "vetoes": {lab: veto[lab] for lab in labels if lab in veto},
         "weights": dict(sorted(weights.items())),
         "topics": tnames,
         "topic_bias": [round(float(tm[t][0]), 4) for t in tnames],
