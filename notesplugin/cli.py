@@ -279,7 +279,10 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
     learned = model_summary(item.id)
     if learned:
         click.echo(f"Learned model: flags a sentence at p >= {learned['threshold']:.2f}; trained on "
-                   f"{learned['notes']} labeled notes. Words and facts that weigh most:")
+                   f"{learned['notes']} labeled notes.")
+        if learned["veto"]:
+            click.echo(f"A sentence only the rules flag is dropped when the model gives it p < {learned['veto']:.2f}.")
+        click.echo("Words and facts that weigh most:")
         click.echo("  for:     " + ", ".join(learned["for"]))
         click.echo("  against: " + ", ".join(learned["against"]))
         click.echo("A finding names what made it (rules, model or both) and, for the model, the words that weighed most.")

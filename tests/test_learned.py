@@ -217,3 +217,12 @@ def test_the_model_vetoes_a_rules_only_act_it_is_sure_is_none():
     assert ("R4", "rules") in items(no_veto)
     # Only rescuing items have vetoes: a crisis cue always stands on its own.
     assert not set(raw["vetoes"]) & {"C1", "C2", "C3", "C4", "C5"}
+
+
+def test_explain_names_the_items_veto():
+    from click.testing import CliRunner
+    from notesplugin.cli import main
+    raw = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text())
+    out = CliRunner().invoke(main, ["explain", "R1"]).output
+    assert f"dropped when the model gives it p < {raw['vetoes']['R1']:.2f}" in out, out
+    assert "dropped when" not in CliRunner().invoke(main, ["explain", "R2"]).output  # R2 has none

@@ -230,6 +230,7 @@ def model_summary(item_id: str, n: int = 10) -> dict | None:
     m = reader.model
     i = m.labels.index(item_id)
     ws = sorted(((w, f) for f, row in m.weights.items() for j, w in row if j == i and f != "bias"), key=lambda x: (-x[0], x[1]))
-    return {"threshold": m.thresholds.get(item_id, 1.0), "notes": m.meta.get("notes", 0),
+    return {"threshold": m.thresholds.get(item_id, 1.0), "veto": (m.vetoes or {}).get(item_id, 0.0),
+            "notes": m.meta.get("notes", 0),
             "for": [_readable(f) for w, f in ws[:n] if w > 0],
             "against": [_readable(f) for w, f in reversed(ws[-n:]) if w < 0]}
