@@ -10,8 +10,6 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -24,6 +22,7 @@ from notesplugin.config import Config
 from notesplugin.escape import printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.model import Finding, InputError, Note, OutputError
+from notesplugin.pool import Killed, Runner
 from notesplugin.readers.sniff import LEGACY, UNREAD
 from notesplugin.safety import claim_out_dir
 
@@ -164,21 +163,20 @@ def _engine(config: Config) -> Engine:
 def process_file(path: Path, dest: Path, config: Config, comment_date: datetime | None = None) -> FileResult:
     """Read, check and annotate one file; every failure is caught here so the batch goes on."""
     res = FileResult(path=str(path))
-    try:
-        res.kind, read = readers.read(path, config)
-        res.warnings.extend(read.warnings)
+    with _file_boundary(res, path):
+        source = _read(res, path, config)
         engine = _engine(config)
-        keep = _within_limit(read.notes, path, config, res.warnings)
-        res.skipped = read.skipped + len(read.notes) - len(keep)
-        for note in keep:
-            res.notes.append(note)
+        for note in res.notes:
             res.findings.extend(engine.check(note))
-        try:
-            res.warnings.extend(_write(res.kind, path, read.source, dest, res.notes, res.findings, config, comment_date))
-        except OSError as exc:  # a full disk or a folder made read-only mid-run: this file's one line
-            raise InputError(f"{path.name}: cannot write the annotated copy ({exc.strerror or type(exc).__name__}); "
-                             "free space or fix the output folder's permissions and scan it again") from None
-        res.output = str(dest)
+        _annotate(res, path, source, dest, config, comment_date)
+    return res
+
+
+@contextlib.contextmanager
+def _file_boundary(res: FileResult, path: Path):
+    """One file's failure becomes its one line (never a traceback, never note text)."""
+    try:
+        yield
     except InputError as exc:
         res.ok, res.error = False, str(exc)
     except MemoryError:
@@ -189,7 +187,24 @@ def process_file(path: Path, dest: Path, config: Config, comment_date: datetime 
                                     "please report this with the file type and size (not its content)")
     if not res.ok:
         res.notes, res.findings, res.skipped = [], [], 0
-    return res
+
+
+def _read(res: FileResult, path: Path, config: Config):
+    """The file's notes to check into res (those over the size limit left out); returns its source."""
+    res.kind, read = readers.read(path, config)
+    res.warnings.extend(read.warnings)
+    res.notes = _within_limit(read.notes, path, config, res.warnings)
+    res.skipped = read.skipped + len(read.notes) - len(res.notes)
+    return read.source
+
+
+def _annotate(res: FileResult, path: Path, source, dest: Path, config: Config, comment_date: datetime | None) -> None:
+    try:
+        res.warnings.extend(_write(res.kind, path, source, dest, res.notes, res.findings, config, comment_date))
+    except OSError as exc:  # a full disk or a folder made read-only mid-run: this file's one line
+        raise InputError(f"{path.name}: cannot write the annotated copy ({exc.strerror or type(exc).__name__}); "
+                         "free space or fix the output folder's permissions and scan it again") from None
+    res.output = str(dest)
 
 
 def _within_limit(notes: list[Note], path: Path, config: Config, warnings: list[str]) -> list[Note]:
@@ -224,41 +239,108 @@ def _process_star(args: tuple) -> FileResult:
     return process_file(*args)
 
 
-def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult], None] | None) -> list[FileResult]:
-    """process_file over worker processes. A worker that dies (the OOM killer) breaks the whole pool:
-    the finished files are kept, and each unfinished one is run again alone, so only a file that
-    kills its process again is lost, and it is named."""
-    done: dict[int, FileResult] = {}
+def _check_chunk(notes: list[Note], config: Config) -> list[Finding]:
+    """The checklist stage on some of one file's notes, in a worker (the engine came with the fork)."""
+    engine = _engine(config)
+    return [f for note in notes for f in engine.check(note)]
 
-    def keep(i: int, r: FileResult) -> None:
-        done[i] = r
-        if progress:
-            progress(r)
-    lost: list[int] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_process_star, a) for a in jobs_args]
-        for i, fut in enumerate(futures):
+
+# --jobs: a file that is large (a workbook of thousands of notes) or alone in the batch is read and
+# written once, here in the parent, and only its notes' checking (the expensive stage) is split across
+# the workers; every other file goes whole to one worker, so a folder of small files needs no trips.
+SPLIT_BYTES = 256 * 1024
+MIN_CHUNK = 50  # notes per worker task, at least: fewer do not repay the trip
+CHUNKS_PER_JOB = 8  # enough tasks that no worker waits long on the last one
+
+
+def _killed(path: Path, doing: str) -> str:
+    return (f"{path.name}: the process {doing} it stopped (killed by the system, often for lack of memory); "
+            "the file was skipped: split the export into smaller files or free memory and scan it again")
+
+
+@dataclass
+class _Split:
+    """A file read in the parent whose notes are being checked in the workers."""
+    res: FileResult
+    args: tuple
+    source: Any = None
+    tasks: list = field(default_factory=list)
+
+
+def _split_read(args: tuple, runner: Runner, alone: bool) -> _Split:
+    path, _dest, config, _date = args
+    split = _Split(FileResult(path=str(path)), args)
+    with _file_boundary(split.res, path):
+        split.source = _read(split.res, path, config)
+        notes = split.res.notes
+        size = max(MIN_CHUNK, -(-len(notes) // (runner.jobs * CHUNKS_PER_JOB)))
+        if alone and len(notes) <= size:  # one chunk and nothing else to do: no worker needed
+            split.res.findings = _check_chunk(notes, config)
+        else:
+            split.tasks = [runner.submit(_check_chunk, notes[i:i + size], config) for i in range(0, len(notes), size)]
+    return split
+
+
+def _split_finish(split: _Split, runner: Runner) -> FileResult:
+    """Findings gathered in note order (as --jobs 1 makes them), then the copy written once."""
+    res, (path, dest, config, comment_date) = split.res, split.args
+    if not res.ok:  # its one line was made when it was read
+        return res
+    with _file_boundary(res, path):
+        for task in split.tasks:
             try:
-                keep(i, fut.result())
-            except BrokenProcessPool:
-                lost.append(i)
-    solo: ProcessPoolExecutor | None = None
+                res.findings.extend(runner.result(task))
+            except Killed:
+                raise InputError(_killed(path, "checking")) from None
+        split.tasks = []
+        _annotate(res, path, split.source, dest, config, comment_date)
+    split.source = None
+    return res
+
+
+def _file_result(args: tuple, task, runner: Runner) -> FileResult:
     try:
-        for i in lost:  # one at a time: only one file is ever in flight, so a death names its file
-            solo = solo or ProcessPoolExecutor(max_workers=1)
-            try:
-                keep(i, solo.submit(_process_star, jobs_args[i]).result())
-            except BrokenProcessPool:
-                solo.shutdown()
-                solo = None
-                name = Path(jobs_args[i][0]).name
-                keep(i, FileResult(path=str(jobs_args[i][0]), ok=False, error=(
-                    f"{name}: the process reading it stopped (killed by the system, often for lack of memory); "
-                    "the file was skipped: split the export into smaller files or free memory and scan it again")))
+        return runner.result(task)
+    except Killed:
+        return FileResult(path=str(args[0]), ok=False, error=_killed(Path(args[0]), "reading"))
+
+
+def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult], None] | None) -> list[FileResult]:
+    """The batch over `jobs` worker processes, results in input order, each as --jobs 1 makes it.
+    Whole files are handed out first; meanwhile the parent reads the files to split, one ahead of
+    the one whose findings it is waiting for, so it writes one copy while the workers check the next."""
+    split = [len(jobs_args) == 1 or _size(a[0]) >= SPLIT_BYTES for a in jobs_args]
+    runner = Runner(jobs)
+    results: list[FileResult] = []
+    try:
+        whole = {i: runner.submit(_process_star, a) for i, a in enumerate(jobs_args) if not split[i]}
+        ahead = [i for i in range(len(jobs_args)) if split[i]]
+        reading: dict[int, _Split] = {}
+
+        def read_next() -> None:
+            if ahead:
+                i = ahead.pop(0)
+                reading[i] = _split_read(jobs_args[i], runner, alone=len(jobs_args) == 1)
+        read_next()
+        for i, a in enumerate(jobs_args):
+            if split[i]:
+                read_next()
+                r = _split_finish(reading.pop(i), runner)
+            else:
+                r = _file_result(a, whole.pop(i), runner)
+            results.append(r)
+            if progress:
+                progress(r)
     finally:
-        if solo is not None:
-            solo.shutdown()
-    return [done[i] for i in range(len(jobs_args))]
+        runner.close()
+    return results
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # the reader names the problem
+        return 0
 
 
 def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool = True,
@@ -281,7 +363,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         _pin(True)
         stack.callback(_pin, False)
         results: list[FileResult] = []
-        if jobs > 1 and len(jobs_args) > 1:
+        if jobs > 1 and jobs_args:
             _engine(config)  # built here, once: forked workers inherit it instead of each building its own
             results = _parallel(jobs_args, jobs, progress)
         else:
