@@ -11,7 +11,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 FIGURES = ("xlsx_floor_s", "xlsx_scan_s", "xlsx_cli_scan_s", "read_s", "write_s", "docx_floor_s", "docx_scan_s",
            "docx_scan_jobs2_s", "engine_notes_per_s", "peak_rss_mb", "scaling_ratio", "xlsx_ratio", "docx_ratio",
-           "jobs_speedup", "pdf_floor_s", "pdf_scan_s", "pdf_ratio", "csv_write_mem_growth_mb", "xlsx_write_ratio")
+           "jobs_speedup", "xlsx_scan_jobs2_s", "xlsx_jobs_speedup", "pdf_floor_s", "pdf_scan_s", "pdf_ratio",
+           "csv_write_mem_growth_mb", "xlsx_write_ratio")
 
 
 def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
@@ -23,7 +24,7 @@ def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
     for label in ("cores:", "engine:", "scaling:", "openpyxl load+save floor", "python-docx open+save floor",
                   "--jobs 2", "pypdf open+save floor", "RSS: peak", "targets:"):
         assert label in text
-    assert text.count("(target ") == 9  # one verdict line per target
+    assert text.count("(target ") == 10  # one verdict line per target
 
     fig = json.loads(out.read_text(encoding="utf-8"))
     assert fig["mode"] == "quick" and fig["cores"] >= 1
@@ -31,7 +32,8 @@ def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
         assert isinstance(fig[key], (int, float)) and math.isfinite(fig[key]) and fig[key] > 0, key
     assert len(fig["scaling_ms_per_note"]) == 3
     assert set(fig["targets"]) == {"xlsx_ratio", "docx_ratio", "engine_notes_per_s", "peak_rss_mb",
-                                   "scaling_ratio", "jobs_speedup", "pdf_ratio", "csv_write_mem_growth_mb",
+                                   "scaling_ratio", "jobs_speedup", "xlsx_jobs_speedup", "pdf_ratio",
+                                   "csv_write_mem_growth_mb",
                                    "xlsx_write_ratio"}
     assert all(isinstance(t["met"], bool) for t in fig["targets"].values())
     # the generated exports are realistic: every checklist item is found in them

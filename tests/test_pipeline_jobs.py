@@ -224,4 +224,5 @@ def test_bad_or_failing_split_file_gives_one_line(exports, tmp_path, monkeypatch
         run = json.loads((tmp_path / jobs / "run.json").read_text())
         assert run["counts"]["files"] == 5 and run["counts"]["files_failed"] == 2
     assert lines["2"] == lines["1"] and len(lines["2"]) == 2
-    assert lines["2"][0].startswith("error: broken.xlsx: ") and lines["2"][1].startswith("error: week.xlsx: internal error")
+    assert lines["2"][0].startswith("error: broken.xlsx: ")
+    assert lines["2"][1].startswith("error: week.xlsx: internal error")
