@@ -15,6 +15,7 @@ import pytest
 from docx import Document
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
+from lxml import etree
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
@@ -30,6 +31,8 @@ from notesplugin.readers.xlsx_reader import read_xlsx
 from notesplugin.writers.docx_writer import write_docx
 from notesplugin.writers.xlsx_writer import ADDED, write_xlsx
 
+EP = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 TEXT = "Client cried about her father. Writer told her it would all be fine and moved on."
 
@@ -90,14 +93,25 @@ THREADED = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Threaded
             b'dT="2026-03-01T10:00:00.00" personId="{11111111-1111-1111-1111-111111111111}" '
             b'id="{22222222-2222-2222-2222-222222222222}"><text>Check the ID</text></threadedComment>'
             b"</ThreadedComments>")
+# docProps/app.xml as Excel writes it: the worksheets' titles under a counted heading, then the names
+APP = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+       b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+       b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+       b'<Application>Microsoft Excel</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop>'
+       b'<HeadingPairs><vt:vector size="4" baseType="variant"><vt:variant><vt:lpstr>%s</vt:lpstr>'
+       b'</vt:variant><vt:variant><vt:i4>2</vt:i4></vt:variant><vt:variant><vt:lpstr>Named Ranges</vt:lpstr>'
+       b'</vt:variant><vt:variant><vt:i4>1</vt:i4></vt:variant></vt:vector></HeadingPairs><TitlesOfParts>'
+       b'<vt:vector size="3" baseType="lpstr"><vt:lpstr>Notes</vt:lpstr><vt:lpstr>Stats</vt:lpstr>'
+       b'<vt:lpstr>FlagCounts</vt:lpstr></vt:vector></TitlesOfParts><AppVersion>16.0300</AppVersion></Properties>')
 PERSONS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<personList xmlns="http://schemas.microsoft'
            b'.com/office/spreadsheetml/2018/threadedcomments"><person displayName="Admin" '
            b'id="{11111111-1111-1111-1111-111111111111}" userId="admin" providerId="None"/></personList>')
 
 
-def _workbook(path: Path) -> Path:
+def _workbook(path: Path, heading: bytes = b"Worksheets") -> Path:
     """Notes + a Stats sheet with an image, a chart, a text box, sparklines, conditional formatting,
-    a data validation and an x14 one, a defined name, legacy and threaded comments, customXml."""
+    a data validation and an x14 one, a defined name, legacy and threaded comments, customXml,
+    and Excel's document properties (app.xml, its worksheets heading in `heading`)."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Notes"
@@ -136,6 +150,8 @@ def _workbook(path: Path) -> Path:
             elif item.filename == "xl/worksheets/_rels/sheet1.xml.rels":
                 data = data.replace(b"</Relationships>", f'<Relationship Id="rIdTc" Type="{tc_rel}" Target="../'
                                     f'threadedComments/threadedComment1.xml"/></Relationships>'.encode())
+            elif item.filename == "docProps/app.xml":
+                data = APP % heading
             elif item.filename == "xl/_rels/workbook.xml.rels":
                 data = data.replace(b"</Relationships>", f'<Relationship Id="rIdP" Type="{person_rel}" '
                                     f'Target="persons/person.xml"/></Relationships>'.encode())
@@ -151,7 +167,8 @@ def _workbook(path: Path) -> Path:
     return path
 
 
-XLSX_MAY_CHANGE = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+XLSX_MAY_CHANGE = {"[Content_Types].xml", "docProps/app.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                   "xl/styles.xml",
                    "xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml", "xl/comments/comment1.xml",
                    "xl/drawings/commentsDrawing1.vml"}
 
@@ -182,6 +199,44 @@ def test_workbook_fixture_keeps_every_other_part(tmp_path):
     assert out["Notes"]["F3"].comment.text.startswith("notesplugin findings:")
     if SOFFICE:
         _to_pdf(dest, tmp_path / "pdf")
+
+
+def _app_parts(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """(heading, count) pairs and the titles docProps/app.xml lists."""
+    root = etree.fromstring(_members(path)["docProps/app.xml"])
+    pairs = [v[0].text for v in root.iterfind(f"{{{EP}}}HeadingPairs/{{{VT}}}vector/{{{VT}}}variant")]
+    vector = root.find(f"{{{EP}}}TitlesOfParts/{{{VT}}}vector")
+    titles = [t.text for t in vector]
+    assert int(vector.get("size")) == len(titles)
+    assert int(root.find(f"{{{EP}}}HeadingPairs/{{{VT}}}vector").get("size")) == len(pairs)
+    return list(zip(pairs[::2], pairs[1::2])), titles
+
+
+@pytest.mark.parametrize("heading", ["Worksheets", "Arbeitsblätter"])
+def test_app_xml_counts_the_findings_sheet(tmp_path, heading):
+    """Excel's document properties (File > Info, Explorer) list the worksheets: the copy's list holds
+    the Findings sheet too, whatever language the heading is in; the named ranges stay as they were."""
+    src = _workbook(tmp_path / "practice.xlsx", heading.encode("utf-8"))
+    assert _app_parts(src) == ([(heading, "2"), ("Named Ranges", "1")], ["Notes", "Stats", "FlagCounts"])
+    res = read_xlsx(src, Config())
+    dest = tmp_path / "practice.annotated.xlsx"
+    write_xlsx(res.source, dest, res.notes, [_finding(n, "it would all be fine") for n in res.notes])
+    assert _app_parts(dest) == ([(heading, "3"), ("Named Ranges", "1")],
+                                ["Notes", "Stats", "Findings", "FlagCounts"])
+    assert openpyxl.load_workbook(dest).sheetnames == ["Notes", "Stats", "Findings"]
+
+
+def test_app_xml_without_a_sheet_list_is_kept(tmp_path):
+    """openpyxl's app.xml lists no sheets: nothing to agree with, so it is copied byte for byte."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["Note ID", "Note"])
+    wb.active.append(["n1", TEXT])
+    src = tmp_path / "plain.xlsx"
+    wb.save(src)
+    res = read_xlsx(src, Config())
+    dest = tmp_path / "plain.annotated.xlsx"
+    write_xlsx(res.source, dest, res.notes, [_finding(n, "it would all be fine") for n in res.notes])
+    assert "docProps/app.xml" not in _changed(src, dest)
 
 
 # ---- Word --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The workbook-level parts an annotated copy changes: workbook.xml (a new sheet),
-styles.xml (header styles appended, existing indices kept) and a sheet's legacy
-comments + VML drawing (ours merged with the ones already there)."""
+docProps/app.xml (the sheet counted), styles.xml (header styles appended, existing
+indices kept) and a sheet's legacy comments + VML drawing (ours merged with the ones
+already there)."""
 from __future__ import annotations
 
 import copy
@@ -17,6 +18,9 @@ RT_SHEET = f"{OFFICE_REL}/worksheet"
 RT_STYLES = f"{OFFICE_REL}/styles"
 RT_COMMENTS = f"{OFFICE_REL}/comments"
 RT_VML = f"{OFFICE_REL}/vmlDrawing"
+RT_APP = f"{OFFICE_REL}/extended-properties"
+EXT_PROPS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
@@ -62,6 +66,39 @@ class Book:
             prefix, OFFICE_REL.encode(), escape(title).encode("utf-8"), sheet_id, rid.encode())
         pkg.put(self.part, book[:m.start()] + element + book[m.start():])
         return part
+
+
+def count_sheet(pkg: Package, book: Book, title: str) -> None:
+    """docProps/app.xml as Excel writes it lists the worksheets' titles (TitlesOfParts) under a
+    heading with their count (HeadingPairs: "Worksheets", in Excel's own language): the new sheet
+    joins that group, so the document properties agree with the workbook. The group is the one
+    whose titles are the workbook's worksheets; an app.xml without one (openpyxl writes none) is
+    left as it is. Call before book.add_sheet."""
+    parts = [resolve("", r["Target"]) for r in pkg.rels("") if r.get("Type") == RT_APP]
+    if not parts or not pkg.has(parts[0]):
+        return
+    root = etree.fromstring(pkg.read(parts[0]))
+    pairs = root.find(f"{{{EXT_PROPS}}}HeadingPairs/{{{VT}}}vector")
+    titles = root.find(f"{{{EXT_PROPS}}}TitlesOfParts/{{{VT}}}vector")
+    if pairs is None or titles is None:
+        return
+    worksheets = {name for name, _, _ in book.sheets if name in book.parts}
+    variants, names, at = list(pairs), list(titles), 0
+    for k in range(0, len(variants) - 1, 2):
+        count = variants[k + 1][0] if len(variants[k + 1]) else None
+        if count is None or not (count.text or "").strip().isdigit():
+            return  # not a layout we know: change nothing
+        n = int(count.text)
+        group = names[at:at + n]
+        if group and {e.text for e in group} == worksheets:
+            added = etree.Element(group[-1].tag)
+            added.text = title
+            titles.insert(titles.index(group[-1]) + 1, added)
+            count.text = str(n + 1)
+            titles.set("size", str(len(titles)))
+            pkg.put(parts[0], _xml(root))
+            return
+        at += n
 
 
 class Styles:

@@ -21,7 +21,7 @@ from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.sources import XlsxSource
 from notesplugin.writers.opc import Package, escape
-from notesplugin.writers.xlsx_parts import Book, Styles, merge_comments
+from notesplugin.writers.xlsx_parts import Book, Styles, count_sheet, merge_comments
 from notesplugin.writers.xlsx_sheet import Sheet, inline_cell
 
 # The tool's own summary columns, then an empty "Review" column where the supervisor writes
@@ -249,7 +249,9 @@ def write_xlsx(source: XlsxSource, dest: Path, notes: list[Note], findings: list
                 new_rid = merge_comments(pkg, part, legacy, comments, AUTHOR) if comments else None
                 pkg.put(part, sheet.patch(added, widths, new_rid if legacy is None else None))
                 rewritten.append((title, part, original))
-            book.add_sheet(book.unique_title("Findings"), _findings_sheet(notes, grouped, styles))
+            findings_title = book.unique_title("Findings")
+            count_sheet(pkg, book, findings_title)
+            book.add_sheet(findings_title, _findings_sheet(notes, grouped, styles))
             styles.save()
             for title, part, original in rewritten:
                 _verify(title, original, pkg.read(part), src.name)
