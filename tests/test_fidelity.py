@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -108,10 +109,11 @@ PERSONS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<personLis
            b'id="{11111111-1111-1111-1111-111111111111}" userId="admin" providerId="None"/></personList>')
 
 
-def _workbook(path: Path, heading: bytes = b"Worksheets") -> Path:
+def _workbook(path: Path, heading: bytes = b"Worksheets", macros: bool = False) -> Path:
     """Notes + a Stats sheet with an image, a chart, a text box, sparklines, conditional formatting,
     a data validation and an x14 one, a defined name, legacy and threaded comments, customXml,
-    and Excel's document properties (app.xml, its worksheets heading in `heading`)."""
+    and Excel's document properties (app.xml, its worksheets heading in `heading`). With macros
+    (an .xlsm): a signed VBA project and a form control (a check box) on the Notes sheet."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Notes"
@@ -143,6 +145,8 @@ def _workbook(path: Path, heading: bytes = b"Worksheets") -> Path:
             data = zin.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
                 data = data.replace(b"</worksheet>", X14_DV + b"</worksheet>")
+                if macros:
+                    data = re.sub(rb"(<legacyDrawing [^>]*/>)", lambda m: m.group(1) + CONTROLS, data)
             elif item.filename == "xl/worksheets/sheet2.xml":
                 data = data.replace(b"</worksheet>", SPARKLINES + b"</worksheet>")
             elif item.filename == "xl/drawings/drawing1.xml":
@@ -160,11 +164,127 @@ def _workbook(path: Path, heading: bytes = b"Worksheets") -> Path:
                                     b'ContentType="application/vnd.ms-excel.threadedcomments+xml"/><Override '
                                     b'PartName="/xl/persons/person.xml" ContentType="application/vnd.ms-excel.'
                                     b'person+xml"/></Types>')
+            if macros:
+                data = _with_macros(item.filename, data)
             zout.writestr(item, data)
         zout.writestr("xl/threadedComments/threadedComment1.xml", THREADED)
         zout.writestr("xl/persons/person.xml", PERSONS)
         zout.writestr("customXml/item1.xml", b"<practice>kept</practice>")
+        if macros:
+            for name, data in MACRO_PARTS.items():
+                zout.writestr(name, data)
     return path
+
+
+# ---- a signed VBA project and a form control, as Excel writes them into an .xlsm ---------------
+
+def _empty_cfb() -> bytes:
+    """A valid OLE compound file (version 3) holding only its root storage: what vbaProject.bin is
+    made of, without a VBA project in it (no macro code in the test suite)."""
+    free, end, fat_sector, nostream = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+    header = (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + bytes(6) + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, end, 0, end, 0)
+              + struct.pack("<I", 0) + struct.pack("<I", free) * 108)
+    fat = struct.pack("<II", fat_sector, end) + struct.pack("<I", free) * 126
+    name = "Root Entry".encode("utf-16-le") + bytes(2)
+    root = (name.ljust(64, b"\0") + struct.pack("<HBB", len(name), 5, 1) + struct.pack("<III", nostream, nostream,
+            nostream) + bytes(16 + 4 + 16) + struct.pack("<IQ", end, 0))
+    empty = bytes(64) + struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", nostream, nostream, nostream) + bytes(44)
+    return header + fat + root + empty * 3
+
+
+SIGNATURE = bytes(range(256)) * 6  # a signature blob: only its bytes and its link matter here
+CONTROL_SHAPE = (b'<v:shape xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+                 b'xmlns:x="urn:schemas-microsoft-com:office:excel" id="_x0000_s1028" type="#_x0000_t201" '
+                 b'style="position:absolute;margin-left:460pt;margin-top:16pt;width:80pt;height:18pt;z-index:3" '
+                 b'filled="f" stroked="f" o:insetmode="auto"><v:textbox style="mso-direction-alt:auto" '
+                 b'o:singleclick="f"><div style="text-align:left">Reviewed</div></v:textbox>'
+                 b'<x:ClientData ObjectType="Checkbox"><x:SizeWithCells/><x:Anchor>7, 0, 1, 0, 8, 40, 2, 0</x:Anchor>'
+                 b"<x:AutoFill>False</x:AutoFill><x:AutoLine>False</x:AutoLine><x:TextVAlign>Center</x:TextVAlign>"
+                 b"<x:Checked>1</x:Checked><x:NoThreeD/></x:ClientData></v:shape>")
+CONTROLS = (b'<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+            b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"><mc:Choice Requires="x14">'
+            b'<controls><mc:AlternateContent><mc:Choice Requires="x14"><control xmlns:r="http://schemas.openxmlformats'
+            b'.org/officeDocument/2006/relationships" shapeId="1028" r:id="rIdCtrl1" name="Check Box 1"><controlPr '
+            b'defaultSize="0" autoFill="0" autoLine="0" autoPict="0"><anchor moveWithCells="1"><from><xdr:col '
+            b'xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">7</xdr:col><xdr:colOff '
+            b'xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">0</xdr:colOff><xdr:row '
+            b'xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">1</xdr:row><xdr:rowOff '
+            b'xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">0</xdr:rowOff></from>'
+            b'<to><xdr:col xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">8</xdr:col>'
+            b'<xdr:colOff xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">381000'
+            b'</xdr:colOff><xdr:row xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">2'
+            b'</xdr:row><xdr:rowOff xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing">0'
+            b"</xdr:rowOff></to></anchor></controlPr></control></mc:Choice></mc:AlternateContent></controls>"
+            b"</mc:Choice></mc:AlternateContent>")
+CTRL_PROP = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<formControlPr xmlns="http://schemas.'
+             b'microsoft.com/office/spreadsheetml/2009/9/main" objectType="CheckBox" checked="Checked" '
+             b'lockText="1" noThreeD="1"/>')
+VBA_RELS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.'
+            b'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.microsoft'
+            b'.com/office/2006/relationships/vbaProjectSignature" Target="vbaProjectSignature.bin"/></Relationships>')
+MACRO_PARTS = {"xl/vbaProject.bin": _empty_cfb(), "xl/vbaProjectSignature.bin": SIGNATURE,
+               "xl/_rels/vbaProject.bin.rels": VBA_RELS, "xl/ctrlProps/ctrlProp1.xml": CTRL_PROP}
+MACRO_KEPT = (*MACRO_PARTS, "xl/worksheets/_rels/sheet1.xml.rels")
+
+
+def _with_macros(name: str, data: bytes) -> bytes:
+    """The parts a signed macro workbook with a check box changes, as Excel writes them."""
+    if name == "[Content_Types].xml":
+        return data.replace(
+            b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+            b"application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
+            b"</Types>", b'<Override PartName="/xl/vbaProject.bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+                         b'<Override PartName="/xl/vbaProjectSignature.bin" ContentType="application/vnd.ms-office.'
+                         b'vbaProjectSignature"/><Override PartName="/xl/ctrlProps/ctrlProp1.xml" ContentType='
+                         b'"application/vnd.ms-excel.controlproperties+xml"/></Types>')
+    if name == "xl/_rels/workbook.xml.rels":
+        return data.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/'
+                            b'office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>')
+    if name == "xl/worksheets/_rels/sheet1.xml.rels":
+        return data.replace(b"</Relationships>", b'<Relationship Id="rIdCtrl1" Type="http://schemas.openxmlformats'
+                            b'.org/officeDocument/2006/relationships/ctrlProp" Target="../ctrlProps/ctrlProp1.xml"/>'
+                            b"</Relationships>")
+    if name == "xl/drawings/commentsDrawing1.vml":  # the sheet's one VML drawing holds the control's shape too
+        return data.replace(b"</xml>", CONTROL_SHAPE + b"</xml>")
+    return data
+
+
+def test_signed_macro_workbook_with_a_form_control_keeps_every_other_part(tmp_path):
+    src = _workbook(tmp_path / "practice.xlsm", macros=True)
+    res = read_xlsx(src, Config())
+    assert [n.note_id for n in res.notes] == ["f0", "f1", "f2"]
+    dest = tmp_path / "out" / "practice.annotated.xlsm"
+    dest.parent.mkdir()
+    write_xlsx(res.source, dest, res.notes, [_finding(n, "it would all be fine") for n in res.notes])
+    before, after = _members(src), _members(dest)
+    changed = _changed(src, dest)
+    assert changed <= XLSX_MAY_CHANGE | {"xl/comments/comment1.xml", "xl/drawings/commentsDrawing1.vml"}, changed
+    for kept in MACRO_KEPT:  # the project, its signature and the link to it, the control and its link
+        assert kept not in changed and after[kept] == before[kept], kept
+    types = after["[Content_Types].xml"]
+    for part, ctype in (("/xl/vbaProject.bin", b"vbaProject"), ("/xl/vbaProjectSignature.bin", b"vbaProjectSignature"),
+                        ("/xl/ctrlProps/ctrlProp1.xml", b"controlproperties")):
+        assert re.search(rb'PartName="%s" ContentType="[^"]*%s' % (part.encode(), ctype), types), part
+    assert b"macroEnabled.main+xml" in types
+    # the sheet keeps its control where it was; our comment boxes join the VML without taking its shape id
+    assert CONTROLS in after["xl/worksheets/sheet1.xml"]
+    vml = after["xl/drawings/commentsDrawing1.vml"]
+    assert CONTROL_SHAPE in vml and vml.count(b'"_x0000_s1028"') == 1
+    assert len(re.findall(rb'ObjectType="Note"', vml)) == 4  # F2's and A3's boxes, and new ones for F3 and F4
+    out = openpyxl.load_workbook(dest, keep_vba=True)
+    assert [c.value for c in out["Notes"][1]][6:] == list(ADDED)
+    assert out["Notes"]["F4"].comment.text.startswith("notesplugin findings:")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not installed (apt-get install libreoffice-calc-nogui)")
+def test_libreoffice_converts_the_signed_macro_copy(tmp_path):
+    src = _workbook(tmp_path / "practice.xlsm", macros=True)
+    _to_pdf(src, tmp_path / "before")  # the fixture itself converts: a failure below is the copy's
+    res = read_xlsx(src, Config())
+    dest = tmp_path / "practice.annotated.xlsm"
+    write_xlsx(res.source, dest, res.notes, [_finding(n, "it would all be fine") for n in res.notes])
+    _to_pdf(dest, tmp_path / "after")
 
 
 XLSX_MAY_CHANGE = {"[Content_Types].xml", "docProps/app.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
