@@ -67,7 +67,7 @@ def main() -> None:
 @click.option("--show-evidence", is_flag=True, help="Print the evidence sentences (note text) in the terminal.")
 @click.option("--include-excerpts", is_flag=True, help="Letters quote evidence sentences (client names as initials).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Files processed in parallel.")
+              help="Worker processes: files in parallel, and a large file's notes checked in parallel.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Summary format on stdout.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
