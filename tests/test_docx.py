@@ -4,7 +4,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -521,8 +521,14 @@ MODERN = {
     "word/commentsIds.xml": ("http://schemas.microsoft.com/office/2016/09/relationships/commentsIds",
                              "application/vnd.openxmlformats-officedocument.wordprocessingml.commentsIds+xml",
                              b'<w16cid:commentsIds xmlns:w16cid="http://schemas.microsoft.com/office/word/2016/'
-                             b'wordml/cid"><w16cid:commentId w16cid:paraId="00000001" w16cid:durableId="1A2B3C4D"/>'
-                             b"</w16cid:commentsIds>"),
+                             b'wordml/cid"><w16cid:commentId w16cid:paraId="00000001" w16cid:durableId="10000000"/>'
+                             b"</w16cid:commentsIds>"),  # the durable id the first new comment would take
+    "word/commentsExtensible.xml": ("http://schemas.microsoft.com/office/2018/08/relationships/commentsExtensible",
+                                    "application/vnd.openxmlformats-officedocument.wordprocessingml."
+                                    "commentsExtensible+xml",
+                                    b'<w16cex:commentsExtensible xmlns:w16cex="http://schemas.microsoft.com/office/'
+                                    b'word/2018/wordml/cex"><w16cex:commentExtensible w16cex:durableId="10000000" '
+                                    b'w16cex:dateUtc="2026-01-06T10:00:00Z"/></w16cex:commentsExtensible>'),
     "word/people.xml": ("http://schemas.microsoft.com/office/2011/relationships/people",
                         "application/vnd.openxmlformats-officedocument.wordprocessingml.people+xml",
                         b'<w15:people xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml">'
@@ -561,14 +567,18 @@ def test_modern_comment_parts_stay_consistent(tmp_path):
     res = read_docx(src, CFG)
     note = res.notes[0]
     dest = tmp_path / "modern.out.docx"
-    write_docx(res.source, dest, [note], [_finding(note, "told her it would all be fine")])
+    write_docx(res.source, dest, [note], [_finding(note, "told her it would all be fine")],
+               comment_date=datetime(2026, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2))))
     after = _members(dest)
     comments = after["word/comments.xml"]
     ids = re.findall(rb'w14:paraId="([0-9A-F]{8})"', comments)
-    assert len(ids) == 1 and ids[0] != b"00000001"  # ours, unique
+    assert len(ids) == 1 and ids[0] not in (b"00000001", b"10000000")  # ours, new to paraIds and durableIds
     assert b'w15:paraId="00000001"' in after["word/commentsExtended.xml"]  # the old thread kept
     assert b'<w15:commentEx w15:paraId="%s" w15:done="0"/>' % ids[0] in after["word/commentsExtended.xml"]
-    assert b'w16cid:paraId="%s"' % ids[0] in after["word/commentsIds.xml"]
+    assert b'w16cid:paraId="%s" w16cid:durableId="%s"' % (ids[0], ids[0]) in after["word/commentsIds.xml"]
+    cex = after["word/commentsExtensible.xml"]  # Word 365 dates each durable id, in UTC
+    assert cex.startswith(MODERN["word/commentsExtensible.xml"][2][:-len(b"</w16cex:commentsExtensible>")])
+    assert b'<w16cex:commentExtensible w16cex:durableId="%s" w16cex:dateUtc="2026-05-01T12:30:00Z"/>' % ids[0] in cex
     assert b'w15:author="notesplugin"' in after["word/people.xml"] and b"Dr Lee" in after["word/people.xml"]
     got = {c.author: c.text for c in _comments(dest)}
     assert got["Dr Lee"] == "Please co-sign" and got["notesplugin"].startswith("R3 reassure")

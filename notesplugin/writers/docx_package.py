@@ -1,11 +1,12 @@
 """Save an annotated Word document by patching its package: only the main
 document part, the comments part (and, where the file has them, Word's
-modern-comment parts: commentsExtended, commentsIds, people) are written;
-every other member is copied byte for byte."""
+modern-comment parts: commentsExtended, commentsIds, commentsExtensible, people)
+are written; every other member is copied byte for byte."""
 from __future__ import annotations
 
 import re
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -16,9 +17,11 @@ from notesplugin.writers.opc import Package, escape
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 W15 = "http://schemas.microsoft.com/office/word/2012/wordml"
 W16CID = "http://schemas.microsoft.com/office/word/2016/wordml/cid"
+W16CEX = "http://schemas.microsoft.com/office/word/2018/wordml/cex"
 RT_EXTENDED = "http://schemas.microsoft.com/office/2011/relationships/commentsExtended"
 RT_IDS = "http://schemas.microsoft.com/office/2016/09/relationships/commentsIds"
 RT_PEOPLE = "http://schemas.microsoft.com/office/2011/relationships/people"
+RT_EXTENSIBLE = "http://schemas.microsoft.com/office/2018/08/relationships/commentsExtensible"
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml"
 
 
@@ -42,13 +45,14 @@ def _insert_last(data: bytes, ns: str, prefix: str, element: str) -> bytes:
 
 def _modern(pkg: Package, doc_part, comments: list, author: str) -> None:
     """Entries for our comments in the modern-comment parts the file already has, so Word keeps
-    its threads consistent: a paraId on each comment's last paragraph, listed in commentsExtended
-    (and commentsIds); our author in people."""
-    extended, ids, people = (_related(doc_part, rt) for rt in (RT_EXTENDED, RT_IDS, RT_PEOPLE))
-    if extended is None and ids is None:
+    its threads consistent: a paraId on each comment's last paragraph, listed in commentsExtended;
+    in commentsIds a durableId for it (the same number), which commentsExtensible (Word 365)
+    dates; our author in people. The number is new to both id kinds in every one of these parts."""
+    extended, ids, cex, people = (_related(doc_part, rt) for rt in (RT_EXTENDED, RT_IDS, RT_EXTENSIBLE, RT_PEOPLE))
+    if extended is None and ids is None and cex is None:
         return
-    taken = set(re.findall(rb'paraId="([0-9A-Fa-f]{8})"', b"".join(
-        pkg.read(p.partname.membername) for p in (extended, ids) if p is not None)))
+    taken = set(re.findall(rb'(?:paraId|durableId)="([0-9A-Fa-f]{8})"', b"".join(
+        pkg.read(p.partname.membername) for p in (extended, ids, cex) if p is not None)))
     used = {int(t, 16) for t in taken}
     n = 0x10000000
     for comment in comments:
@@ -65,6 +69,13 @@ def _modern(pkg: Package, doc_part, comments: list, author: str) -> None:
             name = ids.partname.membername
             pkg.put(name, _insert_last(pkg.read(name), W16CID, "w16cid",
                                        f'<w16cid:commentId w16cid:paraId="{para_id}" w16cid:durableId="{para_id}"/>'))
+        if cex is not None:
+            when = comment._comment_elm.date or datetime.now(timezone.utc)
+            when = (when.astimezone(timezone.utc) if when.tzinfo else when).strftime("%Y-%m-%dT%H:%M:%SZ")
+            name = cex.partname.membername
+            pkg.put(name, _insert_last(pkg.read(name), W16CEX, "w16cex",
+                                       f'<w16cex:commentExtensible w16cex:durableId="{para_id}" '
+                                       f'w16cex:dateUtc="{when}"/>'))
     if people is not None and comments:
         name = people.partname.membername
         data = pkg.read(name)
