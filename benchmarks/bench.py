@@ -38,6 +38,7 @@ import os
 import platform
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -432,6 +433,35 @@ def run(quick: bool, tmp: Path) -> dict:
     return fig
 
 
+def _cpu_busy_s() -> float | None:
+    """Seconds of CPU the whole machine spent busy so far (Linux /proc/stat), None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    import resource
+    return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+
+
+def others_busy(fn, *args, **kwargs):
+    """(fn's value, cores other programs kept busy on average while it ran): a parallel figure
+    measured while the machine's cores were taken by other work says little, so say how much."""
+    busy, own, t = _cpu_busy_s(), _own_cpu_s(), time.perf_counter()
+    value = fn(*args, **kwargs)
+    wall = time.perf_counter() - t
+    after = _cpu_busy_s()
+    if busy is None or after is None:
+        return value, float("nan")
+    return value, max(0.0, (after - busy) - (_own_cpu_s() - own)) / wall
+
+
 def run_jobs(quick: bool, tmp: Path, repeat: int) -> dict:
     """Only --jobs 2 against --jobs 1, on the one workbook and on the DOCX folder, `repeat` rounds;
     the two runs of a round are back to back, so each ratio has its floor from the same moment."""
@@ -448,16 +478,20 @@ def run_jobs(quick: bool, tmp: Path, repeat: int) -> dict:
     for r in range(repeat):
         got = {"load_before": os.getloadavg()[0]}
         for name, path in (("xlsx", book), ("docx", folder)):
-            one, _ = scan_lib([path], tmp / f"{name}_{r}_1", tmp / f"{name}_{r}_1.sqlite3", jobs=1)
-            two, _ = scan_lib([path], tmp / f"{name}_{r}_2", tmp / f"{name}_{r}_2.sqlite3", jobs=2)
-            got[name] = {"jobs1_s": one, "jobs2_s": two, "speedup": one / two}
+            (one, _), busy1 = others_busy(scan_lib, [path], tmp / f"{name}_{r}_1", tmp / f"{name}_{r}_1.db", jobs=1)
+            (two, _), busy2 = others_busy(scan_lib, [path], tmp / f"{name}_{r}_2", tmp / f"{name}_{r}_2.db", jobs=2)
+            got[name] = {"jobs1_s": one, "jobs2_s": two, "speedup": one / two,
+                         "others_cores_jobs1": busy1, "others_cores_jobs2": busy2}
         fig["rounds"].append(got)
         print(f"round {r + 1} (load {got['load_before']:.2f}): workbook {got['xlsx']['jobs1_s']:.2f} s -> "
               f"{got['xlsx']['jobs2_s']:.2f} s = {got['xlsx']['speedup']:.2f}x; DOCX folder "
               f"{got['docx']['jobs1_s']:.2f} s -> {got['docx']['jobs2_s']:.2f} s = {got['docx']['speedup']:.2f}x")
+        print("  cores busy with other work meanwhile (jobs 1 / jobs 2): " + "; ".join(
+            f"{name} {got[name]['others_cores_jobs1']:.2f} / {got[name]['others_cores_jobs2']:.2f}"
+            for name in ("xlsx", "docx")))
     for name, key in (("xlsx", "xlsx_jobs_speedup"), ("docx", "jobs_speedup")):
         ratios = sorted(g[name]["speedup"] for g in fig["rounds"])
-        fig[key] = ratios[len(ratios) // 2]
+        fig[key] = statistics.median(ratios)
         fig[f"{key}_spread"] = [ratios[0], ratios[-1]]
         print(f"  {verdict(key, fig[key])} (median of {len(ratios)}; spread {ratios[0]:.2f}-{ratios[-1]:.2f})")
     return fig
