@@ -250,7 +250,7 @@ def _check_chunk(notes: list[Note], config: Config) -> list[Finding]:
 # the workers; every other file goes whole to one worker, so a folder of small files needs no trips.
 SPLIT_BYTES = 256 * 1024
 MIN_CHUNK = 50  # notes per worker task, at least: fewer do not repay the trip
-CHUNKS_PER_JOB = 8  # enough tasks that no worker waits long on the last one
+CHUNKS_PER_JOB = 16  # enough tasks that no worker waits long on the last one (10,000 notes: ~2 s each)
 
 
 def _killed(path: Path, doing: str) -> str:
