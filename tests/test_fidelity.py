@@ -271,7 +271,8 @@ def test_signed_macro_workbook_with_a_form_control_keeps_every_other_part(tmp_pa
     assert CONTROLS in after["xl/worksheets/sheet1.xml"]
     vml = after["xl/drawings/commentsDrawing1.vml"]
     assert CONTROL_SHAPE in vml and vml.count(b'"_x0000_s1028"') == 1
-    assert len(re.findall(rb'ObjectType="Note"', vml)) == 4  # F2's and A3's boxes, and new ones for F3 and F4
+    # F2's and A3's boxes, and new ones for F3, F4 and the Review column's header
+    assert len(re.findall(rb'ObjectType="Note"', vml)) == 5
     out = openpyxl.load_workbook(dest, keep_vba=True)
     assert [c.value for c in out["Notes"][1]][6:] == list(ADDED)
     assert out["Notes"]["F4"].comment.text.startswith("notesplugin findings:")
