@@ -25,7 +25,7 @@ from notesplugin.learned.features import tokens
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "notesplugin" / "data" / "word_clusters.json"
 FORMAT = "notesplugin-word-clusters/1"
-K = 800      # about 30 words a group: "reassured" with "reassurance", "assure", "safety"
+K = 2000     # about 13 words a group (800 measured too: topic 0.804 against 0.818 out of fold)
 SEED = 0
 _WORD = re.compile(r"[a-z][a-z']*[a-z]")
 
