@@ -14,15 +14,20 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_cluster():
-    """A real PostgreSQL server for the session; skipped when none can start, a failure in CI."""
-    from pg_cluster import Cluster, NoServer
-
+def pg8000_installed():
+    """The PostgreSQL driver (the [postgres] extra): skipped without it, a failure in CI."""
     try:
         import pg8000  # noqa: F401
     except ImportError:
         why = "pg8000 is not installed (pip install -e '.[postgres]')"
         pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(pg8000_installed):
+    """A real PostgreSQL server for the session; skipped when none can start, a failure in CI."""
+    from pg_cluster import Cluster, NoServer
+
     try:
         cluster = Cluster()
     except NoServer as exc:

@@ -142,7 +142,7 @@ def test_init_and_grant_from_the_command_line(pg_cluster, pg_url, tmp_path):
     assert res.exit_code == 1 and "create the login first" in res.output and "Traceback" not in res.output
 
 
-def test_no_server_is_one_line(tmp_path):
+def test_no_server_is_one_line(tmp_path, pg8000_installed):
     key = tmp_path / "k.key"
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
@@ -224,7 +224,7 @@ def test_bench_load_test_checks_its_counts(pg_cluster, tmp_path):
 
 
 @pytest.mark.parametrize("ci", [False, True])
-def test_no_server_skips_locally_and_fails_in_ci(tmp_path, ci):
+def test_no_server_skips_locally_and_fails_in_ci(tmp_path, ci, pg8000_installed):
     import subprocess
     import sys
 
