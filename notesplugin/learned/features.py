@@ -72,3 +72,56 @@ def topic_features(feats: Sequence[str], note_words: Sequence[str]) -> list[str]
     out.update("c:" + c for c in (cl.get(f[2:]) for f in feats if f.startswith("w:")) if c)
     out.update("dc:" + c for c in map(cl.get, note_words) if c)
     return sorted(out)
+
+
+class Rows:
+    """A model's weight rows keyed by feature kind, so a sentence is scored straight
+    from its words, without building and sorting its feature strings (the scan's
+    hot path; `sentence_features` stays the definition, a test holds the two equal)."""
+
+    def __init__(self, dense: dict[str, tuple[float, ...]]):
+        by: dict[str, dict[str, tuple[float, ...]]] = {}
+        for f, row in dense.items():
+            kind, sep, rest = f.partition(":")
+            by.setdefault(kind if sep else f, {})[rest] = row
+        get = lambda kind: by.get(kind, {}).get  # noqa: E731
+        self.w, self.b, self.s, self.q = get("w"), get("b"), get("s"), get("q")
+        self.p1, self.p, self.n, self.h, self.f = get("p1"), get("p"), get("n"), get("h"), get("f")
+        self.bias = by.get("bias", {}).get("")
+        self.d, self.c, self.dc = get("d"), get("c"), get("dc")
+        self.full = dense.get
+
+    def sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
+                 section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
+        """The rows of exactly the features `sentence_features` gives the same arguments."""
+        uniq = set(own)
+        rows = [*map(self.w, uniq), *map(self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                *map(self.s, {t[:5] for t in uniq if len(t) > 5}), *map(self.q, set(quoted)),
+                *map(self.n, set(after)), *map(self.f, set(facts))]
+        if before:
+            rows += map(self.p1, set(before[0]))
+            if len(before) > 1:
+                rows += map(self.p, set().union(*before[1:]))
+        if section:
+            rows.append(self.h(section))
+        rows.append(self.bias)
+        return [r for r in rows if r is not None]
+
+    def sentence_topic(self, feats: Sequence[str]) -> list[tuple[float, ...]]:
+        """The rows of the sentence's part of `topic_features` (all but d: and dc:)."""
+        fs = set(feats)
+        fs.update("p:" + f[3:] for f in feats if f.startswith("p1:"))
+        cl = clusters()
+        rows = [*map(self.full, fs), *map(self.c, {c for c in (cl.get(f[2:]) for f in feats if f.startswith("w:")) if c})]
+        return [r for r in rows if r is not None]
+
+    def note(self, note_words: Sequence[str]) -> list[tuple[float, ...]]:
+        """The rows of the whole-note part of `topic_features` (d: and dc:)."""
+        cl = clusters()
+        rows = [*map(self.d, note_words), *map(self.dc, {c for c in map(cl.get, note_words) if c})]
+        return [r for r in rows if r is not None]
+
+
+def add(rows: Sequence[tuple[float, ...]], base: Sequence[float]) -> list[float]:
+    """base plus every row, label by label (zip/sum: the adding runs in C)."""
+    return [sum(col) for col in zip(base, *rows)]

@@ -6,8 +6,11 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+
+from notesplugin.learned.features import Rows
 
 FORMAT = "notesplugin-linear/1"
 
@@ -85,6 +88,7 @@ class Model:
         # times faster than a Python loop over (label, weight) pairs.
         self._dense = self._densify(self.weights, len(self.labels))
         self._tdense = self._densify(self.topic_weights, len(self.topics))
+        self.rows, self.topic_rows = Rows(self._dense), Rows(self._tdense)
 
     @staticmethod
     def _densify(table: dict, n: int) -> dict[str, tuple[float, ...]]:
@@ -104,11 +108,18 @@ class Model:
         return [sum(col) for col in zip(*rows)]
 
     def probs(self, feats: list[str]) -> dict[str, float]:
-        z = self._sum(self.bias, self._dense, feats)
-        return {lab: 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for lab, v in zip(self.labels, z)}
+        return dict(zip(self.labels, self.squash(self._sum(self.bias, self._dense, feats))))
+
+    @staticmethod
+    def squash(z: Sequence[float]) -> list[float]:
+        """Scores to probabilities, label by label."""
+        return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
 
     def topic(self, feats: list[str]) -> tuple[str, float]:
-        z = self._sum(self.topic_bias, self._tdense, feats)
+        return self.topic_of(self._sum(self.topic_bias, self._tdense, feats))
+
+    def topic_of(self, z: list[float]) -> tuple[str, float]:
+        """The topic of summed topic scores (bias included) and its probability."""
         top = max(z)
         ex = [math.exp(v - top) for v in z]
         k = max(range(len(z)), key=lambda i: (z[i], -i))

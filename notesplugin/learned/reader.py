@@ -9,7 +9,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from notesplugin.learned.features import WINDOW, sentence_features, tokens, topic_features
+from notesplugin.learned.features import WINDOW, add, sentence_features, tokens
 from notesplugin.learned.model import Model
 from notesplugin.model import Finding, Note
 
@@ -39,9 +39,33 @@ def _age_fact(age: int | None) -> str | None:
     return "age:0" if age <= 1 else "age:7" if age <= 7 else "age:30" if age <= 30 else "age:old"
 
 
-def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
-                  shown: list[bool | None] | None = None) -> list[list[str]]:
-    """Features of every sentence of a note (the same code trains and scans)."""
+class Parts:
+    """What a note's sentence features are made of: per sentence its own words, its
+    quoted words, its section key and the facts the rules work out; and every
+    sentence's words (the context of its neighbours)."""
+
+    def __init__(self, own: list, quoted: list, sections: list[str], facts: list[tuple[str, ...]], words: list):
+        self.own, self.quoted, self.sections, self.facts, self.words = own, quoted, sections, facts, words
+
+    def args(self, k: int) -> tuple:
+        """The arguments of `sentence_features` (and `Rows.sentence`) for sentence k."""
+        before = [self.words[j] for j in range(k - 1, max(-1, k - 1 - WINDOW), -1)]
+        after = self.words[k + 1] if k + 1 < len(self.words) else []
+        return self.own[k], self.quoted[k], before, after, self.sections[k], self.facts[k]
+
+    def features(self, k: int) -> list[str]:
+        return sentence_features(*self.args(k))
+
+    def readable(self, k: int) -> list[str]:
+        """The features a reader can find in sentence k itself: its words, word pairs and quoted words."""
+        own = self.own[k]
+        return ["w:" + t for t in set(own)] + ["b:" + a + "_" + b for a, b in set(zip(own, own[1:]))] + \
+            ["q:" + t for t in set(self.quoted[k])]
+
+
+def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
+               shown: list[bool | None] | None = None) -> Parts:
+    """The parts of every sentence's features (the same code trains and scans)."""
     from notesplugin.checklists import engine as E  # the engine's own who-acted and section rules
 
     actor_re, _, _ = engine._actor_res(note)
@@ -61,13 +85,12 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
             firsts[k] = "s:" + side
     words = [tokens(s.text) for s in sents]
     shown = shown if shown is not None else [None] * len(sents)  # the engine's emotion memo, when it has one
-    out = []
+    own, quoted, sections, all_facts = [], [], [], []
     for k, s in enumerate(sents):
-        own = tokens(s.masked)
-        quoted = tokens("".join(c if m == " " and c != " " else " " for c, m in zip(s.text, s.masked))) \
-            if s.masked != s.text else []
-        facts = []
-        facts += sorted(sides[k])
+        own.append(tokens(s.masked) if s.masked != s.text else words[k])
+        quoted.append(tokens("".join(c if m == " " and c != " " else " " for c, m in zip(s.text, s.masked)))
+                      if s.masked != s.text else ())
+        facts = sorted(sides[k])
         if firsts[k]:
             facts.append(firsts[k])
         if s.client_line:
@@ -90,10 +113,16 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
         age = _age_fact(engine.age_days(s.text, ndate))
         if age:
             facts.append(age)
-        before = [words[j] for j in range(k - 1, max(-1, k - 1 - WINDOW), -1)]
-        after = words[k + 1] if k + 1 < len(sents) else []
-        out.append(sentence_features(own, quoted, before, after, _section_key(s.section), tuple(facts)))
-    return out
+        sections.append(_section_key(s.section))
+        all_facts.append(tuple(facts))
+    return Parts(own, quoted, sections, all_facts, words)
+
+
+def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
+                  shown: list[bool | None] | None = None) -> list[list[str]]:
+    """Features of every sentence of a note, as strings (training; the scan sums the same rows)."""
+    parts = note_parts(engine, note, sents, ndate, shown)
+    return [parts.features(k) for k in range(len(sents))]
 
 
 @lru_cache(maxsize=1024)
@@ -104,34 +133,58 @@ def _section_key(section: str) -> str:
 def actor_allows(feats: list[str]) -> bool:
     """Logic, not language: a sentence that names only the client (or others)
     as actors is not the clinician's act, unless it is passive ("was told")."""
-    fs = set(feats)
-    if "f:said:client" in fs:
+    return facts_allow(f[2:] for f in feats if f.startswith("f:"))
+
+
+def facts_allow(facts) -> bool:
+    fs = set(facts)
+    if "said:client" in fs:
         return False
-    if fs & {"f:t", "f:fp", "f:sec:clin", "f:passive", "f:elided", "f:said:clin"}:
+    if fs & {"t", "fp", "sec:clin", "passive", "elided", "said:clin"}:
         return True
-    return not (fs & {"f:o", "f:sec:client"})
+    return not (fs & {"o", "sec:client"})
 
 
 class NoteReading:
     def __init__(self, reader: "Reader", engine: "Engine", note: Note, sents: list, ndate: date | None,
                  shown: list[bool | None] | None = None):
         self.model, self.engine, self.note, self.sents, self.ndate = reader.model, engine, note, sents, ndate
-        self.feats = note_features(engine, note, sents, ndate, shown)
-        self.probs = [self.model.probs(f) for f in self.feats]
-        self._note_words: list[str] | None = None
+        self.parts = note_parts(engine, note, sents, ndate, shown)
+        # Scored from the words straight to the weight rows: no feature strings on the hot path.
+        rows, bias, squash = self.model.rows.sentence, self.model.bias, self.model.squash
+        self.p = [squash(add(rows(*self.parts.args(k)), bias)) for k in range(len(sents))]
+        self._col = {lab: i for i, lab in enumerate(self.model.labels)}
+        self._feats: list[list[str]] | None = None
+        self._note_rows: list | None = None
+
+    @property
+    def feats(self) -> list[list[str]]:
+        """Every sentence's feature strings (learning from corrections; built on first use)."""
+        if self._feats is None:
+            self._feats = [self.parts.features(k) for k in range(len(self.sents))]
+        return self._feats
+
+    @property
+    def probs(self) -> list[dict[str, float]]:
+        return [dict(zip(self.model.labels, p)) for p in self.p]
+
+    def prob(self, k: int, item_id: str, default: float = 0.0) -> float:
+        i = self._col.get(item_id)
+        return default if i is None else self.p[k][i]
 
     def _why(self, item_id: str, k: int) -> str:
         # Words a reader can find in the sentence (not stems, context or internal facts).
-        words = [f for f in self.feats[k] if f[:2] in ("w:", "b:", "q:")]
-        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in self.model.why(item_id, words)]
-        return f" [model {self.probs[k][item_id]:.2f}: {', '.join(top)}]" if top else f" [model {self.probs[k][item_id]:.2f}]"
+        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in self.model.why(item_id, self.parts.readable(k))]
+        p = self.prob(k, item_id)
+        return f" [model {p:.2f}: {', '.join(top)}]" if top else f" [model {p:.2f}]"
 
     def _hits(self, item: "Item"):
         t = self.model.thresholds.get(item.id)
-        if t is None or item.id not in self.model.labels:
+        i = self._col.get(item.id)
+        if t is None or i is None:
             return
-        for k, p in enumerate(self.probs):
-            if p[item.id] >= t:
+        for k, p in enumerate(self.p):
+            if p[i] >= t:
                 yield k
 
     def crisis(self, items: list["Item"]) -> list[Finding]:
@@ -152,12 +205,12 @@ class NoteReading:
         out = []
         for item in items:
             for k in self._hits(item):
-                if item.actor != "any" and not actor_allows(self.feats[k]):
+                if item.actor != "any" and not facts_allow(self.parts.facts[k]):
                     continue
                 if any(u.search(self.sents[k].text) for u in item.unless):
                     continue  # the item's own exceptions (a stated rationale, the client's request)
-                if item.needs_emotion and not crisis_ids and "f:emo" not in self.feats[k] \
-                        and self.probs[k][item.id] < SURE:
+                if item.needs_emotion and not crisis_ids and "emo" not in self.parts.facts[k] \
+                        and self.prob(k, item.id) < SURE:
                     continue  # no emotion the rules can see: only a sure reading stands
                 exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()
                 out.append(self.engine._finding(self.note, item, self.sents[k], "exempt" if exempt else "flagged",
@@ -169,9 +222,11 @@ class NoteReading:
         """The issue the client was in, read by the model from the sentence, its context
         and the whole note (leave-one-set-out: 0.79 right, against 0.67 for the rules' topic
         words and 0.64 for the same model on the sentence alone; README)."""
-        if self._note_words is None:
-            self._note_words = sorted(set(tokens(self.note.text)))
-        return self.model.topic(topic_features(self.feats[k], self._note_words))[0]
+        m = self.model
+        if self._note_rows is None:  # the whole note's part, shared by every act in it
+            self._note_rows = add(m.topic_rows.note(sorted(set(tokens(self.note.text)))), m.topic_bias)
+        feats = self.parts.features(k)
+        return m.topic_of(add(m.topic_rows.sentence_topic(feats), self._note_rows))[0]
 
     def merge(self, rules: list[Finding], learned: list[Finding], items: list["Item"] | None = None) -> list[Finding]:
         """Rules and model together; a sentence both found is one finding, credited to both.
@@ -186,7 +241,7 @@ class NoteReading:
             twin = seen.pop((f.item, f.start), None)
             if twin is not None:
                 f = replace(f, made_by="rules+model", topic=twin.topic, reason=twin.reason)
-            elif f.start in at and self.probs[at[f.start]].get(f.item, 1.0) < vetoes.get(f.item, 0.0):
+            elif f.start in at and self.prob(at[f.start], f.item, 1.0) < vetoes.get(f.item, 0.0):
                 continue  # a cue matched words the model is sure are no such act (README: vetoes)
             elif f.item in free and f.start in at:
                 f = replace(f, topic=self.topic(at[f.start]))

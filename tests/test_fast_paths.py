@@ -1,0 +1,67 @@
+"""The scan's fast paths compute exactly what their plain definitions do, on real
+labeled notes: the model's scores from word rows (vs. feature strings), the actor
+scan at word starts (vs. re.finditer) and the gated time references (vs. every
+time pattern on every sentence)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from notesplugin.checklists import engine as E
+from notesplugin.learned.corpus import as_note, load_set
+from notesplugin.learned.features import add, tokens, topic_features
+from notesplugin.learned.reader import note_features
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = E.Engine()
+SETS = ["corpus/holdout/hos.jsonl", "corpus/holdout/asr.jsonl", "corpus/holdout/vt2.jsonl", "corpus/sets/typ.jsonl"]
+
+
+@pytest.fixture(scope="module")
+def notes():
+    return [as_note(r) for p in SETS for r in load_set(ROOT / p)[:25]]
+
+
+def test_model_scores_from_word_rows_equal_the_feature_strings(notes):
+    m = ENGINE.model.model
+    checked = 0
+    for note in notes:
+        sents, _, ndate = ENGINE._prepare(note)
+        reading = ENGINE.model.read(ENGINE, note, sents, ndate)
+        words = sorted(set(tokens(note.text)))
+        for k, feats in enumerate(note_features(ENGINE, note, sents, ndate)):
+            slow = m.probs(feats)
+            assert all(math.isclose(slow[lab], reading.p[k][i], rel_tol=1e-12, abs_tol=1e-12)
+                       for i, lab in enumerate(m.labels))
+            assert reading.feats[k] == feats
+            fast_topic = m.topic_of(add(m.topic_rows.sentence_topic(feats), add(m.topic_rows.note(words), m.topic_bias)))
+            assert fast_topic[0] == m.topic(topic_features(feats, words))[0]
+            checked += 1
+    assert checked > 500
+
+
+def test_the_actor_scan_at_word_starts_finds_what_finditer_finds(notes):
+    rx = ENGINE._base_actor
+    for note in notes:
+        text = E._plain(note.text)
+        assert [m.span() for m in E._at_word_starts(rx, text, 0, len(text))] == [m.span() for m in rx.finditer(text)]
+        assert [m.span() for m in E._at_word_starts(rx, text, 5, 200)] == [m.span() for m in rx.finditer(text, 5, 200)]
+
+
+def test_the_time_gate_drops_only_sentences_that_name_no_time(notes):
+    seen = 0
+    for note in notes:
+        sents, _, ndate = ENGINE._prepare(note)
+        for s in sents:
+            every = E._word_ages(s.text, ndate) + (E._digit_ages(s.text, ndate) if ndate else [])
+            assert ENGINE.age_days(s.text, ndate) == (max(every) if every else None)
+            seen += bool(every)
+    # and on phrasings the gate must let through
+    d = E.date(2026, 3, 2)
+    for text in ["As a Teenager she ran away.", "Seen last Monday's group.", "The fire in Jan. upended it.",
+                 "Cutting 2 nights ago.", "They argued the week before.", "In childhood he hid."]:
+        every = E._word_ages(text, d) + E._digit_ages(text, d)
+        assert every and E.Engine.age_days(text, d) == max(every)
+    assert seen > 20
