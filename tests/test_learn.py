@@ -27,7 +27,7 @@ from notesplugin.pipeline import scan
 from notesplugin.readers.xlsx_reader import read_xlsx
 
 GRIEF = "Client sobbed as she described her father's funeral."
-FALSE_FLAG = "Writer then went over the parking validation forms with her."
+FALSE_FLAG = "Writer then went over the intake paperwork with her."
 MISSED = "Writer pulled up the intake checklist and completed the demographics section."
 NOTES = [
     ("n1", "Dana Reyes", "Ann B.", "2026-03-02", f"Client wept about the miscarriage. {MISSED}"),
