@@ -136,3 +136,43 @@ def test_explain_and_show():
     assert res.exit_code == 2
     res = runner.invoke(main, ["checklist", "show"])
     assert res.exit_code == 0 and "C5" in res.output and "R7" in res.output
+
+
+def test_a_crisis_cue_may_name_its_event_so_the_anchor_reads_as_context(tmp_path):
+    # The whole match as the target hides "presented" (a terminator) inside it, and the
+    # "history of" before it reads as historical; with (?P<event>...) only "overdose" is the target.
+    own = tmp_path / "practice.toml"
+    body = ('checklist = "crisis"\n[[item]]\nid = "X9"\nname = "dictated"\n'
+            'context = ["negated", "historical", "hypothetical"]\ncues = [\'\'\'{cue}\'\'\']\n')
+    text = "A 40-year-old woman with a history of asthma, who presented to the ED after an overdose of her pills."
+    seen = {}
+    for kind, cue in (("event", r"\bpresented\b[^.]{0,40}?\bafter\s+an\s+(?P<event>overdose)\b"),
+                      ("whole", r"\bpresented\b[^.]{0,40}?\bafter\s+an\s+overdose\b")):
+        own.write_text(body.format(cue=cue))
+        engine = Engine(load([own]), model=False)
+        seen[kind] = {f.item for f in engine.check(Note(note_id="t", file="t", text=text, date="2026-03-02"))}
+    assert "X9" in seen["event"] and "X9" not in seen["whole"]
+    # still context: an old date or someone else's admission cancels it
+    assert "C3" not in items("She has a history of depression and was admitted in 2011 after an overdose.")
+
+
+@pytest.mark.parametrize("text, item", [
+    ("She was admitted following an overdose of citalopram and warfarin.", "C3"),
+    ("When he was found, he became combative.", "C2"),
+    ("His ER course is notable for yelling, spitting, and striking multiple staff members.", "C2"),
+    ("He had just come back from a trip and he became homicidal while there.", "C2"),
+    ("He started having thoughts about killing his mother.", "C2"),
+    ("Mother called the EMS service when the patient vomited.", "C3"),
+])
+def test_dictated_crisis_told_as_behaviour_or_reason_for_admission(text, item):
+    assert item in items(text)
+
+
+@pytest.mark.parametrize("text", [
+    "He is not homicidal in the hospital.",
+    "Another patient on the unit assaulted a staff member; the client was frightened.",
+    "Pt's daughter was admitted to an ICU over the weekend after an overdose; she is stable.",
+    "Her stepfather hit her mother when she was a child.",
+])
+def test_dictated_look_alikes_are_not_crisis(text):
+    assert not items(text) & {"C1", "C2", "C3"}

@@ -82,6 +82,8 @@ CASES = [
     ("Client's mother died last year and client reports SI with plan.", "SI", "...."),
     ("Argument with her mother, then took 30 pills.", "took 30 pills", "...."),
     ("Fight with boyfriend last night, cut herself afterwards.", "cut herself", "...."),
+    ("Another patient on the unit assaulted a staff member.", "assaulted a staff member", "...O"),
+    ("The patient struck another patient in the day room.", "struck another patient", "...."),
 ]
 
 

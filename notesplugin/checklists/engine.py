@@ -563,18 +563,24 @@ class Engine:
         """The cue that found a current, affirmed crisis in the sentence, or None."""
         # Cue by cue: one greedy cue must not hide another's separate match.
         for m in (m for cue in cues for m in cue.finditer(sentence)):
+            # A cue may mark the event itself with (?P<event>...): the words it matched around
+            # it ("was admitted following an overdose") are then context like any other, so
+            # "with a history of asthma, who presented after an overdose" ends the history at
+            # "presented". By number: RE2's matches (a practice's cues) take no group names.
+            ev = m.re.groupindex.get("event")
+            start, end = (m.start(ev), m.end(ev)) if ev and m.group(ev) else (m.start(), m.end())
             if item.context:
                 # ConText within the cue's own clause: "could not finish a sentence; she did
                 # not respond to questions" must not read the first negation onto the second.
-                cut = sentence.rfind(";", 0, m.start()) + 1
-                a = context.assess(sentence[cut:], m.start() - cut, m.end() - cut)
+                cut = sentence.rfind(";", 0, start) + 1
+                a = context.assess(sentence[cut:], start - cut, end - cut)
                 if any(getattr(a, kind) for kind in item.context):
                     continue
             if item.max_age_days is not None:
                 # The time said nearest the cue counts: "cutting 2 nights ago, first time
                 # since 2025" is recent. The cue's clause first, else the whole sentence.
-                lo = max(sentence.rfind(";", 0, m.start()), sentence.rfind(",", 0, m.start())) + 1
-                hi = min([i for i in (sentence.find(";", m.end()), sentence.find(",", m.end())) if i >= 0] or [len(sentence)])
+                lo = max(sentence.rfind(";", 0, start), sentence.rfind(",", 0, start)) + 1
+                hi = min([i for i in (sentence.find(";", end), sentence.find(",", end)) if i >= 0] or [len(sentence)])
                 age = self.age_days(sentence[lo:hi], ndate)
                 if age is None:
                     age = self.age_days(sentence, ndate)
