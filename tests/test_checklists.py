@@ -176,3 +176,13 @@ def test_dictated_crisis_told_as_behaviour_or_reason_for_admission(text, item):
 ])
 def test_dictated_look_alikes_are_not_crisis(text):
     assert not items(text) & {"C1", "C2", "C3"}
+
+
+def test_the_emergency_room_as_a_place_is_not_an_emergency():
+    # The shipped model reads "emergency" as C3; the item's own exception (an `unless`, which
+    # binds model readings too) says the room a patient presented to is a place, not an event.
+    place = ("This is a 69-year-old woman with a past medical history of diabetes and GERD who presents to the "
+             "emergency room with complaints of inability to sleep and elevated mood over the past 3 days.")
+    assert "C3" not in items(place)
+    assert "C3" in items("A 40-year-old man with a history of asthma who presented to the emergency room "
+                         "today after an overdose of his pills.")
