@@ -378,6 +378,11 @@ class ConText:
         pseudo = [(m.start, m.end) for m in self._pseudo.finditer(text)]
         return split_sentences(text), self._main.finditer(text), pseudo
 
+    def past_time(self, sentence: str) -> bool:
+        """Whether the sentence names a past date or age ("in 2019", "at age 17", "until about
+        1998"): a HISTORICAL pattern rule, not a bare "history" word."""
+        return any(m.rule.category == HISTORICAL and m.rule.kind == "pattern" for m in self._scan(sentence)[1])
+
     def assess(self, sentence: str, start: int, end: int) -> Assessment:
         """Context of the target sentence[start:end]."""
         if not (0 <= start < end <= len(sentence)):
@@ -442,6 +447,11 @@ DEFAULT = load_default()
 def assess(sentence: str, start: int, end: int) -> Assessment:
     """Is sentence[start:end] negated, historical, hypothetical or about someone else?"""
     return DEFAULT.assess(sentence, start, end)
+
+
+def past_time(sentence: str) -> bool:
+    """Does the sentence name a past date or age?"""
+    return DEFAULT.past_time(sentence)
 
 
 def assess_in_text(text: str, start: int, end: int) -> Assessment:

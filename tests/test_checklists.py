@@ -186,3 +186,11 @@ def test_the_emergency_room_as_a_place_is_not_an_emergency():
     assert "C3" not in items(place)
     assert "C3" in items("A 40-year-old man with a history of asthma who presented to the emergency room "
                          "today after an overdose of his pills.")
+
+
+def test_at_that_time_takes_the_time_of_the_sentence_before():
+    then = "She stopped drinking, and at that time she made a suicide attempt by hanging."
+    assert "C1" not in items("She was a heavy drinker until about 1998. " + then)
+    assert "C1" not in items("She was a heavy drinker when she was 19. " + then)
+    assert "C1" in items("Her husband left her last night. " + then)
+    assert "C1" in items("She was a heavy drinker until about 1998. She made a suicide attempt by hanging last night.")

@@ -67,6 +67,7 @@ CASES = [
     ("Past SI; this week endorses SI with intent", "SI", "....", 1),
     ("Patient has no known history of self-harm", "self-harm", "NH.."),
     ("Two-day history of panic attacks.", "panic attacks", "...."),
+    ("She drank heavily until about 1998 and made a suicide attempt.", "suicide attempt", ".H.."),
     # hypothetical
     ("if SI returns she will call 988", "SI", "..Y."),
     ("Would call 988 if suicidal thoughts return.", "suicidal thoughts", "..Y."),
@@ -190,3 +191,11 @@ def test_scans_are_cached_per_sentence():
     first = ctx(s, "HI")
     assert ctx(s, "HI") == first
     assert ctx(s, "self-harm") == Assessment(cues=ctx(s, "self-harm").cues)
+
+
+def test_past_time_is_a_date_or_age_not_a_history_word():
+    from notesplugin.context import past_time
+    assert past_time("She was a heavy drinker until about 1998 or 1999.")
+    assert past_time("He cut himself at age 13.")
+    assert not past_time("She has a history of depression.")
+    assert not past_time("She argued with her husband last night.")

@@ -49,6 +49,9 @@ _OBJECT_BEFORE = re.compile(
     r"redirected|informed|assured|let|made|offered|showed|taught|urged|from|about|of|by|at|that|saw|see|met|"
     r"called|than|whom|as|like)\s+(?:the\s+|a\s+|an\s+|her\s+|his\s+|their\s+|my\s+)?$", FLAGS)
 
+# A time said by pointing back ("and at that time she made an attempt"): the previous
+# sentence's time is the one meant.
+_THEN = re.compile(r"\b(?:at|and)\s+(?:that|the)\s+time\b(?!\s+of\b)|\b(?:back|around)\s+then\b|\bin\s+those\s+days\b", FLAGS)
 _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
 _YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
@@ -552,12 +555,23 @@ class Engine:
                 cue = self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate)
                 if cue is None or any(u.search(s.text) for u in item.unless):
                     continue
+                if k and self._then_was_past(item, s.text, sents[k - 1].text, ndate):
+                    continue
                 if item.also:
                     lo, hi = max(0, k - item.also_window), min(len(sents), k + item.also_window + 1)
                     if not any(a.search(x.text) for x in sents[lo:hi] for a in item.also):
                         continue
                 out.append(self._finding(note, item, s, "present", item.topic, cue=cue))
         return out
+
+    def _then_was_past(self, item: Item, sentence: str, before: str, ndate: date | None) -> bool:
+        """A sentence with no time of its own that points back ("at that time") takes the time
+        of the sentence before: "a heavy drinker until about 1998. She stopped, and at that time
+        she made a suicide attempt" is history."""
+        if "historical" not in item.context or not _THEN.search(sentence) or self.age_days(sentence, ndate) is not None:
+            return False
+        age = self.age_days(before, ndate)
+        return (age is not None and item.max_age_days is not None and age > item.max_age_days) or context.past_time(before)
 
     def _crisis_hit(self, item: Item, sentence: str, cues: list[re.Pattern], ndate: date | None) -> re.Pattern | None:
         """The cue that found a current, affirmed crisis in the sentence, or None."""
