@@ -194,3 +194,28 @@ def test_at_that_time_takes_the_time_of_the_sentence_before():
     assert "C1" not in items("She was a heavy drinker when she was 19. " + then)
     assert "C1" in items("Her husband left her last night. " + then)
     assert "C1" in items("She was a heavy drinker until about 1998. She made a suicide attempt by hanging last night.")
+
+
+def test_unless_near_cancels_a_crisis_cue_from_the_next_sentence_only(tmp_path):
+    own = tmp_path / "practice.toml"
+    own.write_text('checklist = "crisis"\n[[item]]\nid = "X8"\nname = "mute"\n'
+                   "cues = ['''\\bdid not answer\\b''']\nunless_near = ['''\\bsedated\\b''']\n"
+                   '[[extend]]\nid = "C5"\nunless_near = [\'\'\'\\bpost-?ictal\\b\'\'\']\n')
+    lists = load([own])
+    engine = Engine(lists, model=False)
+
+    def got(text):
+        return {f.item for f in engine.check(Note(note_id="t", file="t", text=text, date="2026-03-02"))}
+
+    assert "X8" in got("She did not answer.")
+    assert "X8" not in got("She was sedated after the procedure. She did not answer.")
+    assert "X8" not in got("She did not answer. She had been sedated.")
+    assert "X8" in got("She was sedated in March. Her sister visited. She did not answer.")
+    assert any(p.pattern == r"\bpost-?ictal\b" for p in lists.get("C5").unless_near)
+
+
+def test_shock_is_not_a_lowered_consciousness():
+    # MTSamples 1786: a stuporous, somnolent patient not answering is a medical state, not C5 shock
+    assert "C5" not in items("Speech low volume, essentially unresponsive, and somnolent during interview. "
+                             "Poor concentration, mood unknown (the patient did not respond to questions).")
+    assert "C5" in items("Client began hyperventilating, did not respond to her name, and could not say where she was.")

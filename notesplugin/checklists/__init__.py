@@ -18,10 +18,10 @@ FLAGS = re.IGNORECASE
 ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
 CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
-             "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted", "exempt_in_crisis",
+             "unless_near", "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted", "exempt_in_crisis",
              "signals_consultation"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
-EXTEND_KEYS = {"id", "cues", "unless", "also", "flag", "ok"}
+EXTEND_KEYS = {"id", "cues", "unless", "unless_near", "also", "flag", "ok"}
 
 
 class ChecklistError(Exception):
@@ -44,6 +44,8 @@ class Item:
     signals_consultation: bool = False  # True: a gap holding it needs fewer sessions ([gaps] sessions_with_r7)
     cues: list[re.Pattern] = field(default_factory=list)
     unless: list[re.Pattern] = field(default_factory=list)
+    # cancel a crisis cue from the sentence itself or the one before or after it
+    unless_near: list[re.Pattern] = field(default_factory=list)
     also: list[re.Pattern] = field(default_factory=list)
     also_window: int = 0
     context: frozenset[str] = frozenset()
@@ -134,6 +136,8 @@ def _item(raw: dict, checklist: str, source: str, n: int, linear: bool = False) 
         cues=cues,
         unless=[_compile(p, f"{where} unless[{k}]", linear)
                 for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],
+        unless_near=[_compile(p, f"{where} unless_near[{k}]", linear)
+                     for k, p in enumerate(_strings(raw.get("unless_near", []), f"{where} unless_near"))],
         also=[_compile(p, f"{where} also[{k}]", linear)
               for k, p in enumerate(_strings(raw.get("also", []), f"{where} also"))],
         also_window=int(raw.get("also_window", 0)), context=frozenset(ctx), max_age_days=age,
@@ -166,7 +170,7 @@ def parse(data: dict, source: str, into: dict[str, Item] | None = None,
         target = items.get(raw.get("id", ""))
         if target is None:
             raise ChecklistError(f"{where}: no item with id {raw.get('id')!r} to extend; known: {', '.join(sorted(items))}")
-        for key in ("cues", "unless", "also"):
+        for key in ("cues", "unless", "unless_near", "also"):
             getattr(target, key).extend(_compile(p, f"{where} {key}[{k}]", linear)
                                         for k, p in enumerate(_strings(raw.get(key, []), f"{where} {key}")))
         target.flag.extend(_strings(raw.get("flag", []), f"{where} flag"))

@@ -478,7 +478,7 @@ class Engine:
         crisis = self._crisis(note, sents, opened, ndate) if self.cues else []
         learned = self.model.read(self, note, sents, ndate, shown) if self.model else None
         if learned:
-            crisis = learned.merge(crisis, learned.crisis(self.crisis))
+            crisis = learned.merge(crisis, [f for f in learned.crisis(self.crisis) if not self._near_other(f, sents)])
         crisis_ids = tuple(sorted({f.item for f in crisis}))
         rescuing = self._rescuing(note, sents, opened, crisis_ids, shown) if self.cues else []
         if learned:
@@ -557,12 +557,27 @@ class Engine:
                     continue
                 if k and self._then_was_past(item, s.text, sents[k - 1].text, ndate):
                     continue
+                if item.unless_near and self._near(item, sents, k):
+                    continue  # another explanation next to it ("somnolent during interview")
                 if item.also:
                     lo, hi = max(0, k - item.also_window), min(len(sents), k + item.also_window + 1)
                     if not any(a.search(x.text) for x in sents[lo:hi] for a in item.also):
                         continue
                 out.append(self._finding(note, item, s, "present", item.topic, cue=cue))
         return out
+
+    @staticmethod
+    def _near(item: Item, sents: list[_Sent], k: int) -> bool:
+        """One of the item's `unless_near` patterns in sentence k or the one before or after it."""
+        return any(u.search(x.text) for x in sents[max(0, k - 1):k + 2] for u in item.unless_near)
+
+    def _near_other(self, f: Finding, sents: list[_Sent]) -> bool:
+        """`unless_near` for a model's crisis reading, as `unless` binds it in the reader."""
+        item = self.checklists.get(f.item)
+        if not item or not item.unless_near:
+            return False
+        k = next(j for j, s in enumerate(sents) if s.start == f.start)
+        return self._near(item, sents, k)
 
     def _then_was_past(self, item: Item, sentence: str, before: str, ndate: date | None) -> bool:
         """A sentence with no time of its own that points back ("at that time") takes the time
