@@ -163,6 +163,7 @@ def test_a_crisis_cue_may_name_its_event_so_the_anchor_reads_as_context(tmp_path
     ("He had just come back from a trip and he became homicidal while there.", "C2"),
     ("He started having thoughts about killing his mother.", "C2"),
     ("Mother called the EMS service when the patient vomited.", "C3"),
+    ('Recently, she was picked up by the police department "leaping on Highway 99."', "C3"),
 ])
 def test_dictated_crisis_told_as_behaviour_or_reason_for_admission(text, item):
     assert item in items(text)
