@@ -213,6 +213,10 @@ def test_unless_near_cancels_a_crisis_cue_from_the_next_sentence_only(tmp_path):
     assert "X8" not in got("She did not answer. She had been sedated.")
     assert "X8" in got("She was sedated in March. Her sister visited. She did not answer.")
     assert any(p.pattern == r"\bpost-?ictal\b" for p in lists.get("C5").unless_near)
+    # rescuing items do not read it: strict loading says so instead of ignoring it
+    own.write_text('[[extend]]\nid = "R3"\nunless_near = [\'\'\'x\'\'\']\n')
+    with pytest.raises(ChecklistError, match="crisis items only"):
+        load([own])
 
 
 def test_shock_is_not_a_lowered_consciousness():

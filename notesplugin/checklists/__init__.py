@@ -123,6 +123,8 @@ def _item(raw: dict, checklist: str, source: str, n: int, linear: bool = False) 
     age = raw.get("max_age_days")
     if age is not None and (not isinstance(age, int) or age < 0):
         raise ChecklistError(f"{where}: 'max_age_days' must be a whole number of days")
+    if raw.get("unless_near") and checklist != "crisis":
+        raise ChecklistError(f"{where}: 'unless_near' is read for crisis items only; use 'unless' here")
     cues = [_compile(p, f"{where} cues[{k}]", linear)
             for k, p in enumerate(_strings(raw.get("cues", []), f"{where} cues"))]
     if not cues:
@@ -170,6 +172,8 @@ def parse(data: dict, source: str, into: dict[str, Item] | None = None,
         target = items.get(raw.get("id", ""))
         if target is None:
             raise ChecklistError(f"{where}: no item with id {raw.get('id')!r} to extend; known: {', '.join(sorted(items))}")
+        if raw.get("unless_near") and target.checklist != "crisis":
+            raise ChecklistError(f"{where}: 'unless_near' is read for crisis items only; use 'unless' for {target.id}")
         for key in ("cues", "unless", "unless_near", "also"):
             getattr(target, key).extend(_compile(p, f"{where} {key}[{k}]", linear)
                                         for k, p in enumerate(_strings(raw.get(key, []), f"{where} {key}")))
