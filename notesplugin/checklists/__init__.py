@@ -18,8 +18,8 @@ FLAGS = re.IGNORECASE
 ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
 CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
-             "unless_near", "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted", "exempt_in_crisis",
-             "signals_consultation"}
+             "unless_near", "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted",
+             "exempt_in_crisis", "signals_consultation"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
 EXTEND_KEYS = {"id", "cues", "unless", "unless_near", "also", "flag", "ok"}
 

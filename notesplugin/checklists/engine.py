@@ -576,8 +576,8 @@ class Engine:
         item = self.checklists.get(f.item)
         if not item or not item.unless_near:
             return False
-        k = next(j for j, s in enumerate(sents) if s.start == f.start)
-        return self._near(item, sents, k)
+        k = next((j for j, s in enumerate(sents) if s.start == f.start), None)
+        return k is not None and self._near(item, sents, k)
 
     def _then_was_past(self, item: Item, sentence: str, before: str, ndate: date | None) -> bool:
         """A sentence with no time of its own that points back ("at that time") takes the time
