@@ -14,7 +14,7 @@ EXIT_PARTIAL = 3
 
 @click.command("learn")
 @click.argument("folder", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--status", is_flag=True, help="Show the stored examples per item and file kind, and which model scan uses.")
+@click.option("--status", is_flag=True, help="Show the stored examples per item, per corrected file (writing style) and kind, and which model scan uses.")
 @click.option("--undo", "undo", metavar="RUN", help="Remove one learn run's examples and rebuild the practice model.")
 @click.option("--reset", is_flag=True, help="Remove every stored example: back to the shipped model.")
 @click.option("--yes", is_flag=True, help="Do not ask before --reset.")
@@ -109,6 +109,10 @@ def _status(st) -> None:
     for item, c in st.by_item.items():
         click.echo(f"  {item:4} {c['positive']:5} positive {c['negative']:6} negative")
     click.echo("  by file kind: " + ", ".join(f"{k} {n}" for k, n in sorted(st.by_kind.items())))
+    click.echo("by corrected file (each export's writing style), positive/negative per item:")
+    for f in st.by_file:
+        items = "  ".join(f"{i} {c['positive']}/{c['negative']}" for i, c in f["items"].items())
+        click.echo(printable(f"  {f['file']} ({f['kind']}, {f['notes']} notes, {f['examples']} examples): {items}"))
     click.echo("learn runs (undo one with --undo RUN):")
     for run, n in st.runs:
         click.echo(f"  {run}  {n} examples")

@@ -108,6 +108,17 @@ def _run_model(path: Path, store: Store, shipped: Model, cache: dict) -> tuple[M
                               f"{'practice' if practice else 'shipped'} model")
 
 
+_TITLE = re.compile(r"\b[A-Z]{2,5}\b")
+
+
+def _titles(engine: Engine, note: Note, sent) -> list[str]:
+    """Capitalised short words in a sentence that the who-acted rules do not read as anyone (VRC,
+    NCM): candidates for a practice's own name for its writer (learned/adapt.py: writers)."""
+    known = [(m.start(), m.end()) for m in engine._actor_res(note)[0].finditer(sent.masked)]
+    return sorted({m.group().lower() for m in _TITLE.finditer(sent.masked)
+                   if not any(a <= m.start() < b for a, b in known)})
+
+
 def _hide_quotes(text: str) -> str:
     """A clause for a message: a quoted fragment is note text, never printed."""
     return _QUOTES.sub('"..."', " ".join(text.split()))
@@ -182,6 +193,7 @@ class _Learner:
         denied = {c.item for c in corrections if c.kind == "not"}
         named = {c.item for c in corrections if c.kind == "missed"}
         labels: dict[tuple[int, str], tuple[int, str | None]] = {}
+        blocked: dict[int, list[str]] = {}  # missed acts the who-acted logic ruled out -> their unknown titles
 
         def put(k: int, item: str, y: int, topic: str | None = None) -> None:
             labels[(k, item)] = (y, topic)
@@ -225,6 +237,8 @@ class _Learner:
                     continue
                 rep.missed += 1
                 put(k, c.item, 1, c.topic)
+                if self.items[c.item].checklist == "rescuing" and not actor_allows(reading.feats[k], reading.writers):
+                    blocked[k] = _titles(engine, note, sents[k])
         words = sorted(set(tokens(note.text)))
         out = []
         for (k, item), (y, topic) in sorted(labels.items()):
@@ -236,6 +250,9 @@ class _Learner:
                 ex["topic"], ex["tfeats"] = topic, tf if self.keep else [f for f in tf if f in self.tvocab]
             if self.keep:
                 ex["text"] = sents[k].text
+                if y and k in blocked:
+                    ex["titles"] = blocked[k]
+                ex["file_name"] = file  # --status names the copy (a writing style) only where text is kept
             out.append(ex)
         return out
 
@@ -250,7 +267,7 @@ class _Learner:
             return None  # a practice's own item: the model cannot say which sentence
         ks = range(len(sents))
         if self.items[c.item].checklist == "rescuing":
-            ks = [k for k in ks if actor_allows(reading.feats[k])] or list(ks)
+            ks = [k for k in ks if actor_allows(reading.feats[k], reading.writers)] or list(ks)
         return max(ks, key=lambda k: (reading.probs[k][c.item], -k), default=None)
 
 

@@ -150,6 +150,9 @@ def test_status_undo_and_reset(tmp_path):
     status = runner.invoke(main, ["learn", "--status", "--config", str(cfg_file)])
     assert status.exit_code == 0 and "scan uses the practice model" in status.output
     assert one.run_id in status.output and two.run_id in status.output and "by file kind: xlsx" in status.output
+    # Per corrected copy (its writing style): named, since this folder keeps sentences; R1 now right on n2.
+    line = next(x for x in status.output.splitlines() if x.strip().startswith("notes.annotated.xlsx"))
+    assert line.strip().startswith("notes.annotated.xlsx (xlsx, 2 notes, ") and " R1 1/" in line
 
     undone = runner.invoke(main, ["learn", "--undo", two.run_id, "--config", str(cfg_file)])
     assert undone.exit_code == 0, undone.output
@@ -219,6 +222,11 @@ def test_sentences_kept_only_where_the_practice_allows(tmp_path):
     assert never and all("text" not in ex and set(ex["feats"]) <= vocab for ex in never)
     shared = examples(Config(ledger=tmp_path / "c" / "ledger.sqlite3", dir_mode=0o750))
     assert shared and all("text" not in ex for ex in shared)  # a folder the group can read keeps no sentence
+    # The copy's name goes with the sentence: --status names the file only where sentences are kept.
+    assert all(ex["file_name"] == "notes.annotated.xlsx" for ex in owner_only)
+    assert all("file_name" not in ex for ex in never + shared)
+    st = Store.for_config(Config(ledger=tmp_path / "b" / "ledger.sqlite3")).status(Reader.default().model.fingerprint)
+    assert [(f["file"][:5], f["kind"], f["notes"]) for f in st.by_file] == [("file ", "xlsx", 1)]
 
 
 def _docx_export(path: Path) -> Path:
@@ -399,3 +407,85 @@ def test_one_scan_judges_with_one_model(tmp_path):
     finally:
         pipeline._pin(False)
     assert pipeline._engine(cfg) is not shipped_engine and pipeline._engine(cfg).model.model.meta.get("practice")
+
+
+# A practice whose writers sign their acts with a title the who-acted rules do not know ("VRC"):
+# the model reads these sentences as acts, but the logic rules them out as the client's.
+VRC_TAUGHT = [
+    ("v1", "Dana Reyes", "Ann B.", "2026-03-02", "CL cried about losing the warehouse job. VRC pulled the IPE back "
+     "up on the screen and went to the services section while CL was still talking."),
+    ("v2", "Dana Reyes", "Ben C.", "2026-03-03", "CL sobbed about the eviction notice. VRC pulled the budget sheet "
+     "back up and went to the rent section while CL was still talking."),
+]
+VRC_NEW = ("v3", "Dana Reyes", "Cal D.", "2026-03-04", "CL cried about the custody hearing. VRC pulled the work "
+           "schedule back up on the screen and went to the hours section while CL was still talking.")
+
+
+def test_a_practice_teaches_its_own_name_for_the_writer(tmp_path):
+    cfg = _config(tmp_path)
+    _export_xlsx(tmp_path / "exports" / "notes.xlsx", VRC_TAUGHT)
+    _export_xlsx(tmp_path / "later" / "notes.xlsx", [VRC_NEW])
+    before = scan([tmp_path / "later"], tmp_path / "before", cfg, ledger=False, summary=False)
+    assert not {f.item for f in before.findings} & {"R1"}  # the model reads R1, the who-acted logic says: the client's
+    scan([tmp_path / "exports"], tmp_path / "reviewed", cfg, ledger=False, summary=False)
+    _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx",
+                 {"v1": 'missed R1 "pulled the IPE back up"', "v2": 'missed R1 "pulled the budget sheet"'})
+    assert learn(tmp_path / "reviewed", cfg).files[0].missed == 2
+    store = Store.for_config(cfg)
+    titles = sorted(t for ex in store.effective().values() for t in ex.get("titles", []))
+    assert titles == ["ipe", "vrc", "vrc"]  # "CL" is a name the rules know (the client): never a candidate
+    model, _ = store.practice_model(Reader.default().model.fingerprint)
+    assert model.meta["practice"]["writers"] == ["vrc"]  # in two corrected sentences; IPE in one only
+    after = scan([tmp_path / "later"], tmp_path / "after", cfg, ledger=False, summary=False)
+    assert [(f.item, f.made_by) for f in after.findings if f.item == "R1"] == [("R1", "model")]
+
+
+def test_writer_titles_need_two_sentences():
+    from notesplugin.learned.adapt import writers
+    from notesplugin.learned.reader import actor_allows
+
+    one = [{"label": 1, "sentence": "a", "titles": ["vrc"]}, {"label": 1, "sentence": "a", "titles": ["vrc"]}]
+    assert writers(one) == []  # the same sentence twice (two items) is one sentence
+    two = one + [{"label": 1, "sentence": "b", "titles": ["vrc", "ipe"]}, {"label": 0, "sentence": "c", "titles": ["ipe"]}]
+    assert writers(two) == ["vrc"]  # a negative example is no evidence
+    feats = ["f:o", "w:vrc", "w:switched"]
+    assert not actor_allows(feats) and actor_allows(feats, ("vrc",))
+    assert not actor_allows(feats + ["f:said:client"], ("vrc",))  # the client's own words stay the client's
+
+
+def _tiny_model() -> dict:
+    from notesplugin.learned.model import FORMAT
+    return {"format": FORMAT, "labels": ["R1", "R2"], "bias": [-2.0, -2.0], "thresholds": {"R1": 0.5, "R2": 0.5},
+            "weights": {"w:the": [[0, 0.1], [1, 0.1]], "w:parking": [[0, 0.5]]}, "vetoes": {},
+            "topics": ["grief", "other"], "topic_bias": [0.0, 0.0], "topic_weights": {}, "meta": {}}
+
+
+def test_only_words_rare_in_the_practice_move():
+    """A word in every sentence of the practice would move every other note's score: it stays."""
+    from notesplugin.learned.adapt import build
+
+    examples = [{"item": "R1", "label": 0, "feats": ["bias", "w:the", f"w:word{k}"], "sentence": f"s{k}", "note": f"n{k}"}
+                for k in range(40)]
+    examples.append({"item": "R1", "label": 1, "feats": ["bias", "w:the", "w:parking"], "sentence": "p", "note": "np"})
+    spread = build(_tiny_model(), examples, base_fingerprint="t", spread=0.05)["weights"]
+    assert spread["w:the"] == [[0, 0.1], [1, 0.1]]  # unchanged
+    assert dict(spread["w:parking"])[0] > 0.5 and dict(spread["w:word3"])[0] < 0  # the rare ones learned
+    everything = build(_tiny_model(), examples, base_fingerprint="t", spread=1.0)["weights"]
+    assert dict(everything["w:the"])[0] != 0.1
+
+
+def test_an_update_that_does_not_hold_on_held_out_notes_is_not_kept():
+    """Each corrected note says something different about R2 (no word recurs): nothing learned
+    without a note judges it better, so R2 keeps the shipped weights; R1's recurring word does."""
+    from notesplugin.learned.adapt import build
+
+    examples = []
+    for k in range(10):
+        examples.append({"item": "R1", "label": 1, "feats": ["bias", "w:parking", f"w:a{k}"], "sentence": f"a{k}", "note": f"n{k}"})
+        examples.append({"item": "R2", "label": 1, "feats": ["bias", f"w:b{k}"], "sentence": f"b{k}", "note": f"n{k}"})
+    kept = build(_tiny_model(), examples, base_fingerprint="t", folds=5, spread=1.0)
+    assert kept["meta"]["practice"]["items_moved"] == ["R1"]
+    assert all(i == 0 for f, row in kept["weights"].items() if f.startswith("w:b") for i, _ in row)  # R2 unmoved
+    assert dict(kept["weights"]["w:parking"])[0] > 0.5
+    free = build(_tiny_model(), examples, base_fingerprint="t", folds=0, spread=1.0)
+    assert any(i == 1 for f, row in free["weights"].items() if f.startswith("w:b") for i, _ in row)

@@ -130,18 +130,21 @@ def _section_key(section: str) -> str:
     return " ".join(tokens(section)[:3])
 
 
-def actor_allows(feats: list[str]) -> bool:
+def actor_allows(feats: list[str], writers: tuple[str, ...] = ()) -> bool:
     """Logic, not language: a sentence that names only the client (or others)
-    as actors is not the clinician's act, unless it is passive ("was told")."""
-    return facts_allow(f[2:] for f in feats if f.startswith("f:"))
+    as actors is not the clinician's act, unless it is passive ("was told").
+    `writers`: a practice's own names for its writer ("vrc"), learned from its corrections."""
+    return facts_allow([f[2:] for f in feats if f.startswith("f:")], [f[2:] for f in feats if f.startswith("w:")], writers)
 
 
-def facts_allow(facts) -> bool:
+def facts_allow(facts, words=(), writers: tuple[str, ...] = ()) -> bool:
     fs = set(facts)
     if "said:client" in fs:
         return False
     if fs & {"t", "fp", "sec:clin", "passive", "elided", "said:clin"}:
         return True
+    if writers and not set(writers).isdisjoint(words):
+        return True  # the practice's own name for its writer (learned/adapt.py: writers)
     return not (fs & {"o", "sec:client"})
 
 
@@ -156,6 +159,8 @@ class NoteReading:
         self._col = {lab: i for i, lab in enumerate(self.model.labels)}
         self._feats: list[list[str]] | None = None
         self._note_rows: list | None = None
+        # A practice model's names for its writer (learned/adapt.py: writers).
+        self.writers = tuple((self.model.meta.get("practice") or {}).get("writers", ()))
 
     @property
     def feats(self) -> list[list[str]]:
@@ -205,7 +210,7 @@ class NoteReading:
         out = []
         for item in items:
             for k in self._hits(item):
-                if item.actor != "any" and not facts_allow(self.parts.facts[k]):
+                if item.actor != "any" and not facts_allow(self.parts.facts[k], self.parts.own[k], self.writers):
                     continue
                 if any(u.search(self.sents[k].text) for u in item.unless):
                     continue  # the item's own exceptions (a stated rationale, the client's request)

@@ -51,6 +51,23 @@ class Status:
     examples: int = 0
     topics: int = 0
     extra: dict = field(default_factory=dict)
+    # Per corrected copy (each export's writing style): its name (or, where the sentences are not
+    # kept, a short hash of it), kind, notes and item -> Counter(positive=, negative=).
+    by_file: list[dict] = field(default_factory=list)
+
+
+def by_file(examples: list[dict]) -> list[dict]:
+    """Examples per corrected copy and item: a practice's exports each have their own writing style."""
+    files: dict[str, dict] = {}
+    for ex in examples:
+        f = files.setdefault(ex.get("file", "?"), {"name": "", "kind": ex.get("kind", "?"), "notes": set(), "items": {}})
+        f["name"] = f["name"] or ex.get("file_name", "")
+        f["notes"].add(ex.get("note"))
+        f["items"].setdefault(ex["item"], Counter())["positive" if ex["label"] else "negative"] += 1
+    out = [{"file": v["name"] or f"file {k[:8]}", "kind": v["kind"], "notes": len(v["notes"]),
+            "examples": sum(sum(c.values()) for c in v["items"].values()), "items": dict(sorted(v["items"].items()))}
+           for k, v in files.items()]
+    return sorted(out, key=lambda f: (f["file"], f["kind"]))
 
 
 class Store:
@@ -193,4 +210,4 @@ class Store:
                 else f"shipped model {shipped_fingerprint}")
         return Status(self.root, runs, dict(sorted(by_item.items())), Counter(ex.get("kind", "?") for ex in eff), used,
                       warning, self.keeps_text(), len(eff), sum(1 for ex in eff if ex.get("topic")),
-                      {"with_text": sum(1 for ex in eff if "text" in ex)})
+                      {"with_text": sum(1 for ex in eff if "text" in ex)}, by_file(eff))
