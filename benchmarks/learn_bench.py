@@ -209,6 +209,9 @@ def draw(style: str, seed: int, sets: dict[str, list[dict]], shipped: Shipped, s
     exs, taught = cache[(style, seed)]
     data = practice_model(exs, settings)
     practice, changed = practice_engine(data), shipped.changed(data)
+    # the 30 corrected notes themselves: what a re-scan of them would now say
+    taught_before = shipped.figures(style, teach_rows)["rescuing_f1"]
+    taught_after = figures(score(teach_rows, shipped.run(style, teach_rows, practice, changed)))["rescuing_f1"]
     rest_before = shipped.figures(style, rest)
     rest_after = figures(score(rest, shipped.run(style, rest, practice, changed)))
     others = {}
@@ -219,6 +222,7 @@ def draw(style: str, seed: int, sets: dict[str, list[dict]], shipped: Shipped, s
     worst_name, worst = min(((k, min(v.values())) for k, v in others.items()), key=lambda x: (x[1], x[0]))
     gain = round(rest_after["rescuing_f1"] - rest_before["rescuing_f1"], 3)
     return {"style": style, "seed": seed, "taught": taught, "rest_notes": len(rest),
+            "writers": data["meta"]["practice"].get("writers", []), "corrected_notes": [taught_before, taught_after],
             "rest": {"shipped": rest_before, "practice": rest_after}, "gain": gain,
             "crisis_gain": round(rest_after["crisis_f1"] - rest_before["crisis_f1"], 3),
             "others": others, "worst_other": worst, "worst_set": worst_name,
@@ -233,6 +237,7 @@ def summary(draws: list[dict]) -> dict:
     mean = sum(g) / len(g)
     sd = (sum((x - mean) ** 2 for x in g) / max(1, len(g) - 1)) ** 0.5
     return {"draws": len(draws), "met": sum(d["met"] for d in draws), "rose": sum(x > 0 for x in g),
+            "corrected_notes": [round(sum(d["corrected_notes"][j] for d in draws) / len(draws), 3) for j in (0, 1)],
             "fell": sum(x < 0 for x in g), "mean_gain": round(mean, 3), "sd_gain": round(sd, 3),
             "min_gain": min(g), "max_gain": max(g), "mean_worst_other": round(sum(w) / len(w), 3),
             "worst_other": min(w), "others_within_bar": sum(x >= -BAR for x in w)}
@@ -262,7 +267,7 @@ def line(d: dict) -> str:
     return (f"{d['style']:4} seed {d['seed']:2}  {t['confirmed']:3}/{t['false_flags']:2}/{t['missed']:2}  "
             f"rest ({d['rest_notes']}) {a:.3f} -> {b:.3f} ({d['gain']:+.3f})  crisis {d['crisis_gain']:+.3f}  "
             f"others +{d['better']}/-{d['worse']} worst {d['worst_other']:+.3f} ({d['worst_set']})  "
-            f"{'MEETS' if d['met'] else 'no'}")
+            f"{'MEETS' if d['met'] else 'no'}" + (f"  writer: {', '.join(d['writers'])}" if d["writers"] else ""))
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -276,7 +281,7 @@ def seeds_arg(text: str) -> list[int]:
 # The grid --tune tries: adapt.build's settings over its defaults (the defaults first).
 GRID: list[dict] = [{}, {"spread": 1.0}, {"spread": 1.0, "center": True}, {"spread": 0.05}, {"spread": 0.1},
                     {"spread": 0.2}, {"spread": 0.05, "center": True}, {"spread": 0.05, "folds": 5},
-                    {"spread": 1.0, "folds": 5}]
+                    {"spread": 1.0, "folds": 5}, {"prune": 0.0}, {"prune": 0.0, "spread": 1.0}]
 
 
 def tune(styles: list[str], seeds: list[int], sets: dict[str, list[dict]], grid: list[dict] | None = None) -> list[dict]:
@@ -313,7 +318,8 @@ def main() -> int:
     for name, s in [*out["by_style"].items(), ("all", out["all"])]:
         print(f"{name:4}: bar met {s['met']}/{s['draws']}; rest rose {s['rose']}, fell {s['fell']}; gain mean "
               f"{s['mean_gain']:+.3f} (sd {s['sd_gain']:.3f}, {s['min_gain']:+.3f} .. {s['max_gain']:+.3f}); "
-              f"others within {BAR}: {s['others_within_bar']}/{s['draws']}, worst {s['worst_other']:+.3f}")
+              f"others within {BAR}: {s['others_within_bar']}/{s['draws']}, worst {s['worst_other']:+.3f}; "
+              f"the corrected notes themselves {s['corrected_notes'][0]:.3f} -> {s['corrected_notes'][1]:.3f}")
     if args.json:
         args.json.write_text(json.dumps({**out, "settings": adapt.settings()}, indent=1, default=str), encoding="utf-8")
     return 0

@@ -489,3 +489,15 @@ def test_an_update_that_does_not_hold_on_held_out_notes_is_not_kept():
     assert dict(kept["weights"]["w:parking"])[0] > 0.5
     free = build(_tiny_model(), examples, base_fingerprint="t", folds=0, spread=1.0)
     assert any(i == 1 for f, row in free["weights"].items() if f.startswith("w:b") for i, _ in row)
+
+
+def test_a_drift_under_the_shipped_pruning_is_not_kept():
+    """One step shared over 200 words moves each by ~0.004: kept, that only flips decisions on a hair."""
+    from notesplugin.learned.adapt import build
+
+    feats = ["bias", "w:the"] + [f"w:x{k}" for k in range(200)]
+    examples = [{"item": "R1", "label": 1, "feats": feats, "sentence": "s", "note": "n"}]
+    pruned = build(_tiny_model(), examples, base_fingerprint="t", epochs=1, spread=1.0, prune=0.01)["weights"]
+    assert pruned["w:the"] == [[0, 0.1], [1, 0.1]] and "w:x7" not in pruned
+    drift = build(_tiny_model(), examples, base_fingerprint="t", epochs=1, spread=1.0, prune=0.0)["weights"]
+    assert 0.1 < dict(drift["w:the"])[0] < 0.11 and "w:x7" in drift
