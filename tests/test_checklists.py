@@ -9,7 +9,7 @@ from notesplugin.checklists import ChecklistError, load
 from notesplugin.checklists.engine import Engine
 from notesplugin.checklists.selftest import run_examples
 from notesplugin.cli import main
-from notesplugin.model import Note
+from notesplugin.model import Note, Segment
 
 LISTS = load()
 ENGINE = Engine(LISTS)
@@ -224,3 +224,14 @@ def test_shock_is_not_a_lowered_consciousness():
     assert "C5" not in items("Speech low volume, essentially unresponsive, and somnolent during interview. "
                              "Poor concentration, mood unknown (the patient did not respond to questions).")
     assert "C5" in items("Client began hyperventilating, did not respond to her name, and could not say where she was.")
+
+
+@pytest.mark.parametrize("title", ["LMSW", "LISW", "LCMHC", "LMHCA", "LMFTA", "AMFT", "LCSW"])
+def test_a_licence_abbreviation_names_the_clinician_as_actor(title):
+    # "LMSW changed the subject" is the writer's act; before, LMSW/LISW/LCMHC were read as nobody.
+    text = f"Client became tearful about her mother. {title} changed the subject to her work schedule."
+    note = Note(note_id="t", file="t", date="2026-03-02", clinician="Dana Whitfield", client="A",
+                text=text, segments=(Segment(0, len(text), {}),))
+    engine = Engine(model=False)
+    assert engine.who(note, text, text.index("changed")) == "therapist"
+    assert engine.who(note, text, text.index("became")) == "other"

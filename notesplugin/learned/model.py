@@ -87,6 +87,7 @@ class Model:
         # Dense rows (one weight per label) let zip/sum do the adding in C: several
         # times faster than a Python loop over (label, weight) pairs.
         self._dense = self._densify(self.weights, len(self.labels))
+        self.column = {lab: i for i, lab in enumerate(self.labels)}  # label -> position in a row of scores
         self._tdense = self._densify(self.topic_weights, len(self.topics))
         self.rows, self.topic_rows = Rows(self._dense), Rows(self._tdense)
 

@@ -156,7 +156,6 @@ class NoteReading:
         # Scored from the words straight to the weight rows: no feature strings on the hot path.
         rows, bias, squash = self.model.rows.sentence, self.model.bias, self.model.squash
         self.p = [squash(add(rows(*self.parts.args(k)), bias)) for k in range(len(sents))]
-        self._col = {lab: i for i, lab in enumerate(self.model.labels)}
         self._feats: list[list[str]] | None = None
         self._note_rows: list | None = None
         # A practice model's names for its writer (learned/adapt.py: writers).
@@ -174,7 +173,7 @@ class NoteReading:
         return [dict(zip(self.model.labels, p)) for p in self.p]
 
     def prob(self, k: int, item_id: str, default: float = 0.0) -> float:
-        i = self._col.get(item_id)
+        i = self.model.column.get(item_id)
         return default if i is None else self.p[k][i]
 
     def _why(self, item_id: str, k: int) -> str:
@@ -185,7 +184,7 @@ class NoteReading:
 
     def _hits(self, item: "Item"):
         t = self.model.thresholds.get(item.id)
-        i = self._col.get(item.id)
+        i = self.model.column.get(item.id)
         if t is None or i is None:
             return
         for k, p in enumerate(self.p):
