@@ -280,7 +280,9 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
     if learned:
         click.echo(f"Learned model: flags a sentence at p >= {learned['threshold']:.2f}; trained on "
                    f"{learned['notes']} labeled notes.")
-        if learned["veto"]:
+        if not item.model_veto:
+            click.echo("A sentence the rules find stands whatever the model gives it (model_veto = false).")
+        elif learned["veto"]:
             click.echo(f"A sentence only the rules flag is dropped when the model gives it p < {learned['veto']:.2f}.")
         click.echo("Words and facts that weigh most:")
         click.echo("  for:     " + ", ".join(learned["for"]))

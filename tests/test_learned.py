@@ -219,8 +219,25 @@ def test_the_model_vetoes_a_rules_only_act_it_is_sure_is_none():
     assert p["R4"] < raw["vetoes"]["R4"] < p["R1"]  # a redirect to the model, not a fix
     no_veto = Engine(model=Reader(Model.from_dict({**raw, "vetoes": {}})))
     assert ("R4", "rules") in items(no_veto)
-    # Only rescuing items have vetoes: a crisis cue always stands on its own.
-    assert not set(raw["vetoes"]) & {"C1", "C2", "C3", "C4", "C5"}
+
+
+def test_an_item_marked_model_veto_false_keeps_its_rule_finding():
+    # C1 (crisis.toml: model_veto = false): training gives it no veto, and even a veto forced on it
+    # leaves the rules' finding; C3, which may be vetoed, loses its rules' findings to the same veto.
+    from notesplugin.learned.model import Model
+    raw = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text())
+    assert "C1" not in raw["vetoes"] and any(c in raw["vetoes"] for c in ("C2", "C3", "C4", "C5"))
+    silent = {**raw, "bias": [-30.0] * len(raw["labels"])}  # the model gives every sentence ~0
+    forced = Engine(model=Reader(Model.from_dict({**silent, "vetoes": {"C1": 0.5, "C3": 0.5}})))
+    unforced = Engine(model=Reader(Model.from_dict({**silent, "vetoes": {}})))
+    item = {i.id: i for i in ENGINE.checklists.items}
+    def found(engine, text, iid):
+        note = Note(note_id="n", file="t", text=text, date="2026-03-02", clinician="Dana Whitfield, LPC")
+        return any(f.item == iid for f in engine.check(note))
+    for iid, stands in (("C1", True), ("C3", False)):
+        hits = [t for t in item[iid].flag if found(unforced, t, iid)]
+        assert hits, iid
+        assert all(found(forced, t, iid) == stands for t in hits), iid
 
 
 def test_explain_names_the_items_veto():

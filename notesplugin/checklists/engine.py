@@ -286,6 +286,7 @@ class Engine:
         self.shown = [(topic, 1.0, rx) for rx, topic in self.emotions if topic]
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
+        self.never_vetoed = frozenset(i.id for i in self.checklists.items if not i.model_veto)
         self._actor_cache: dict[str, tuple[_Actors, _Actors, None]] = {}
         self._people: dict[tuple[str, str], tuple[_Actors, _Actors, None]] = {}
         self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}

@@ -238,7 +238,7 @@ class NoteReading:
         one note's topics never depend on which path found the act."""
         seen = {(f.item, f.start): f for f in learned}
         free = {i.id for i in items or () if not i.topic}
-        vetoes = self.model.vetoes or {}
+        vetoes = {k: v for k, v in (self.model.vetoes or {}).items() if k not in self.engine.never_vetoed}
         at = {s.start: k for k, s in enumerate(self.sents)} if free or vetoes else {}
         out = []
         for f in rules:

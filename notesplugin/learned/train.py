@@ -212,9 +212,10 @@ VETOES = (0.0, 0.01, 0.02, 0.05, 0.1)  # 0.0: no veto
 
 
 def vetoes(engine: Engine, rows, oof, named_sets, th: dict[str, float]) -> dict[str, float]:
-    """Per rescuing item, the model score under which a sentence only the rules flagged is
-    dropped: the value with the best note-level F1 on out-of-fold scores (ties: the
-    smallest, so no veto unless it helps). Crisis notes are left out: their flags are exempt."""
+    """Per item, the model score under which a sentence only the rules found is dropped: the
+    value with the best item-level F1 on out-of-fold scores (ties: the smallest, so no veto
+    unless it helps). Rescuing items are judged on notes without a crisis (there their flags
+    are exempt); crisis items on every note, since a false crisis silences a whole note."""
     at = defaultdict(list)
     for k, r in enumerate(rows):
         at[(r[0], r[1])].append(k)
@@ -224,19 +225,22 @@ def vetoes(engine: Engine, rows, oof, named_sets, th: dict[str, float]) -> dict[
             note = as_note(row)
             sents = engine._prepare(note)[0]
             ks = at[(name, n)]
-            found = engine.check(note)
-            if len(ks) != len(sents) or any(f.checklist == "crisis" for f in found):
+            if len(ks) != len(sents):
                 continue
+            found = engine.check(note)
+            crisis_note = any(f.checklist == "crisis" for f in found)
             start = {s.start: k for k, s in zip(ks, sents)}
             ruled = defaultdict(list)
             for f in found:
-                if f.checklist == "rescuing" and f.status == "flagged" and f.start in start:
+                if f.start in start and (f.checklist == "crisis" or (f.status == "flagged" and not crisis_note)):
                     ruled[f.item].append(oof[start[f.start]].get(f.item, 0.0))
-            for lab in LABELS[:7]:
-                hit = any(oof[k].get(lab, 0.0) >= th[lab] and actor_allows(rows[k][2]) for k in ks)
-                cases.append((lab, lab in row["rescuing"], hit, ruled.get(lab, [])))
+            for lab in (LABELS[7:] if crisis_note else LABELS):
+                gold = lab in (row["crisis"] if lab in LABELS[7:] else row["rescuing"])
+                hit = any(oof[k].get(lab, 0.0) >= th[lab] and (lab in LABELS[7:] or actor_allows(rows[k][2]))
+                          for k in ks)
+                cases.append((lab, gold, hit, ruled.get(lab, [])))
     out = {}
-    for lab in LABELS[:7]:
+    for lab in (lab for lab in LABELS if lab not in engine.never_vetoed):
         def f1(x):
             tp = fp = fn = 0
             for item, gold, hit, scores in cases:
