@@ -235,3 +235,17 @@ def test_a_licence_abbreviation_names_the_clinician_as_actor(title):
     engine = Engine(model=False)
     assert engine.who(note, text, text.index("changed")) == "therapist"
     assert engine.who(note, text, text.index("became")) == "other"
+
+
+def test_the_writers_own_credential_names_them_as_actor():
+    # Notes name their writer by the credential after the name in the clinician column
+    # ("VIS shifted to ..."); without it in the column, VIS is nobody's name.
+    from notesplugin.checklists.engine import _titles
+    text = "Client cried about her brother. VIS shifted to the court dates."
+    engine = Engine(model=False)
+    for clinician, want in (("Marcus Bell, VIS", "therapist"), ("Marcus Bell", "unnamed")):
+        note = Note(note_id="t", file="t", date="2026-03-02", clinician=clinician, client="A",
+                    text=text, segments=(Segment(0, len(text), {}),))
+        assert (engine.who(note, text, text.index("shifted")) == "therapist") == (want == "therapist")
+    # A degree names no one (MS is also an illness); a genetic counsellor's CGC does.
+    assert _titles("Rena Okafor, MS, CGC") == ["CGC"] and _titles("Okafor, Rena") == []

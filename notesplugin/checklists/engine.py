@@ -198,6 +198,21 @@ def _initials(name: str) -> str | None:
     return "".join(w[0] for w in words[:2]) if len(words) >= 2 else None
 
 
+# Degrees that name no one in a sentence ("MS" is also multiple sclerosis, "ED" a department).
+_NOT_TITLES = frozenset("MS MA MSC MED BA BS BSC MC ED MPH MBA PHD".split())
+
+
+def _titles(name: str) -> list[str]:
+    """The writer's own credentials after their name ("Marcus Bell, VIS"): notes use them as the
+    writer's name ("VIS validated ..."), so they name the clinician as actor."""
+    _, comma, rest = name.partition(",")
+    if not comma:
+        return []
+    words = (w.strip(".") for w in re.split(r"[\s,/;]+", rest))
+    return [w for w in words if re.fullmatch(r"[A-Z][A-Za-z-]{1,7}", w)
+            and sum(c.isupper() for c in w) >= 2 and w.upper().replace("-", "") not in _NOT_TITLES]
+
+
 @lru_cache(maxsize=8192)
 def _name_rx(pattern: str, side: str) -> tuple[re.Pattern, frozenset[str] | None]:
     """One person's name as an actor pattern, with the literals any match holds
@@ -331,6 +346,7 @@ class Engine:
         ini = _initials(note.clinician)
         if ini:
             extra_t.append(rf"(?-i:\b{ini}\b)")
+        extra_t += [rf"(?-i:\b{re.escape(t)}\b)" for t in _titles(note.clinician)]
         # Clinicians write their own first or last name too ("Anjali told Lena ...").
         for part in re.split(r"[\s,]+", note.clinician)[:3]:
             if len(part) > 2 and part[0].isupper() and not part.isupper() and not part.endswith("."):
