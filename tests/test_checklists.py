@@ -163,10 +163,19 @@ def test_a_crisis_cue_may_name_its_event_so_the_anchor_reads_as_context(tmp_path
     ("He had just come back from a trip and he became homicidal while there.", "C2"),
     ("He started having thoughts about killing his mother.", "C2"),
     ("Mother called the EMS service when the patient vomited.", "C3"),
-    ('Recently, she was picked up by the police department "leaping on Highway 99."', "C3"),
 ])
 def test_dictated_crisis_told_as_behaviour_or_reason_for_admission(text, item):
     assert item in items(text)
+
+
+def test_a_rule_crisis_the_model_is_sure_is_not_one_is_vetoed():
+    # The rules read a dangerous act in this dictated line; the shipped model scores it under C3's
+    # veto (chosen on out-of-fold scores: on the real dictations the veto raises crisis precision
+    # 0.74 -> 0.78 at the same recall), so alone it stands only without the model.
+    text = 'Recently, she was picked up by the police department "leaping on Highway 99."'
+    note = Note(note_id="t", file="t", text=text, date="2026-03-02")
+    assert "C3" in {f.item for f in Engine(LISTS, model=False).check(note)}
+    assert "C3" not in items(text)
 
 
 @pytest.mark.parametrize("text", [

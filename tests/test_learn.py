@@ -1,6 +1,6 @@
 """`notesplugin learn`: corrections written in annotated copies teach the practice's model.
 
-The notes below were chosen against the shipped model: it flags the "parking validation"
+The notes below were chosen against the shipped model: only its model flags the "intake paperwork"
 sentence (a false flag for these tests) and misses the "intake checklist" one."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from notesplugin.pipeline import scan
 from notesplugin.readers.xlsx_reader import read_xlsx
 
 GRIEF = "Client sobbed as she described her father's funeral."
-FALSE_FLAG = "Writer then went over the intake paperwork with her."
+FALSE_FLAG = "Writer then got her started on the intake paperwork."
 MISSED = "Writer pulled up the intake checklist and completed the demographics section."
 NOTES = [
     ("n1", "Dana Reyes", "Ann B.", "2026-03-02", f"Client wept about the miscarriage. {MISSED}"),
