@@ -4,6 +4,7 @@
 Run:  python benchmarks/bench.py [--quick] [--json PATH] [--keep DIR]
       python benchmarks/bench.py --postgres URL [--quick]   (only the practice-ledger load test)
       python benchmarks/bench.py --jobs-only [--repeat N] [--quick]   (only the --jobs figures)
+      python benchmarks/bench.py --docx-only [--quick]   (only the DOCX folder figures and phases)
 
 Generates realistic exports in a temp folder (the 38 sample notes, varied: client
 names, dates and the admin lines at the end; every checklist item represented):
@@ -22,6 +23,9 @@ sample_notes/progress_note_petra_v_2026-03-04.pdf. Then measures, in the same ru
 
 --jobs-only [--repeat N]: only the two --jobs figures, N rounds (jobs 1 and 2 alternating), each
 ratio and their spread: the parallel figures need a quiet machine, so measure them when it is.
+
+--docx-only: only the DOCX folder: floor, scan --jobs 1 and 2, and the scan's phases (read,
+check, annotate/write, per-run rest) summed over the files, each phase also against the floor.
 
 --postgres URL: 20 clinicians' scans of 500 notes each into one PostgreSQL ledger at
 once, against the same scans one after another; counts checked (benchmarks/ledger_load.py).
@@ -311,6 +315,66 @@ def phases_xlsx(path: Path, res, out: Path) -> dict[str, float]:
     return {"read_s": read_s, "write_s": write_s}
 
 
+def phases_docx(folder: Path, out: Path) -> dict[str, float]:
+    """Read, check and annotate/write of every file of the DOCX folder, each summed on its own
+    (in-process, as the scan runs them with --jobs 1), to show where the scan's time goes."""
+    from notesplugin import readers
+    from notesplugin.config import Config
+    from notesplugin.pipeline import _engine
+    from notesplugin.writers.docx_writer import write_docx as annotate
+    config = Config()
+    engine = _engine(config)
+    read_s = check_s = write_s = 0.0
+    for k, path in enumerate(sorted(folder.glob("*.docx"))):
+        t0 = time.perf_counter()
+        _, read = readers.read(path, config)
+        t1 = time.perf_counter()
+        findings = [f for note in read.notes for f in engine.check(note)]
+        t2 = time.perf_counter()
+        annotate(read.source, out / f"{k}.docx", read.notes, findings)
+        t3 = time.perf_counter()
+        read_s, check_s, write_s = read_s + t1 - t0, check_s + t2 - t1, write_s + t3 - t2
+    return {"docx_read_s": read_s, "docx_check_s": check_s, "docx_write_s": write_s}
+
+
+def docx_figures(ms, base, sizes, tmp: Path, fig: dict, say, phases: bool = False) -> None:
+    """DOCX folder: floor vs scan, jobs 1 vs 2 (and, with `phases`, where the time goes)."""
+    folder = write_docx_folder(ms, generate(base, sizes["docx"], 7), tmp / "docx_in")
+    fig["docx_floor_s"] = floor_docx(folder, tmp / "docx_floor")
+    fig["docx_scan_s"], _ = scan_lib([folder], tmp / "docx_out1", tmp / "docx1.sqlite3", jobs=1)
+    fig["docx_scan_jobs2_s"], _ = scan_lib([folder], tmp / "docx_out2", tmp / "docx2.sqlite3", jobs=2)
+    fig["docx_ratio"] = fig["docx_scan_s"] / fig["docx_floor_s"]
+    fig["jobs_speedup"] = fig["docx_scan_s"] / fig["docx_scan_jobs2_s"]
+    say(f"DOCX folder {sizes['docx']:,} files: python-docx open+save floor {fig['docx_floor_s']:.2f} s; "
+        f"scan --jobs 1 {fig['docx_scan_s']:.2f} s = {fig['docx_ratio']:.2f}x floor; "
+        f"--jobs 2 {fig['docx_scan_jobs2_s']:.2f} s")
+    if phases:
+        fig.update(phases_docx(folder, _dir(tmp / "docx_phase")))
+        rest = fig["docx_scan_s"] - fig["docx_read_s"] - fig["docx_check_s"] - fig["docx_write_s"]
+        fig["docx_rest_s"] = rest
+        floor = fig["docx_floor_s"]
+        say(f"  phases: read {fig['docx_read_s']:.2f} s ({fig['docx_read_s'] / floor:.2f}x floor), check "
+            f"{fig['docx_check_s']:.2f} s ({fig['docx_check_s'] / floor:.2f}x), annotate/write "
+            f"{fig['docx_write_s']:.2f} s ({fig['docx_write_s'] / floor:.2f}x), rest of the scan (ledger, "
+            f"letters, summary, run files) {rest:.2f} s ({rest / floor:.2f}x)")
+
+
+def run_docx(quick: bool, tmp: Path) -> dict:
+    """Only the DOCX folder figures, with the scan's phases."""
+    sizes = QUICK if quick else FULL
+    ms = _make_samples()
+    base = ms.load_notes()
+    fig: dict = {"mode": ("quick" if quick else "full") + "-docx", "cores": os.cpu_count(),
+                 "python": platform.python_version(), "sizes": sizes}
+    warm = write_docx_folder(ms, generate(base, 8, 0), tmp / "warm_in")
+    scan_lib([warm], tmp / "warm-out", tmp / "warm.sqlite3")
+    print(f"cores: {fig['cores']}  python {fig['python']}  ({fig['mode']} mode)")
+    docx_figures(ms, base, sizes, tmp, fig, print, phases=True)
+    for key in ("docx_ratio", "jobs_speedup"):
+        print("  " + verdict(key, fig[key]))
+    return fig
+
+
 # ---- report -------------------------------------------------------------------------
 
 def verdict(key: str, value: float) -> str:
@@ -390,15 +454,8 @@ def run(quick: bool, tmp: Path) -> dict:
     say(f"  findings {fig['xlsx_findings']:,}, items found: {' '.join(fig['xlsx_items_found'])}, "
         f"letters {fig['xlsx_letters']}")
 
-    # DOCX folder: floor vs scan, jobs 1 vs 2
-    folder = write_docx_folder(ms, generate(base, sizes["docx"], 7), tmp / "docx_in")
-    fig["docx_floor_s"] = floor_docx(folder, tmp / "docx_floor")
-    fig["docx_scan_s"], _ = scan_lib([folder], tmp / "docx_out1", tmp / "docx1.sqlite3", jobs=1)
-    fig["docx_scan_jobs2_s"], _ = scan_lib([folder], tmp / "docx_out2", tmp / "docx2.sqlite3", jobs=2)
-    fig["docx_ratio"] = fig["docx_scan_s"] / fig["docx_floor_s"]
-    fig["jobs_speedup"] = fig["docx_scan_s"] / fig["docx_scan_jobs2_s"]
-    say(f"DOCX folder {sizes['docx']:,} files: python-docx open+save floor {fig['docx_floor_s']:.2f} s; "
-        f"scan --jobs 1 {fig['docx_scan_s']:.2f} s; --jobs 2 {fig['docx_scan_jobs2_s']:.2f} s")
+    # DOCX folder: floor vs scan, jobs 1 vs 2, and where the scan's time goes
+    docx_figures(ms, base, sizes, tmp, fig, say, phases=True)
 
     # PDF folder: one-page notes, pypdf's own open+save as the floor
     folder = write_pdf_folder(ms, generate(base, sizes["pdf"], 11), tmp / "pdf_in")
@@ -526,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--postgres", metavar="URL",
                     help="only the load test of a PostgreSQL ledger; URL: a login that may create databases")
     ap.add_argument("--jobs-only", action="store_true", help="only the --jobs 2 vs --jobs 1 figures")
+    ap.add_argument("--docx-only", action="store_true",
+                    help="only the DOCX folder figures (floor, scan --jobs 1 and 2) and the scan's phases")
     ap.add_argument("--repeat", type=int, default=3, help="rounds for --jobs-only (default 3)")
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -535,6 +594,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.jobs_only:
         with tempfile.TemporaryDirectory(prefix="notesplugin-bench-jobs-") as tmp:
             fig = run_jobs(args.quick, Path(tmp), max(1, args.repeat))
+    elif args.docx_only:
+        with tempfile.TemporaryDirectory(prefix="notesplugin-bench-docx-") as tmp:
+            fig = run_docx(args.quick, args.keep and _dir(args.keep) or Path(tmp))
     elif args.keep:
         fig = run(args.quick, _dir(args.keep))
     else:
