@@ -9,14 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
-from docx.opc.part import PartFactory, XmlPart
 from docx.oxml.ns import qn
-
-# python-docx keeps footnotes and endnotes as bytes; as XML parts (its own extension point)
-# their text can be read and annotated like the body's, and is saved back on write.
-PartFactory.part_type_for.setdefault(CT.WML_FOOTNOTES, XmlPart)
-PartFactory.part_type_for.setdefault(CT.WML_ENDNOTES, XmlPart)
 
 W_P = qn("w:p")
 W_R = qn("w:r")
@@ -127,14 +120,10 @@ def story_of(el) -> object | None:
 NOTE_REFS = {qn("w:footnoteReference"): "footnote", qn("w:endnoteReference"): "endnote"}
 
 
-def note_parts(doc) -> list[tuple[str, object]]:
-    """[(kind, part)] for the footnotes and the endnotes part, in that order."""
-    out = []
-    for reltype, kind in ((RT.FOOTNOTES, "footnote"), (RT.ENDNOTES, "endnote")):
-        for rel in doc.part.rels.values():
-            if rel.reltype == reltype and not rel.is_external and isinstance(rel.target_part, XmlPart):
-                out.append((kind, rel.target_part))
-    return out
+def note_parts(package) -> list[tuple[str, object]]:
+    """[(kind, root element)] for the footnotes and the endnotes part of a
+    notesplugin.word_package.WordPackage, in that order."""
+    return [(kind, package.xml(name)) for kind, name in package.note_parts()]
 
 
 def note_paragraphs(roots: list[tuple[str, object]]) -> tuple[list[object], dict[tuple[str, str], list[int]]]:

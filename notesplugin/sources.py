@@ -38,8 +38,9 @@ class XlsxSource:
 
 @dataclass
 class DocxSource:
-    """A Word file as read: the python-docx Document the notes came from. The writer
-    annotates this very object (once), so the file is parsed a single time."""
+    """A Word file as read: the notesplugin.word_package.WordPackage the notes came from (the
+    file's bytes and its parsed parts). The writer annotates this very object (once) and copies
+    the members it does not change raw, so the file is read and parsed a single time."""
 
     path: Path
-    document: Any = None
+    package: Any = None

@@ -261,7 +261,7 @@ def test_entity_bomb_refused_before_any_parser(tmp_path, monkeypatch, name, part
     root = body.index(b"<", body.index(b"?>"))
     bad = rezip(good, tmp_path / name, {part: LAUGHS + b"<!-- " + b"pad " * 2000 + b"-->" + body[root:]})
     monkeypatch.setattr(openpyxl, "load_workbook", _never)
-    monkeypatch.setattr("notesplugin.readers.docx_reader.Document", _never)
+    monkeypatch.setattr("notesplugin.word_package.parse_xml", _never)
     with pytest.raises(InputError, match=f"{name}: .*entity declarations.*save it again"):
         readers.read(bad, Config())
 

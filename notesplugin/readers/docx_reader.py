@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from docx import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 
 from notesplugin.config import Config
@@ -36,6 +35,7 @@ from notesplugin.docx_text import (
     NOTE_REFS, W_P, body_paragraphs, note_paragraphs, note_parts, page_break_offsets, paragraph_text,
 )
 from notesplugin.readers.sniff import require
+from notesplugin.word_package import WordPackage
 
 ROLES = ("note_id", "clinician", "client", "date")
 W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
@@ -80,13 +80,14 @@ class _Draft:
     pieces: list[tuple[str, dict, int]] = field(default_factory=list)  # (text, location, offset)
 
 
-def open_docx(path: Path):
-    """python-docx Document, or InputError with a one-line fix."""
+def open_docx(path: Path) -> WordPackage:
+    """The file read once as a WordPackage (main part parsed), or InputError with a one-line fix."""
     path = Path(path)
-    require(path, "docx")  # sniffing and size caps live in readers.sniff / safety
+    data = require(path, "docx", read=True)  # sniffing and size caps live in readers.sniff / safety
     try:
-        return Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as exc:
+        return WordPackage(path, data)
+    except (KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, NotImplementedError,
+            zlib.error) as exc:
         kind = type(exc).__name__
         raise InputError(f"{path.name}: not a usable Word document ({kind}); open it in Word and save as .docx") from None
 
@@ -269,12 +270,12 @@ def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) 
     )
 
 
-def read_docx(path: Path, config: Config, doc=None) -> ReadResult:
+def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> ReadResult:
     """`doc`: path already opened with open_docx (the scan hands it on to the writer); only read here."""
     path = Path(path)
     if doc is None:
         doc = open_docx(path)
-    body = doc.element.body
+    body = doc.body
     plist = body_paragraphs(body)
     index = {p: i for i, p in enumerate(plist)}
     roles = role_lookup(config)
@@ -451,7 +452,7 @@ def _unattributed(notes: list[Note], path: Path) -> list[str]:
 def _add_footnotes(drafts: list[_Draft], plist: list, doc) -> int:
     """Append to each note the footnotes and endnotes its text refers to (each once, in
     reference order); return how many holding text no note refers to."""
-    paras, by_id = note_paragraphs([(kind, part.element) for kind, part in note_parts(doc)])
+    paras, by_id = note_paragraphs(note_parts(doc))
     used: set[tuple[str, str]] = set()
     for draft in drafts:
         refs = []
@@ -477,14 +478,12 @@ def _merged(first: _Header, then: _Header, roles: dict[str, str]) -> _Header:
     return _Header(keep + then.pairs, first.body + then.body)
 
 
-def _page_header(doc, roles: dict[str, str], note_labels: set[str], inline) -> _Header | None:
-    """Client/date/ID fields in the page header of a one-note document. Read through the
-    relationships, not section.header, which would add a header part to the document."""
+def _page_header(doc: WordPackage, roles: dict[str, str], note_labels: set[str], inline) -> _Header | None:
+    """Client/date/ID fields in the page header of a one-note document, read through the main
+    part's relationships (each header part parsed only here)."""
     pairs: list[tuple[str, str]] = []
-    for rel in doc.part.rels.values():
-        if rel.reltype != RT.HEADER or rel.is_external:
-            continue
-        root = rel.target_part.element
+    for name in doc.related(RT.HEADER):
+        root = doc.xml(name)
         index = {p: i for i, p in enumerate(root.iter(W_P))}
         for tbl in root.iter(W_TBL):
             h = _table_header(tbl, index, roles, note_labels)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docx.oxml.ns import qn
-from lxml import etree
 
 from notesplugin import readers
 from notesplugin.config import Config
@@ -133,20 +132,10 @@ def _csv(path: Path, read) -> list[Cell]:
     return cells
 
 
-def _related(part, reltype: str):
-    for rel in part.rels.values():
-        if rel.reltype == reltype and not rel.is_external:
-            return rel.target_part
-    return None
-
-
-def _xml(part):
-    if part is None:
-        return None
-    el = getattr(part, "element", None)
-    if el is None:
-        el = getattr(part, "_element", None)
-    return el if el is not None else etree.fromstring(part.blob)
+def _xml(pkg, reltype: str):
+    """The root element of the first part the main document part relates by `reltype`, or None."""
+    names = pkg.related(reltype)
+    return pkg.xml(names[0]) if names else None
 
 
 def _comment_text(c) -> str:
@@ -180,14 +169,14 @@ def _anchors(plist: list) -> dict[str, tuple[int, str]]:
 
 
 def _docx(read) -> list[Cell]:
-    doc = read.source.document
-    root = _xml(_related(doc.part, RT_COMMENTS))
+    pkg = read.source.package  # notesplugin.word_package.WordPackage
+    root = _xml(pkg, RT_COMMENTS)
     if root is None:
         raise NotOurs()
     comments = list(root.iterchildren(qn("w:comment")))
     if not any(c.get(qn("w:author")) == AUTHOR for c in comments):
         raise NotOurs()
-    plist = body_paragraphs(doc.element.body)
+    plist = body_paragraphs(pkg.body)
     anchors = _anchors(plist)
     by_para: dict[int, Note] = {}
     for n in read.notes:
@@ -201,7 +190,7 @@ def _docx(read) -> list[Cell]:
         if ps and ps[-1].get(W14_PARA):
             para_of[ps[-1].get(W14_PARA)] = c
     parent: dict[int, object] = {}
-    ext = _xml(_related(doc.part, RT_EXTENDED))
+    ext = _xml(pkg, RT_EXTENDED)
     if ext is not None:
         for ex in ext.iter(f"{{{W15}}}commentEx"):
             child, up = para_of.get(ex.get(f"{{{W15}}}paraId")), para_of.get(ex.get(f"{{{W15}}}paraIdParent"))

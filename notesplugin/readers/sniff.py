@@ -9,6 +9,7 @@ the resource caps of notesplugin.safety.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import struct
@@ -188,14 +189,19 @@ def _zip_kind(path: Path) -> str:
     raise InputError(f"{path.name}: a zip archive without Word or Excel content; export the notes as .docx or .xlsx")
 
 
-def require(path: Path, kind: str) -> None:
+def require(path: Path, kind: str, *, read: bool = False) -> bytes | None:
     """InputError unless path is a usable `kind` ('docx'/'xlsx') package within the safety caps.
 
-    The extension is not consulted (writers check their own temp files)."""
+    The extension is not consulted (writers check their own temp files). `read`: read the file
+    once, after sniffing, check the package in memory and return its bytes (the DOCX reader
+    keeps them: notesplugin.word_package)."""
     path = Path(path)
     sniff(path, kind)
+    data = None
     try:
-        with zipfile.ZipFile(path) as zf:
+        if read:
+            data = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data) if read else path) as zf:
             safety.check_package(zf, path.name, kind)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
         # NotImplementedError: a compression method zipfile lacks; EOFError/BadZipFile: truncated data
@@ -203,3 +209,4 @@ def require(path: Path, kind: str) -> None:
     except OSError as exc:
         raise InputError(f"{path.name}: cannot read the file ({exc.strerror}); "
                          "check the path and permissions") from None
+    return data

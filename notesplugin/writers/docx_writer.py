@@ -1,6 +1,8 @@
 """Annotated DOCX copy: one Word comment per finding, anchored on the evidence.
 Only word/document.xml and the comments parts are written; the rest of the
-package is copied byte for byte (writers/docx_package.py).
+package is copied byte for byte, raw (writers/docx_package.py). The parts are the
+ones the reader parsed (notesplugin.word_package, handed over in DocxSource): the
+input is not read again.
 
 Offsets come from notesplugin.docx_text.paragraph_text, the same function the
 reader used, so spans line up. Runs are split at span edges (formatting kept)
@@ -15,10 +17,11 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+from docx.comments import Comments
 from docx.enum.text import WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
-from docx.text.paragraph import Paragraph
+from docx.parts.comments import CommentsPart
 from docx.text.run import Run
 from lxml import etree
 
@@ -29,11 +32,13 @@ from notesplugin.docx_text import (
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.sources import DocxSource
+from notesplugin.word_package import WordPackage
 from notesplugin.writers.comments import comment_text  # the PDF popup says the same
 from notesplugin.writers.docx_package import save_patched
 
 COLORS = {"flagged": WD_COLOR_INDEX.YELLOW, "exempt": WD_COLOR_INDEX.GRAY_25, "crisis": WD_COLOR_INDEX.TURQUOISE}
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+RT_COMMENTS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
 
 
 def _color(f: Finding):
@@ -84,20 +89,25 @@ def _span_runs(p, lo: int, hi: int, warnings: list[str], name: str) -> list:
     return [r for r, s, e in paragraph_text(p)[1] if s < hi and e > lo]
 
 
-def _saved_body(path: Path, member: str):
-    """The body of the main document part as saved; parsing that one part is what the check needs,
-    and costs a fraction of opening the whole package again (styles alone are ~790 KB)."""
+def _saved_text(path: Path, main: str, parts: list[tuple[str, str]]) -> list[str]:
+    """The text of every paragraph of the main part's body, then of the footnotes and endnotes
+    parts, as saved; parsing those parts is what the check needs (styles alone are ~790 KB)."""
     with zipfile.ZipFile(path) as zf:
-        body = parse_xml(zf.read(member)).find(qn("w:body"))
-    if body is None:
-        raise KeyError(member)
-    return body
+        body = parse_xml(zf.read(main)).find(qn("w:body"))
+        if body is None:
+            raise KeyError(main)
+        notes = [(kind, parse_xml(zf.read(name))) for kind, name in parts]
+    return [paragraph_text(p)[0] for p in body_paragraphs(body) + note_paragraphs(notes)[0]]
 
 
-def _saved_notes(path: Path, parts: list[tuple[str, object]]) -> list[tuple[str, object]]:
-    """The footnotes and endnotes parts as saved, for the same check."""
-    with zipfile.ZipFile(path) as zf:
-        return [(kind, parse_xml(zf.read(part.partname.membername))) for kind, part in parts]
+def _comments(pkg: WordPackage) -> tuple[str, Comments]:
+    """(member name, comments) of the package's comments part, a new empty one (python-docx's
+    template, at word/comments.xml) when it has none."""
+    related = pkg.related(RT_COMMENTS)
+    name = related[0] if related else "word/comments.xml"
+    if not pkg.parsed(name) and not related:
+        pkg.adopt(name, parse_xml(CommentsPart._default_comments_xml()))
+    return name, Comments(pkg.xml(name), None)
 
 
 def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list[Finding], *,
@@ -106,13 +116,13 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
     """Write dest = the input plus one comment and highlight per finding; returns warnings.
 
     `source`: what the reader read; its document is annotated in place, so use a source once."""
-    src, dest, doc = Path(source.path), Path(dest), source.document
+    src, dest, pkg = Path(source.path), Path(dest), source.package
     name = src.name
     if dest.exists() and dest.resolve() == src.resolve():
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
-    plist = body_paragraphs(doc.element.body)
-    parts = note_parts(doc)
-    flist = note_paragraphs([(kind, part.element) for kind, part in parts])[0]
+    plist = body_paragraphs(pkg.body)
+    parts = pkg.note_parts()
+    flist = note_paragraphs(note_parts(pkg))[0]
     before = [paragraph_text(p)[0] for p in plist + flist]
     here = [n for n in notes if n.file == str(src)] or list(notes)
     by_id: dict[str, Note] = {}
@@ -123,6 +133,8 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
     missing = 0
     added = []
     touched: set = set()
+    comments: Comments | None = None
+    comments_name = ""
 
     def order(f: Finding):
         note = by_id.get(f.note_id)
@@ -150,9 +162,11 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
         # A comment's range stays in one story: the main text, one text box or one footnote.
         last = [rp for rp in runs if story_of(rp[0]) is story_of(first[0])][-1]
         lines = comment_text(f)
-        comment = doc.add_comment(
-            [Run(first[0], Paragraph(first[1], doc._body)), Run(last[0], Paragraph(last[1], doc._body))],
-            text=lines[0], author=author, initials=initials)
+        if comments is None:
+            comments_name, comments = _comments(pkg)
+        # as python-docx's Document.add_comment: the comment, then its range around the runs
+        comment = comments.add_comment(text=lines[0], author=author, initials=initials)
+        Run(first[0], None).mark_comment_range(Run(last[0], None), comment.comment_id)
         for line in lines[1:]:
             comment.add_paragraph(line)
         if comment_date is not None:
@@ -162,11 +176,10 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
         warnings.append(f"{name}: {missing} finding(s) could not be placed in the document and have no comment")
 
     with atomic_path(dest, file_mode) as tmp:
-        save_patched(src, doc, tmp, added, author, touched=bool(findings),
-                     parts=[part for _, part in parts if part.element in touched])
+        save_patched(pkg, tmp, added, author, touched=bool(findings), comments_part=comments_name,
+                     parts=[part for _, part in parts if pkg.xml(part) in touched])
         try:
-            after = [paragraph_text(p)[0] for p in body_paragraphs(_saved_body(tmp, doc.part.partname.membername))]
-            after += [paragraph_text(p)[0] for p in note_paragraphs(_saved_notes(tmp, parts))[0]]
+            after = _saved_text(tmp, pkg.main, parts)
         except (InputError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError):
             after = None
         if after != before:
