@@ -12,7 +12,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 FIGURES = ("xlsx_floor_s", "xlsx_scan_s", "xlsx_cli_scan_s", "read_s", "write_s", "docx_floor_s", "docx_scan_s",
            "docx_scan_jobs2_s", "engine_notes_per_s", "peak_rss_mb", "scaling_ratio", "xlsx_ratio", "docx_ratio",
            "jobs_speedup", "xlsx_scan_jobs2_s", "xlsx_jobs_speedup", "pdf_floor_s", "pdf_scan_s", "pdf_ratio",
-           "csv_write_mem_growth_mb", "xlsx_write_ratio")
+           "csv_write_mem_growth_mb", "xlsx_write_ratio", "docx_read_s", "docx_check_s", "docx_write_s")
 
 
 def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
@@ -22,7 +22,7 @@ def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = proc.stdout
     for label in ("cores:", "engine:", "scaling:", "openpyxl load+save floor", "python-docx open+save floor",
-                  "--jobs 2", "pypdf open+save floor", "RSS: peak", "targets:"):
+                  "--jobs 2", "pypdf open+save floor", "RSS: peak", "targets:", "phases: read"):
         assert label in text
     assert text.count("(target ") == 10  # one verdict line per target
 
@@ -53,3 +53,17 @@ def test_generated_notes_vary_but_keep_every_base_note(tmp_path):
     assert {tuple(n["crisis"]) for n in notes} == {tuple(b["crisis"]) for b in base}
     renamed = sum(n["client"] != b["client"] for n, b in zip(notes, base * 2))
     assert renamed > len(notes) // 2
+
+
+def test_docx_only_prints_the_docx_figures_and_phases(tmp_path):
+    out = tmp_path / "docx.json"
+    proc = subprocess.run([sys.executable, str(BENCH), "--docx-only", "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "python-docx open+save floor" in proc.stdout and "phases: read" in proc.stdout
+    assert proc.stdout.count("(target ") == 2
+    fig = json.loads(out.read_text(encoding="utf-8"))
+    assert fig["mode"] == "quick-docx"
+    for key in ("docx_floor_s", "docx_scan_s", "docx_scan_jobs2_s", "docx_ratio", "jobs_speedup", "docx_read_s",
+                "docx_check_s", "docx_write_s"):
+        assert isinstance(fig[key], (int, float)) and math.isfinite(fig[key]) and fig[key] > 0, key

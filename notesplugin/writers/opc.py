@@ -110,6 +110,8 @@ class Package:
 
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # a zip local file header (30 bytes)
+# ZipFile's own bookkeeping of a zip being written (CPython 3.11-3.13), which copy_raw keeps up to date
+_WRITER_STATE = ("_lock", "_seekable", "_writecheck", "_didModify", "start_dir", "filelist", "NameToInfo", "fp")
 
 
 def copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
@@ -127,6 +129,9 @@ def copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile) 
         raise zipfile.BadZipFile(f"truncated member {info.filename}")
     copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+    if not all(hasattr(out, a) for a in _WRITER_STATE):  # another Python's ZipFile: copy the plain way
+        out.writestr(copy, src.read(info), compresslevel=1)
+        return
     copy.flag_bits = info.flag_bits & ~0x08  # sizes are in the local header: no data descriptor
     copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
     copy.create_system, copy.extra = info.create_system, b""
