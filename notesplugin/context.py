@@ -88,7 +88,8 @@ _LABEL = re.compile(
     r"(?:^|(?<=\n))[ \t]*[A-Z][\w/&'-]*(?:[ \t]+[\w/&'-]+){0,3}[ \t]*:(?=\s|$)"
     r"|(?<=\s)[A-Z][\w/&'-]*:(?=\s|$)"
 )
-_ABBREV_FORM = re.compile(r"x\d+|\d{1,2}|[a-z]\.[a-z]")  # "x4.", "1.", "a.m"
+_ABBREV_FORM = re.compile(r"x\d+|[a-z]\.[a-z]")  # "x4.", "a.m"
+_LIST_NUMBER = re.compile(r"\d{1,2}")  # "1." opening a line is a list marker; "PHQ-9 = 14." ends a sentence
 
 
 def _word_before(text: str, period: int) -> str:
@@ -111,9 +112,16 @@ def _is_abbreviation(text: str, period: int) -> bool:
     word = word.lstrip("([\"'").lower()
     return (
         word in _ABBREVIATIONS
-        or len(word) == 1  # initials: "J. Smith"
+        or (len(word) == 1 and word.isalpha())  # initials: "J. Smith"
         or _ABBREV_FORM.fullmatch(word) is not None
+        or (_LIST_NUMBER.fullmatch(word) is not None and _opens_item(text, period - len(word)))
     )
+
+
+def _opens_item(text: str, start: int) -> bool:
+    """A number that opens a line or follows a sentence's end ("... today. 2. Next")."""
+    before = text[:start].rstrip(" \t")
+    return not before or before[-1] in "\n.!?:;"
 
 
 def _label_starts(text: str) -> list[int]:

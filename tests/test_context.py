@@ -136,6 +136,15 @@ def test_split_sentences():
     ]
 
 
+def test_a_score_ends_a_sentence_a_list_number_does_not():
+    # "14." read as a list marker once joined a score to the denial after it,
+    # and the denial no longer negated the SI in front of it (a false C1)
+    text = "PHQ-9 = 14. SI/HI denied, no plan.\nPlan:\n1. Meet weekly. 2. Call if worse. Seen by J. Smith."
+    parts = [text[a:b] for a, b in split_sentences(text)]
+    assert parts == ["PHQ-9 = 14.", "SI/HI denied, no plan.", "Plan:", "1. Meet weekly.", "2. Call if worse.",
+                     "Seen by J. Smith."]
+
+
 def test_split_sentences_labels_and_questions():
     text = "PAST MEDICAL HISTORY: MDD. Is she safe? Yes\n\nData: calm SI/HI: denied"
     parts = [text[a:b] for a, b in split_sentences(text)]
