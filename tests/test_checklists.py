@@ -169,10 +169,10 @@ def test_dictated_crisis_told_as_behaviour_or_reason_for_admission(text, item):
 
 
 def test_a_rule_crisis_the_model_is_sure_is_not_one_is_vetoed():
-    # The rules read a dangerous act in this dictated line; the shipped model scores it under C3's
-    # veto (chosen on out-of-fold scores: on the real dictations the veto raises crisis precision
-    # 0.74 -> 0.78 at the same recall), so alone it stands only without the model.
-    text = 'Recently, she was picked up by the police department "leaping on Highway 99."'
+    # The rules read an overdose being reversed in this held-out line (a naloxone cue); the shipped
+    # model scores it under C3's veto (chosen on out-of-fold scores): teaching a parent to use
+    # Narcan is no emergency. Alone, the rule's finding stands only without the model.
+    text = "Narcan education given to mother."
     note = Note(note_id="t", file="t", text=text, date="2026-03-02")
     assert "C3" in {f.item for f in Engine(LISTS, model=False).check(note)}
     assert "C3" not in items(text)
