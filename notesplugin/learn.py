@@ -192,11 +192,11 @@ class _Learner:
                 flagged.setdefault(f.item, set()).add(at[f.start])
         denied = {c.item for c in corrections if c.kind == "not"}
         named = {c.item for c in corrections if c.kind == "missed"}
-        labels: dict[tuple[int, str], tuple[int, str | None]] = {}
+        labels: dict[tuple[int, str], tuple[int, str | None, bool]] = {}
         blocked: dict[int, list[str]] = {}  # missed acts the who-acted logic ruled out -> their unknown titles
 
-        def put(k: int, item: str, y: int, topic: str | None = None) -> None:
-            labels[(k, item)] = (y, topic)
+        def put(k: int, item: str, y: int, topic: str | None = None, ok: bool = False) -> None:
+            labels[(k, item)] = (y, topic, ok)
         for c in corrections:
             where = f"{cell.where}: '{_hide_quotes(c.text)}'"
             if c.kind == "ok" and c.item is None:
@@ -205,20 +205,20 @@ class _Learner:
                         if item not in denied:
                             rep.confirmed += 1
                             for k in ks:
-                                put(k, item, 1)
+                                put(k, item, 1, ok=True)
                 else:  # a clean note, confirmed clean: nothing in it is any item
                     rep.confirmed += 1
                     for k in range(len(sents)):
                         for item in self.shipped.labels:
                             if item not in named:
-                                put(k, item, 0)
+                                put(k, item, 0, ok=True)
             elif c.kind == "ok":
                 if c.item not in flagged:
                     rep.unparsed.append(f"{where}: {c.item} was not flagged on this note")
                     continue
                 rep.confirmed += 1
                 for k in flagged[c.item]:
-                    put(k, c.item, 1)
+                    put(k, c.item, 1, ok=True)
             elif c.kind == "not":
                 if c.item not in flagged:
                     rep.unparsed.append(f"{where}: {c.item} was not flagged on this note, so there is nothing to undo")
@@ -241,7 +241,9 @@ class _Learner:
                     blocked[k] = _titles(engine, note, sents[k])
         words = sorted(set(tokens(note.text)))
         out = []
-        for (k, item), (y, topic) in sorted(labels.items()):
+        for (k, item), (y, topic, ok) in sorted(labels.items()):
+            if ok and item in self.items and not self.items[item].learn_confirmed:
+                continue  # the item learns from corrections only (checklist data: learn_confirmed)
             feats = reading.feats[k] if self.keep else [f for f in reading.feats[k] if f in self.vocab]
             ex = {"run": self.run, "file": digest(file), "note": digest(note.text), "sentence": digest(sents[k].text),
                   "item": item, "label": y, "kind": kind, "feats": feats}

@@ -501,3 +501,32 @@ def test_a_drift_under_the_shipped_pruning_is_not_kept():
     assert pruned["w:the"] == [[0, 0.1], [1, 0.1]] and "w:x7" not in pruned
     drift = build(_tiny_model(), examples, base_fingerprint="t", epochs=1, spread=1.0, prune=0.0)["weights"]
     assert 0.1 < dict(drift["w:the"])[0] < 0.11 and "w:x7" in drift
+
+
+CRISIS_NOTE = ("Client endorses SI with a plan to overdose on her stored pills tonight. "
+               "She cried about her mother; therapist changed the subject to her work schedule.")
+
+
+def test_an_ok_does_not_move_an_item_that_learns_from_corrections_only(tmp_path):
+    # A confirmation of a crisis flag told the practice model nothing it did not already flag, yet
+    # its pull reached other writing: in learn_bench, model-only C1/C4 findings appeared in other
+    # held-out sets and silenced their rescuing. Items with learn_confirmed = false (the crisis
+    # items) keep only `not` / `missed` corrections.
+    only_corrections = {i.id for i in load_checklists().items if not i.learn_confirmed}
+    assert only_corrections and all(i.startswith("C") for i in only_corrections)
+    cfg = _config(tmp_path)
+    notes = [("c1", "Dana Reyes", "Ann B.", "2026-03-02", CRISIS_NOTE),
+             ("c2", "Dana Reyes", "Ben C.", "2026-03-03", CRISIS_NOTE.replace("Ann", "Ben"))]
+    _export_xlsx(tmp_path / "exports" / "notes.xlsx", notes)
+    first = scan([tmp_path / "exports"], tmp_path / "reviewed", cfg, ledger=False, summary=False)
+    flagged = {f.item for f in first.findings if f.note_id == "c1"}
+    crisis = sorted(flagged & only_corrections)
+    assert crisis, flagged  # the scan reads the crisis the test is about
+    _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx", {"c1": "ok", "c2": f"not {crisis[0]}"})
+    result = learn(tmp_path / "reviewed", cfg)
+    assert result.files[0].confirmed >= 1 and result.files[0].false_flags == 1
+    rows = list(Store.for_config(cfg).effective().values())
+    by_item = {(e["item"], e["label"]) for e in rows}
+    assert (crisis[0], 0) in by_item  # the `not` is kept
+    assert (crisis[0], 1) not in by_item  # the `ok` is not, for this item
+    assert any(e["item"] not in only_corrections and e["label"] == 1 for e in rows)  # rescuing confirmations are
