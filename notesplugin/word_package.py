@@ -26,6 +26,8 @@ from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
 from lxml import etree
 
+from notesplugin.package_names import rels_name, resolve
+
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 # Parts that hold note text besides the body, by relationship of the main part: read as XML
@@ -39,17 +41,6 @@ class Rel:
     reltype: str
     target: str  # a part (member) name when internal, the target as written when external
     external: bool
-
-
-def _rels_name(part: str) -> str:
-    folder, base = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{base}.rels")
-
-
-def _resolve(part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target[1:]
-    return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
 
 
 class WordPackage:
@@ -114,13 +105,13 @@ class WordPackage:
     def rels(self, part: str) -> list[Rel]:
         """The part's relationships in file order ("" for the package's own)."""
         if part not in self._rels:
-            name = _rels_name(part) if part else "_rels/.rels"
+            name = rels_name(part) if part else "_rels/.rels"
             out = []
             if name in self.names:
                 for r in etree.fromstring(self.zf.read(name)).iter(PKG_REL):
                     external = r.get("TargetMode") == "External"
                     target = r.get("Target", "")
-                    out.append(Rel(r.get("Id", ""), r.get("Type", ""), target if external else _resolve(part, target),
+                    out.append(Rel(r.get("Id", ""), r.get("Type", ""), target if external else resolve(part, target),
                                    external))
             self._rels[part] = out
         return self._rels[part]

@@ -10,21 +10,11 @@ from pathlib import Path
 
 from lxml import etree
 
+from notesplugin.package_names import rels_name, resolve  # noqa: F401  (xlsx_parts imports resolve from here)
+
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # new members get a fixed date: the same input gives the same bytes
-
-
-def rels_name(part: str) -> str:
-    folder, base = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{base}.rels")
-
-
-def resolve(part: str, target: str) -> str:
-    """A relationship target as a part name (no leading slash)."""
-    if target.startswith("/"):
-        return target[1:]
-    return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
 
 
 class Package:
