@@ -225,10 +225,12 @@ def _header(ws, values: list[str]) -> None:
 def _row(ws, values: list[Any]) -> None:
     # File and clinician names come from outside: control characters shown as \xNN, never
     # written raw (openpyxl refuses them, and the whole summary would be lost).
-    ws.append([printable(v) if isinstance(v, str) else v for v in values])
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"  # a file name like "=x.csv" stays text, never a formula
+    values = [printable(v) if isinstance(v, str) else v for v in values]
+    ws.append(values)
+    # From the values, not ws[ws.max_row]: that scans every cell of the sheet, per row (500 files: 0.2 s)
+    for col, value in enumerate(values, 1):
+        if isinstance(value, str) and value.startswith("="):
+            ws.cell(ws.max_row, col).data_type = "s"  # a file name like "=x.csv" stays text, never a formula
 
 
 def _note(ws, text: str) -> None:
