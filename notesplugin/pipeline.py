@@ -239,6 +239,11 @@ def _process_star(args: tuple) -> FileResult:
     return process_file(*args)
 
 
+def _process_batch(batch: list[tuple]) -> list[FileResult]:
+    """Several small files in one worker task, one after another (one trip to the worker, not one each)."""
+    return [process_file(*args) for args in batch]
+
+
 def _check_chunk(notes: list[Note], config: Config) -> list[Finding]:
     """The checklist stage on some of one file's notes, in a worker (the engine came with the fork)."""
     engine = _engine(config)
@@ -251,6 +256,7 @@ def _check_chunk(notes: list[Note], config: Config) -> list[Finding]:
 SPLIT_BYTES = 256 * 1024
 MIN_CHUNK = 50  # notes per worker task, at least: fewer do not repay the trip
 CHUNKS_PER_JOB = 16  # enough tasks that no worker waits long on the last one (10,000 notes: ~2 s each)
+BATCH_FILES = 8  # small files per worker task, at most (500 DOCX files: ~0.1 s a task; a task costs the parent ~0.5 ms)
 
 
 def _killed(path: Path, doing: str) -> str:
@@ -298,22 +304,42 @@ def _split_finish(split: _Split, runner: Runner) -> FileResult:
     return res
 
 
-def _file_result(args: tuple, task, runner: Runner) -> FileResult:
+def _batches(indices: list[int], jobs: int) -> list[list[int]]:
+    """The small files, in input order, in tasks of up to BATCH_FILES: at least CHUNKS_PER_JOB tasks
+    a worker when there are that many files, so none waits long on the last."""
+    size = max(1, min(BATCH_FILES, len(indices) // (jobs * CHUNKS_PER_JOB)))
+    return [indices[k:k + size] for k in range(0, len(indices), size)]
+
+
+def _batch_results(batch: list[tuple], task, runner: Runner) -> list[FileResult]:
+    """A batch's results; if it stops its worker (in the pool and again alone), each of its files
+    is run alone, so only the file that kills its process is lost, and named."""
     try:
         return runner.result(task)
     except Killed:
-        return FileResult(path=str(args[0]), ok=False, error=_killed(Path(args[0]), "reading"))
+        pass
+    out = []
+    for args in batch:
+        try:
+            out.append(runner.alone(_process_star, args))
+        except Killed:
+            out.append(FileResult(path=str(args[0]), ok=False, error=_killed(Path(args[0]), "reading")))
+    return out
 
 
 def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult], None] | None) -> list[FileResult]:
     """The batch over `jobs` worker processes, results in input order, each as --jobs 1 makes it.
-    Whole files are handed out first; meanwhile the parent reads the files to split, one ahead of
-    the one whose findings it is waiting for, so it writes one copy while the workers check the next."""
+    Small files are handed out first, whole, several to a task; meanwhile the parent reads the files
+    to split, one ahead of the one whose findings it is waiting for, so it writes one copy while the
+    workers check the next."""
     split = [len(jobs_args) == 1 or _size(a[0]) >= SPLIT_BYTES for a in jobs_args]
     runner = Runner(jobs)
     results: list[FileResult] = []
     try:
-        whole = {i: runner.submit(_process_star, a) for i, a in enumerate(jobs_args) if not split[i]}
+        batches = _batches([i for i in range(len(jobs_args)) if not split[i]], jobs)
+        tasks = [runner.submit(_process_batch, [jobs_args[i] for i in b]) for b in batches]
+        batch_of = {i: k for k, b in enumerate(batches) for i in b}
+        done: dict[int, FileResult] = {}  # small files whose batch came back, not yet handed on
         ahead = [i for i in range(len(jobs_args)) if split[i]]
         reading: dict[int, _Split] = {}
 
@@ -322,12 +348,16 @@ def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult]
                 i = ahead.pop(0)
                 reading[i] = _split_read(jobs_args[i], runner, alone=len(jobs_args) == 1)
         read_next()
-        for i, a in enumerate(jobs_args):
+        for i in range(len(jobs_args)):
             if split[i]:
                 read_next()
                 r = _split_finish(reading.pop(i), runner)
             else:
-                r = _file_result(a, whole.pop(i), runner)
+                if i not in done:
+                    k = batch_of[i]
+                    done.update(zip(batches[k], _batch_results([jobs_args[j] for j in batches[k]], tasks[k], runner)))
+                    tasks[k] = None  # its results are in `done`
+                r = done.pop(i)
             results.append(r)
             if progress:
                 progress(r)

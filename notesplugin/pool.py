@@ -52,6 +52,10 @@ class Runner:
             self._solo = None
             raise Killed from None
 
+    def alone(self, fn: Callable, *args: Any) -> Any:
+        """fn(*args) in the one-worker pool, by itself; Killed if it stops its process."""
+        return self.result(Task(fn, args, None))
+
     def close(self) -> None:
         for pool in (self._pool, self._solo):
             if pool is not None:

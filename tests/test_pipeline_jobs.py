@@ -156,7 +156,7 @@ def test_small_files_go_whole_to_the_workers(exports, tmp_path, monkeypatch):
     Counting.submitted = []
     monkeypatch.setattr(pool, "ProcessPoolExecutor", Counting)
     result = pipeline.scan([folder], tmp_path / "out", Config(), ledger=False, summary=False, jobs=2)
-    assert not result.failed and Counting.submitted == ["_process_star"] * 3
+    assert not result.failed and Counting.submitted == ["_process_batch"] * 3  # too few to batch: one file a task
     Counting.submitted = []
     alone = pipeline.scan([folder / "s0.csv"], tmp_path / "out1", Config(), ledger=False, summary=False, jobs=2)
     assert not alone.failed and alone.files[0].output and Counting.submitted == []  # one chunk: no worker at all
@@ -226,3 +226,68 @@ def test_bad_or_failing_split_file_gives_one_line(exports, tmp_path, monkeypatch
     assert lines["2"] == lines["1"] and len(lines["2"]) == 2
     assert lines["2"][0].startswith("error: broken.xlsx: ")
     assert lines["2"][1].startswith("error: week.xlsx: internal error")
+
+
+# ---- small files in batches: one worker task for several files -------------------------------
+
+def _small_folder(tmp: Path, n: int) -> Path:
+    """n one-note CSVs, most with findings, one unreadable (its one line must keep its place)."""
+    folder = tmp / "in"
+    folder.mkdir()
+    texts = ["Client cried; I reassured her it would be fine and moved on.",
+             "Client said she wants to kill herself tonight; safety plan made.",
+             "Reviewed homework; client practised breathing."]
+    for i in range(n):
+        (folder / f"s{i:02d}.csv").write_text(
+            f"Note ID,Clinician,Client,Date of Service,Note\nn{i},Dr Lee,C{i % 4},2024-03-{i % 27 + 1:02d},"
+            f"{texts[i % 3]}\n", encoding="utf-8")
+    (folder / "s07.csv").write_bytes(b"\xff\xfe\x00garbage")
+    return folder
+
+
+def test_small_files_in_batches_same_as_one_job(tmp_path, monkeypatch):
+    folder = _small_folder(tmp_path, 20)
+    monkeypatch.setattr(pipeline, "CHUNKS_PER_JOB", 1)  # 20 files, 2 jobs: batches of 8, 8 and 4
+    one = _scan([folder], tmp_path / "one", tmp_path / "one.sqlite3", jobs=1)
+    key = tmp_path / "two.sqlite3.key"
+    key.write_bytes((tmp_path / "one.sqlite3.key").read_bytes())
+    key.chmod(0o600)
+    Counting.submitted = []
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", Counting)
+    seen = []
+    two = pipeline.scan([folder], tmp_path / "two", Config(), ledger=True, ledger_path=tmp_path / "two.sqlite3",
+                        jobs=2, comment_date=FIXED, summary=False, progress=lambda r: seen.append(Path(r.path).name))
+    assert Counting.submitted == ["_process_batch"] * 3
+    assert seen == [Path(r.path).name for r in one.files] == sorted(p.name for p in folder.iterdir())
+    assert [(r.path, r.ok, r.error, r.output) for r in two.files] == [
+        (r.path, r.ok, r.error, r.output.replace("/one/", "/two/")) for r in one.files]
+    assert [r.ok for r in two.files].count(False) == 1 and not two.files[7].ok
+    assert [f.to_dict() for f in two.findings] == [f.to_dict() for f in one.findings] and one.findings
+    assert (tmp_path / "two" / "findings.jsonl").read_bytes() == (tmp_path / "one" / "findings.jsonl").read_bytes()
+    for a, b in zip(one.files, two.files):
+        if a.ok:
+            assert Path(b.output).read_bytes() == Path(a.output).read_bytes()
+    assert _ledger_rows(tmp_path / "two.sqlite3") == _ledger_rows(tmp_path / "one.sqlite3")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_worker_killed_in_a_batch_loses_only_its_file(tmp_path, monkeypatch):
+    """The file that kills its worker is in a batch with others: they are run again alone and kept."""
+    import multiprocessing
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the patched function reaches the workers only when they are forked")
+    folder = _small_folder(tmp_path, 20)
+    monkeypatch.setattr(pipeline, "CHUNKS_PER_JOB", 1)
+    parent, real = os.getpid(), pipeline.process_file
+
+    def dies_on_one(path, *a, **k):
+        if Path(path).name == "s10.csv" and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, *a, **k)
+    monkeypatch.setattr(pipeline, "process_file", dies_on_one)
+    result = pipeline.scan([folder], tmp_path / "out", Config(), ledger=False, summary=False, jobs=2)
+    failed = {Path(r.path).name: r.error for r in result.files if not r.ok}
+    assert sorted(failed) == ["s07.csv", "s10.csv"]
+    assert failed["s10.csv"].startswith("s10.csv: the process reading it stopped (killed by the system")
+    assert [Path(r.path).name for r in result.files] == sorted(p.name for p in folder.iterdir())
+    assert len(list((tmp_path / "out").glob("*.annotated.csv"))) == 18
