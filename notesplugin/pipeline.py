@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import json
 import logging
 import os
@@ -366,6 +367,25 @@ def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult]
     return results
 
 
+# The modules each kind of file is read and written with (notesplugin.<name>).
+_KIND_MODULES = {".docx": ("readers.docx_reader", "writers.docx_writer"),
+                 ".xlsx": ("readers.xlsx_reader", "writers.xlsx_writer"),
+                 ".xlsm": ("readers.xlsx_reader", "writers.xlsx_writer"),
+                 ".csv": ("readers.csv_reader", "writers.csv_writer"),
+                 ".pdf": ("readers.pdf_reader", "writers.pdf_writer")}
+
+
+def _preload(paths: Iterable[Path]) -> None:
+    """Before the workers fork: import the readers and writers this batch will use (by suffix; the
+    reader still sniffs each file), once here, rather than once in every worker (DOCX: ~0.4 s each)."""
+    for suffix in sorted({Path(p).suffix.lower() for p in paths}):
+        for name in _KIND_MODULES.get(suffix, ()):
+            try:
+                importlib.import_module(f"notesplugin.{name}")
+            except ImportError:  # a missing library: the files that need it say so, each its own line
+                pass
+
+
 def _size(path: Path) -> int:
     try:
         return os.path.getsize(path)
@@ -395,6 +415,7 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
         results: list[FileResult] = []
         if jobs > 1 and jobs_args:
             _engine(config)  # built here, once: forked workers inherit it instead of each building its own
+            _preload(inputs)  # the same for the readers' and writers' imports
             results = _parallel(jobs_args, jobs, progress)
         else:
             for a in jobs_args:
