@@ -17,6 +17,7 @@ Decisions (documented here because other modules rely on them):
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -95,6 +96,7 @@ def _is_credential(token: str) -> bool:
     return bool(word) and word.upper() in CREDENTIALS and token != token.capitalize()
 
 
+@functools.lru_cache(maxsize=4096)  # a scan asks for the same few names once a note, twice (ledger, summary)
 def normalize_clinician(name: str) -> tuple[str, str]:
     """(key, display) so 'Dana Whitfield, LPC', 'WHITFIELD, DANA', 'dana whitfield' are one person."""
     raw = unicodedata.normalize("NFKC", name or "").strip()
