@@ -341,13 +341,16 @@ def docx_figures(ms, base, sizes, tmp: Path, fig: dict, say, phases: bool = Fals
     """DOCX folder: floor vs scan, jobs 1 vs 2 (and, with `phases`, where the time goes)."""
     folder = write_docx_folder(ms, generate(base, sizes["docx"], 7), tmp / "docx_in")
     fig["docx_floor_s"] = floor_docx(folder, tmp / "docx_floor")
-    fig["docx_scan_s"], _ = scan_lib([folder], tmp / "docx_out1", tmp / "docx1.sqlite3", jobs=1)
-    fig["docx_scan_jobs2_s"], _ = scan_lib([folder], tmp / "docx_out2", tmp / "docx2.sqlite3", jobs=2)
+    (fig["docx_scan_s"], _), busy1 = others_busy(scan_lib, [folder], tmp / "docx_out1", tmp / "docx1.sqlite3", jobs=1)
+    (fig["docx_scan_jobs2_s"], _), busy2 = others_busy(scan_lib, [folder], tmp / "docx_out2", tmp / "docx2.sqlite3",
+                                                       jobs=2)
+    fig["docx_others_cores"] = [busy1, busy2]  # a --jobs ratio means little when these are not near 0
     fig["docx_ratio"] = fig["docx_scan_s"] / fig["docx_floor_s"]
     fig["jobs_speedup"] = fig["docx_scan_s"] / fig["docx_scan_jobs2_s"]
     say(f"DOCX folder {sizes['docx']:,} files: python-docx open+save floor {fig['docx_floor_s']:.2f} s; "
         f"scan --jobs 1 {fig['docx_scan_s']:.2f} s = {fig['docx_ratio']:.2f}x floor; "
         f"--jobs 2 {fig['docx_scan_jobs2_s']:.2f} s")
+    say(f"  cores busy with other work meanwhile (jobs 1 / jobs 2): {busy1:.2f} / {busy2:.2f}")
     if phases:
         fig.update(phases_docx(folder, _dir(tmp / "docx_phase")))
         rest = fig["docx_scan_s"] - fig["docx_read_s"] - fig["docx_check_s"] - fig["docx_write_s"]

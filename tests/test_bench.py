@@ -61,6 +61,7 @@ def test_docx_only_prints_the_docx_figures_and_phases(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "python-docx open+save floor" in proc.stdout and "phases: read" in proc.stdout
+    assert "cores busy with other work meanwhile (jobs 1 / jobs 2): " in proc.stdout
     assert proc.stdout.count("(target ") == 2
     fig = json.loads(out.read_text(encoding="utf-8"))
     assert fig["mode"] == "quick-docx"
