@@ -1,8 +1,11 @@
-"""Part names inside an Office package (OPC), shared by the Word reader and the package writer,
+"""Part names and namespaces of an Office package (OPC), shared by the Word reader and the package writer,
 which must not import each other."""
 from __future__ import annotations
 
 import posixpath
+
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"  # a .rels part's namespace
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"  # [Content_Types].xml's namespace
 
 
 def rels_name(part: str) -> str:

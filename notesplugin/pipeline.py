@@ -24,7 +24,7 @@ from notesplugin.escape import printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.model import Finding, InputError, Note, OutputError
 from notesplugin.pool import Killed, Runner
-from notesplugin.readers.sniff import LEGACY, UNREAD
+from notesplugin.readers.sniff import EXPECT, LEGACY, UNREAD
 from notesplugin.safety import claim_out_dir
 
 log = logging.getLogger("notesplugin")
@@ -367,19 +367,11 @@ def _parallel(jobs_args: list[tuple], jobs: int, progress: Callable[[FileResult]
     return results
 
 
-# The modules each kind of file is read and written with (notesplugin.<name>).
-_KIND_MODULES = {".docx": ("readers.docx_reader", "writers.docx_writer"),
-                 ".xlsx": ("readers.xlsx_reader", "writers.xlsx_writer"),
-                 ".xlsm": ("readers.xlsx_reader", "writers.xlsx_writer"),
-                 ".csv": ("readers.csv_reader", "writers.csv_writer"),
-                 ".pdf": ("readers.pdf_reader", "writers.pdf_writer")}
-
-
 def _preload(paths: Iterable[Path]) -> None:
     """Before the workers fork: import the readers and writers this batch will use (by suffix; the
     reader still sniffs each file), once here, rather than once in every worker (DOCX: ~0.4 s each)."""
-    for suffix in sorted({Path(p).suffix.lower() for p in paths}):
-        for name in _KIND_MODULES.get(suffix, ()):
+    for kind in sorted({EXPECT[s] for s in (Path(p).suffix.lower() for p in paths) if s in EXPECT}):
+        for name in (f"readers.{kind}_reader", f"writers.{kind}_writer"):
             try:
                 importlib.import_module(f"notesplugin.{name}")
             except ImportError:  # a missing library: the files that need it say so, each its own line

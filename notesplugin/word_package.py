@@ -26,10 +26,8 @@ from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
 from lxml import etree
 
-from notesplugin.package_names import rels_name, resolve
+from notesplugin.package_names import CT_NS, PKG_REL, rels_name, resolve
 
-PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 # Parts that hold note text besides the body, by relationship of the main part: read as XML
 # only when their content type says so (as python-docx would have loaded them).
 NOTE_PARTS = ((RT.FOOTNOTES, "footnote", CT.WML_FOOTNOTES), (RT.ENDNOTES, "endnote", CT.WML_ENDNOTES))
@@ -93,8 +91,8 @@ class WordPackage:
         if self._types is None:
             root = etree.fromstring(self.zf.read("[Content_Types].xml"))
             overrides = {o.get("PartName", "").lstrip("/"): o.get("ContentType")
-                         for o in root.iterfind(f"{CT_NS}Override")}
-            defaults = {d.get("Extension", "").lower(): d.get("ContentType") for d in root.iterfind(f"{CT_NS}Default")}
+                         for o in root.iterfind(f"{{{CT_NS}}}Override")}
+            defaults = {d.get("Extension", "").lower(): d.get("ContentType") for d in root.iterfind(f"{{{CT_NS}}}Default")}
             self._types = overrides, defaults
         overrides, defaults = self._types
         if name in overrides:
@@ -108,7 +106,7 @@ class WordPackage:
             name = rels_name(part) if part else "_rels/.rels"
             out = []
             if name in self.names:
-                for r in etree.fromstring(self.zf.read(name)).iter(PKG_REL):
+                for r in etree.fromstring(self.zf.read(name)).iter(f"{{{PKG_REL}}}Relationship"):
                     external = r.get("TargetMode") == "External"
                     target = r.get("Target", "")
                     out.append(Rel(r.get("Id", ""), r.get("Type", ""), target if external else resolve(part, target),

@@ -10,10 +10,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from notesplugin.package_names import rels_name, resolve  # noqa: F401  (xlsx_parts imports resolve from here)
+from notesplugin.package_names import CT_NS, PKG_REL, rels_name, resolve
 
-PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # new members get a fixed date: the same input gives the same bytes
 
 
