@@ -38,6 +38,14 @@ def test_model_scores_from_word_rows_equal_the_feature_strings(notes):
             assert reading.feats[k] == feats
             fast_topic = m.topic_of(add(m.topic_rows.sentence_topic(feats), add(m.topic_rows.note(words), m.topic_bias)))
             assert fast_topic[0] == m.topic(topic_features(feats, words))[0]
+            # the topic straight from the words, as the scan asks for it, reads the same rows
+            assert sorted(m.topic_rows.topic_sentence(*reading.parts.args(k))) == sorted(m.topic_rows.sentence_topic(feats))
+            assert reading.topic(k) == fast_topic[0]
+            for label in m.labels:  # `explain`'s words from the rows, as Model.why picks them from strings
+                want = [f.split(":", 1)[1].replace("_", " ") for f, _ in m.why(label, reading.parts.readable(k))]
+                assert reading._why(label, k).startswith(f" [model {reading.prob(k, label):.2f}") and \
+                    all(w in reading._why(label, k) for w in want) and \
+                    reading._why(label, k).count(",") == max(0, len(want) - 1)
             checked += 1
     assert checked > 500
 

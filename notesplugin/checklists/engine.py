@@ -123,6 +123,25 @@ def _digit_ages(sentence: str, note_date: date) -> list[int]:
     return ages
 
 
+@lru_cache(maxsize=65536)
+def _age_days(sentence: str, note_date: date | None) -> int | None:
+    # Cached: a sentence is asked about by the rules and the model, and template lines repeat.
+    low = sentence.lower()
+    wordy = False
+    if any(w in low for w in _TIME_WORDS):  # a cheap look first, then the words themselves
+        runs = set(_RUN.findall(low))
+        wordy = not runs.isdisjoint(_TIME_RUNS) or any(r.startswith(_PREFIXES) for r in runs)
+    digit = _DIGIT.search(sentence) is not None
+    if not (wordy or digit):
+        return None
+    ages = []
+    if wordy:
+        ages += _word_ages(sentence, note_date)
+    if note_date and digit:
+        ages += _digit_ages(sentence, note_date)
+    return max(ages) if ages else None
+
+
 @dataclass(frozen=True)
 class _Sent:
     start: int
@@ -133,6 +152,7 @@ class _Sent:
     present: frozenset[str] = frozenset()  # gate literals found in the sentence
     client_line: bool = False  # on a line labeled as the client's words ("Cl: ...", "Client: ...")
     clinician_line: bool = False  # on a line labeled as the clinician's words ("T: ...", "[12:04] Dr. K: ...")
+    long: bool = True  # six words or more: uses up the emotion window (see _window_start)
 
 
 # Sections that record what the client said or did: an act written there with
@@ -305,6 +325,7 @@ class Engine:
         self._actor_cache: dict[str, tuple[_Actors, _Actors, None]] = {}
         self._people: dict[tuple[str, str], tuple[_Actors, _Actors, None]] = {}
         self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}
+        self._emotion_memo: dict[str, bool] = {}
         t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
         self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
@@ -423,6 +444,16 @@ class Engine:
 
     # ------------------------------------------------------------ emotion and topic
     def _emotion_in(self, s: _Sent) -> bool:
+        # By text: template lines ("Pt tearful at times.") repeat note after note, and the
+        # literals present are the text's own.
+        got = self._emotion_memo.get(s.text)
+        if got is None:
+            if len(self._emotion_memo) > 50_000:  # stay bounded on a huge, varied export
+                self._emotion_memo.clear()
+            got = self._emotion_memo[s.text] = self._emotion_seen(s)
+        return got
+
+    def _emotion_seen(self, s: _Sent) -> bool:
         text = s.text
         for rx, gate in self._emotion_gates:
             if not gate.open(s.present):
@@ -467,21 +498,7 @@ class Engine:
     @staticmethod
     def age_days(sentence: str, note_date: date | None) -> int | None:
         """The oldest time reference in a sentence, in days before the session (None: none found)."""
-        low = sentence.lower()
-        wordy = False
-        if any(w in low for w in _TIME_WORDS):  # a cheap look first, then the words themselves
-            runs = set(_RUN.findall(low))
-            wordy = not runs.isdisjoint(_TIME_RUNS) or any(r.startswith(_PREFIXES) for r in runs)
-        digit = _DIGIT.search(sentence) is not None
-        if not (wordy or digit):
-            return None
-        ages = []
-        if wordy:
-            ages += _word_ages(sentence, note_date)
-        if note_date and digit:
-            ages += _digit_ages(sentence, note_date)
-        return max(ages) if ages else None
-
+        return _age_days(sentence, note_date)
 
     # ------------------------------------------------------------ the note
     @property
@@ -542,7 +559,7 @@ class Engine:
                 else:
                     runs.append((k, [cue_rx[g]]))
             sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), client_line,
-                               speaker == "clinician" and not client_line))
+                               speaker == "clinician" and not client_line, len(plain[a:b].split()) >= 6))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:
@@ -691,7 +708,7 @@ class Engine:
         j, counted = k, 0
         while j > 0 and counted < EMOTION_WINDOW:
             j -= 1
-            if len(sents[j].text.split()) >= 6:
+            if sents[j].long:
                 counted += 1
         return j
 

@@ -107,6 +107,23 @@ class Rows:
         rows.append(self.bias)
         return [r for r in rows if r is not None]
 
+    def topic_sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
+                       after: Sequence[str], section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
+        """The rows of exactly what `sentence_topic` reads for `sentence_features` of the same
+        arguments, straight from the words (the topic of every act in a scan asks for it)."""
+        uniq = set(own)
+        cl = clusters()
+        rows = [*map(self.w, uniq), *map(self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                *map(self.s, {t[:5] for t in uniq if len(t) > 5}), *map(self.q, set(quoted)),
+                *map(self.n, set(after)), *map(self.f, set(facts)), *map(self.c, {c for c in map(cl.get, uniq) if c})]
+        if before:
+            rows += map(self.p1, set(before[0]))
+            rows += map(self.p, set().union(*before))  # the topic pools the nearest sentence into p: too
+        if section:
+            rows.append(self.h(section))
+        rows.append(self.bias)
+        return [r for r in rows if r is not None]
+
     def sentence_topic(self, feats: Sequence[str]) -> list[tuple[float, ...]]:
         """The rows of the sentence's part of `topic_features` (all but d: and dc:)."""
         fs = set(feats)

@@ -93,15 +93,16 @@ def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
         facts = sorted(sides[k])
         if firsts[k]:
             facts.append(firsts[k])
+        elided, fp, passive = _wording(s.masked)
         if s.client_line:
             facts.append("said:client")
         elif s.clinician_line:
             facts.append("said:clin")  # the clinician's own words in a verbatim: their act
-        elif _ELIDED.match(s.masked):
+        elif elided:
             facts.append("elided")
-        if E._FIRST_PERSON.search(s.masked):
+        if fp:
             facts.append("fp")
-        if E._PASSIVE.search(s.masked):
+        if passive:
             facts.append("passive")
         if s.section:
             if E._CLIENT_SECTION.match(s.section):
@@ -123,6 +124,14 @@ def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
     """Features of every sentence of a note, as strings (training; the scan sums the same rows)."""
     parts = note_parts(engine, note, sents, ndate, shown)
     return [parts.features(k) for k in range(len(sents))]
+
+
+@lru_cache(maxsize=65536)
+def _wording(masked: str) -> tuple[bool, bool, bool]:
+    """(opens on an elided writer's act, first person, passive): cached, template lines repeat."""
+    from notesplugin.checklists import engine as E
+    return _ELIDED.match(masked) is not None, E._FIRST_PERSON.search(masked) is not None, \
+        E._PASSIVE.search(masked) is not None
 
 
 @lru_cache(maxsize=1024)
@@ -158,6 +167,7 @@ class NoteReading:
         self.p = [squash(add(rows(*self.parts.args(k)), bias)) for k in range(len(sents))]
         self._feats: list[list[str]] | None = None
         self._note_rows: list | None = None
+        self._topics: dict[int, str] = {}  # sentence -> its topic (several items may act in one sentence)
         # A practice model's names for its writer (learned/adapt.py: writers).
         self.writers = tuple((self.model.meta.get("practice") or {}).get("writers", ()))
 
@@ -178,7 +188,17 @@ class NoteReading:
 
     def _why(self, item_id: str, k: int) -> str:
         # Words a reader can find in the sentence (not stems, context or internal facts).
-        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in self.model.why(item_id, self.parts.readable(k))]
+        # As `Model.why` over `Parts.readable(k)` (a test holds them equal), straight from the rows.
+        i, rows, own = self.model.column[item_id], self.model.rows, self.parts.own[k]
+        got = []
+        for kind, get, keys in (("w:", rows.w, set(own)), ("b:", rows.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                                ("q:", rows.q, set(self.parts.quoted[k]))):
+            for t in keys:
+                r = get(t)
+                if r is not None and r[i] > 0:
+                    got.append((kind + t, r[i]))
+        got.sort(key=lambda x: (-x[1], x[0]))
+        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in got[:4]]
         p = self.prob(k, item_id)
         return f" [model {p:.2f}: {', '.join(top)}]" if top else f" [model {p:.2f}]"
 
@@ -226,11 +246,13 @@ class NoteReading:
         """The issue the client was in, read by the model from the sentence, its context
         and the whole note (leave-one-set-out: 0.79 right, against 0.67 for the rules' topic
         words and 0.64 for the same model on the sentence alone; README)."""
-        m = self.model
-        if self._note_rows is None:  # the whole note's part, shared by every act in it
-            self._note_rows = add(m.topic_rows.note(sorted(set(tokens(self.note.text)))), m.topic_bias)
-        feats = self.parts.features(k)
-        return m.topic_of(add(m.topic_rows.sentence_topic(feats), self._note_rows))[0]
+        got = self._topics.get(k)
+        if got is None:
+            m = self.model
+            if self._note_rows is None:  # the whole note's part, shared by every act in it
+                self._note_rows = add(m.topic_rows.note(sorted(set(tokens(self.note.text)))), m.topic_bias)
+            got = self._topics[k] = m.topic_of(add(m.topic_rows.topic_sentence(*self.parts.args(k)), self._note_rows))[0]
+        return got
 
     def merge(self, rules: list[Finding], learned: list[Finding], items: list["Item"] | None = None) -> list[Finding]:
         """Rules and model together; a sentence both found is one finding, credited to both.
