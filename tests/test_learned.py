@@ -248,3 +248,18 @@ def test_explain_names_the_items_veto():
     assert f"dropped when the model gives it p < {raw['vetoes']['R1']:.2f}" in out, out
     none = next(i for i in ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "C1") if i not in raw["vetoes"])
     assert "dropped when" not in CliRunner().invoke(main, ["explain", none]).output  # an item with none
+
+
+def test_the_threshold_rules_pick_from_the_out_of_fold_curve():
+    """near-best: the highest threshold within a point of the best F1; smoothed: the best F1
+    averaged with its grid neighbours (README: the threshold rule, tested blind)."""
+    from notesplugin.learned.train import thresholds
+    # C1 out of fold: five positives at 0.9, five at 0.6; five negatives at 0.58, two at 0.88.
+    # F1 by threshold: <= 0.55 -> 0.741, 0.60 -> 0.909 (the peak), 0.65-0.85 -> 0.588, 0.90 -> 0.667.
+    scores = [(0.9, True)] * 5 + [(0.6, True)] * 5 + [(0.58, False)] * 5 + [(0.88, False)] * 2
+    labeled = [{"rescuing": [], "exempt": [], "crisis": ["C1"] if pos else []} for _, pos in scores]
+    rows = [("set", n, ["w:x"]) for n in range(len(scores))]
+    oof = [{"C1": p} for p, _ in scores]
+    assert thresholds(rows, oof, [("set", labeled)])["C1"] == 0.6
+    # smoothed: 0.55 averages 0.741, 0.741, 0.909 (0.797); 0.60 averages 0.741, 0.909, 0.588 (0.746)
+    assert thresholds(rows, oof, [("set", labeled)], rule="smoothed")["C1"] == 0.55

@@ -181,8 +181,10 @@ def locate(rows, unlocated, probs):
         rows[best][3][lab] = 1
 
 
-def thresholds(rows, oof, named_sets):
-    """Per item, the threshold with the best note-level F1 on out-of-fold scores."""
+def thresholds(rows, oof, named_sets, rule: str = "near-best"):
+    """Per item, the threshold with the best note-level F1 on out-of-fold scores.
+    rule "near-best": the highest within a point of the best; "smoothed": the best F1
+    averaged with its two neighbours on the grid (a flat curve does not push it up)."""
     out = {}
     notes = sorted({(r[0], r[1]) for r in rows if r[0] != SPEC})  # the examples train; they never set a threshold
     by_note = defaultdict(list)
@@ -203,6 +205,11 @@ def thresholds(rows, oof, named_sets):
             scored.append((2 * tp / (2 * tp + fp + fn) if tp else 0.0, t))
         # The highest threshold within a point of the best F1: a new style tends to
         # score lower everywhere, and a low threshold then floods it with flags.
+        if rule == "smoothed":
+            fs = [f for f, _ in scored]
+            smooth = [(sum(fs[max(0, i - 1):i + 2]) / len(fs[max(0, i - 1):i + 2]), t) for i, (_, t) in enumerate(scored)]
+            out[lab] = max(smooth)[1]  # ties to the higher threshold
+            continue
         top = max(f for f, _ in scored)
         out[lab] = max(t for f, t in scored if f >= top - 0.01)
     return out
@@ -256,7 +263,7 @@ def vetoes(engine: Engine, rows, oof, named_sets, th: dict[str, float]) -> dict[
     return out
 
 
-def build(man: dict, log=print) -> dict:
+def build(man: dict, log=print, rule: str = "near-best") -> dict:
     engine = Engine(model=False)
     named = sets(man["train"])
     rows, unlocated = examples(engine, named)
@@ -278,7 +285,7 @@ def build(man: dict, log=print) -> dict:
         for i, p in zip(held, predict(v, h, [rows[i] for i in held])):
             oof[i] = p
         log(f"  fold {g + 1} of {FOLDS}: {', '.join(sorted(Path(n).stem for n in out))}")
-    th = thresholds(rows, oof, named)
+    th = thresholds(rows, oof, named, rule)
     veto = vetoes(engine, rows, oof, named, th)
     log(f"  vetoes: {veto}")
     vocab, heads, (tvocab, tm), _ = fit(rows)
@@ -299,7 +306,8 @@ def build(man: dict, log=print) -> dict:
         "meta": {"trained_on": names, "notes": sum(len(r) for _, r in named), "sentences": len(rows),
                  "C": C, "min_count": MIN_COUNT, "prune": PRUNE, "seed": SEED,
                  "clusters": clusters_fingerprint(),
-                 "command": "python -m notesplugin.learned.train"},
+                 "command": "python -m notesplugin.learned.train",
+                 **({"thresholds": rule} if rule != "near-best" else {})},
         "labels": labels,
         "bias": [round(float(heads[lab][0]), 4) for lab in labels],
         "thresholds": {lab: th[lab] for lab in labels},
@@ -315,8 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="retrain and compare with the shipped model; exit 1 if they differ")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--thresholds", choices=("near-best", "smoothed"), default="near-best",
+                    help="how each item's threshold is chosen from out-of-fold F1 (README: the threshold rule)")
     args = ap.parse_args(argv)
-    text = dump(build(manifest(), log=lambda m: print(m, file=sys.stderr)))
+    text = dump(build(manifest(), log=lambda m: print(m, file=sys.stderr), rule=args.thresholds))
     if args.check:
         same = args.out.read_text(encoding="utf-8") == text
         print("identical to the shipped model" if same else "differs from the shipped model")
