@@ -72,6 +72,7 @@ class Config:
     ledger_key: Path | None = None  # the practice's key file (PostgreSQL ledgers only)
     max_note_chars: int = 200_000
     learn_keep_text: bool | None = None  # [learn] keep_text; unset: kept only in an owner-only data folder
+    day_first: bool = False  # [practice] dates = "day-first": 03/04/2026 is 3 April (UK, Ireland, Australia)
 
     def ledger_path(self) -> Path:
         return self.ledger or Path(platformdirs.user_data_dir(APP)) / "ledger.sqlite3"
@@ -171,13 +172,18 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     for k in data:
         if k not in _TOP:
             raise ConfigError(f"{found}: unknown section '{k}'; allowed: {', '.join(sorted(_TOP))}")
-    pr = _table(data, "practice", {"name", "address", "letterhead", "templates"}, found)
+    pr = _table(data, "practice", {"name", "address", "letterhead", "templates", "dates"}, found)
     cfg.practice_name = str(pr.get("name", ""))
     cfg.practice_address = str(pr.get("address", ""))
     if "letterhead" in pr and pr["letterhead"]:
         cfg.letterhead = _rel(found, pr["letterhead"], "practice.letterhead")
     if "templates" in pr and pr["templates"]:
         cfg.templates_dir = _rel(found, pr["templates"], "practice.templates")
+    if "dates" in pr:
+        if pr["dates"] not in ("month-first", "day-first"):
+            raise ConfigError(f"{found}: 'practice.dates' must be \"month-first\" (03/04/2026 is March 4) "
+                              "or \"day-first\" (03/04/2026 is 3 April)")
+        cfg.day_first = pr["dates"] == "day-first"
     for role in ("supervisor", "consultant"):
         t = _table(data, role, {"name", "role", "email"}, found)
         setattr(cfg, role, Person(str(t.get("name", "")), str(t.get("role", "")), str(t.get("email", ""))))

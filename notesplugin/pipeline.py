@@ -154,10 +154,11 @@ def _engine(config: Config) -> Engine:
     global _ENGINE, _ENGINE_KEY, _MODEL_WARNING
     if _PINNED and _ENGINE is not None:  # inside one scan: one model for every file
         return _ENGINE
-    key = (tuple(str(p) for p in config.checklists), _model_key(config))
+    key = (tuple(str(p) for p in config.checklists), _model_key(config), config.day_first)
     if _ENGINE is None or key != _ENGINE_KEY:
         reader, _MODEL_WARNING = _model(config)
-        _ENGINE, _ENGINE_KEY = Engine(load_checklists(config.checklists), model=reader or False), key
+        _ENGINE, _ENGINE_KEY = Engine(load_checklists(config.checklists), model=reader or False,
+                                      day_first=config.day_first), key
     return _ENGINE
 
 

@@ -86,6 +86,38 @@ def test_recency_from_dates_and_weekdays():
     assert "C4" not in items(old)
 
 
+E_DATE = __import__("datetime").date(2026, 3, 12)
+
+
+def test_a_rating_written_like_a_date_is_no_time():
+    # "intent 8/10" once read as last 10 August: the plan for tonight became history.
+    rules = Engine(LISTS, model=False)
+    note = Note(note_id="t", file="t", date="2026-01-12", clinician="D", client="A",
+                text="cl endorses SI w plan to OD on about 60 saved seroquel tonight, pills in his nightstand, intent 8/10.")
+    assert "C1" in {f.item for f in rules.check(note)}
+    from notesplugin.checklists.engine import Engine as E
+    assert E.age_days("SUDS 9/10, mood 2/5; mum with him 24/7.", E_DATE) is None
+    assert E.age_days("SUDS 9/10; seen 3/10.", E_DATE) == (E_DATE - E_DATE.replace(day=10)).days
+    # a day-first note swaps its dates, never its ratings
+    from notesplugin.checklists.engine import _dates_month_first
+    assert _dates_month_first("Seen 14/03, SUDS 9/10, intent 3/10.") == "Seen 03/14, SUDS 9/10, intent 3/10."
+
+
+def test_a_note_whose_own_dates_are_day_first_is_read_day_first():
+    from notesplugin.checklists.engine import _dates_month_first
+    # "14/03" can only be day-first, so "07/03" in the same note is 7 March, not 3 July
+    assert _dates_month_first("Seen 14/03. Fire on Sat 07/03/2026.") == "Seen 03/14. Fire on Sat 03/07/2026."
+    assert _dates_month_first("Seen 03/14. Fire on 07/03.") == "Seen 03/14. Fire on 07/03."  # month-first evidence
+    assert _dates_month_first("Fire on 07/03.") == "Fire on 07/03."  # no evidence: the practice's order
+    assert _dates_month_first("Fire on 07/03.", day_first=True) == "Fire on 03/07."
+    assert _dates_month_first("14/03 and 03/14", day_first=True) == "03/14 and 14/03"  # both: the practice's
+    # a UK note: a fire on 7 March, three days before the session, is recent (C4); read as 3 July it was history
+    rules = Engine(LISTS, model=False)
+    note = Note(note_id="t", file="t", date="2026-03-10", clinician="D", client="A", text=(
+        "Seen 14/01 for intake. Her block was in the fire on Sat 07/03; she got out with her two kids and the flat is gutted."))
+    assert "C4" in {f.item for f in rules.check(note)}
+
+
 def test_topic_follows_the_emotion_or_issue():
     note = Note(note_id="t", file="t", date="2026-03-02", clinician="Dana Whitfield, LPC", client="A",
                 text="Cl sobbed describing her father's funeral. Writer changed the subject to her taxes.")

@@ -239,6 +239,12 @@ def test_label_normalization_and_dates():
     assert parse_date("March 2, 2026") == "2026-03-02"
     assert parse_date("2026-03-02T10:00") == "2026-03-02"
     assert parse_date("soon") is None
+    # UK, Irish and Australian exports: a first number over 12 can only be the day; an
+    # ambiguous one follows the practice's order ([practice] dates = "day-first")
+    assert parse_date("14/03/2026") == "2026-03-14"
+    assert parse_date("03/04/2026") == "2026-03-04"
+    assert parse_date("03/04/2026", day_first=True) == "2026-04-03"
+    assert parse_date("03/14/2026", day_first=True) == "2026-03-14"
 
 
 # ---------------------------------------------------------------- writer

@@ -53,6 +53,22 @@ _OBJECT_BEFORE = re.compile(
 # sentence's time is the one meant.
 _THEN = re.compile(r"\b(?:at|and)\s+(?:that|the)\s+time\b(?!\s+of\b)|\b(?:back|around)\s+then\b|\bin\s+those\s+days\b", FLAGS)
 _DATE_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])")
+# A rating written like a date ("intent 8/10", "SUDS 9/10", "mood 2/5") names no time, nor
+# does "24/7": read as dates, "SI with plan tonight, intent 8/10" was last August's, history.
+_RATING = re.compile(
+    r"\b(?:pain|cravings?|urges?|mood|distress|anxiety|anger|confidence|readiness|rated|rates|rating|suds|"
+    r"intent|intensity|importance|scaling|nrs|vas|level|severity|stress|energy|motivation|ruler|score|sleep|"
+    r"hope|hopelessness|safety)\b[^\d\n.;]{0,14}?(\d{1,3}/(?:4|5|10|100))(?![/\d])|\b(24/7)\b", FLAGS)
+
+
+def _dates_in(text: str):
+    """_DATE_MD matches that are dates, not ratings."""
+    if "/" not in text:
+        return []
+    rated = [m.span(1) if m.group(1) else m.span(2) for m in _RATING.finditer(text)]
+    return [m for m in _DATE_MD.finditer(text) if not any(a <= m.start() < b for a, b in rated)]
+
+
 _YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
 _OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt|[A-Z][a-z]+)\s+was\s+(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|little|young|small|a\s+(?:child|teen\w*|kid|baby|toddler|girl|boy))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
@@ -107,7 +123,7 @@ def _digit_ages(sentence: str, note_date: date) -> list[int]:
     for m in _YEAR.finditer(sentence):
         if int(m.group(1)) < note_date.year:
             ages.append((note_date - date(int(m.group(1)), 12, 31)).days)
-    for m in _DATE_MD.finditer(sentence):
+    for m in _dates_in(sentence):
         mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
         if not (1 <= mo <= 12 and 1 <= d <= 31):
             continue
@@ -202,6 +218,26 @@ def _speaker(line: str, names: tuple[frozenset[str], frozenset[str]]) -> str:
 def _plain(text: str) -> str:
     """Typographic quotes and dashes as ASCII, same length, so offsets still hold."""
     return _UNCHECKED.sub(lambda m: " " * len(m.group()), text.translate(_PLAIN))
+
+
+def _dates_month_first(text: str, day_first: bool = False) -> str:
+    """The note's digit dates as month/day, same length, so one reading of time serves every
+    rule and the model: a note whose own dates say day-first ("14/03", none like "03/14") has
+    each day/month swapped (ratings such as "8/10" are left alone); a note that says neither
+    keeps the practice's order (`day_first`)."""
+    dates = _dates_in(text)
+    votes = [int(m[1]) > 12 for m in dates if (int(m[1]) > 12) != (int(m[2]) > 12) and max(int(m[1]), int(m[2])) <= 31]
+    if votes and all(votes) != any(votes):
+        pass  # both orders written: the practice's order decides
+    elif votes:
+        day_first = votes[0]
+    if not day_first or not dates:
+        return text
+    out, at = [], 0
+    for m in dates:
+        out += [text[at:m.start()], m[2], "/", m[1], text[m.end(2):m.end()]]
+        at = m.end()
+    return "".join(out) + text[at:]
 
 
 def _mask(text: str) -> str:
@@ -306,8 +342,9 @@ class _Actors:
 
 class Engine:
     def __init__(self, checklists: Checklists | None = None, lex: dict | None = None, model: "Reader | None | bool" = True,
-                 cues: bool = True):
+                 cues: bool = True, day_first: bool = False):
         self.checklists = checklists or load()
+        self.day_first = day_first  # the practice's date order where a note's own dates do not say
         # The learned reader of language; False runs the rules alone (training, comparisons).
         self.model = Reader.default() if model is True else (model or None)
         self.cues = cues  # False: the model alone reads the language (comparisons)
@@ -522,7 +559,7 @@ class Engine:
     def _prepare(self, note: Note) -> tuple[list[_Sent], dict[str, list[tuple[int, list[re.Pattern]]]], date | None]:
         """The note's sentences and, per item, the sentences whose literals let its cues run."""
         text = note.text
-        plain = _plain(text)
+        plain = _dates_month_first(_plain(text), self.day_first)
         heads = [(m.start(), m.group(1).strip().lower()) for m in _SECTION.finditer(plain)]
         spans = context.split_sentences(plain)
         present = self._index.present(fold(plain), spans)

@@ -160,8 +160,10 @@ def no_note_column(name: str, seen: list[str]) -> InputError:
                       f"map one in notesplugin.toml under [columns] note = [\"Your Column\"]")
 
 
-def parse_date(value: Any) -> str | None:
-    """Excel dates/datetimes, serial numbers and ISO or US strings -> yyyy-mm-dd."""
+def parse_date(value: Any, day_first: bool = False) -> str | None:
+    """Excel dates/datetimes, serial numbers and ISO, US or day-first strings -> yyyy-mm-dd.
+    "14/03/2026" can only be day-first; "03/04/2026" is read in the practice's order
+    (`[practice] dates`, month-first unless it says "day-first")."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -179,7 +181,10 @@ def parse_date(value: Any) -> str | None:
             return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
         m = _US_DATE.match(s)
         if m:
-            return date(full_year(int(m[3])), int(m[1]), int(m[2])).isoformat()
+            a, b = int(m[1]), int(m[2])
+            if a > 12 or (day_first and b <= 12):
+                a, b = b, a
+            return date(full_year(int(m[3])), a, b).isoformat()
     except ValueError:
         return None
     if _SERIAL.match(s):
@@ -231,8 +236,9 @@ def cell_str(value: Any) -> str:
 class RowReader:
     """Turns data rows under one header into Notes; counts rows without note text."""
 
-    def __init__(self, layout: Layout, *, file: str, stem: str, sheet: str | None):
+    def __init__(self, layout: Layout, *, file: str, stem: str, sheet: str | None, day_first: bool = False):
         self.layout, self.file, self.stem, self.sheet = layout, file, stem, sheet
+        self.day_first = day_first
         self.letters = [get_column_letter(c + 1) for c in range(len(layout.headers))]
         self.skipped = 0
         self.non_text = 0  # text-column cells holding a formula, number or date: a summary sheet's, not notes
@@ -273,7 +279,7 @@ class RowReader:
             if c not in used and header and c < len(row) and row[c] is not None:
                 fields[header] = cell_str(row[c])
         raw_date = get("date")
-        iso = parse_date(raw_date)
+        iso = parse_date(raw_date, self.day_first)
         if iso is None and cell_str(raw_date):
             fields["date"] = cell_str(raw_date)
         note_id = cell_str(get("note_id"))

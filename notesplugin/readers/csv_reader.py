@@ -168,7 +168,7 @@ def read_csv(path: Path, config: Config) -> ReadResult:
             if layout is None:
                 raise no_note_column(path.name, seen_columns(first))
             source = CsvSource(path, size, encoding, errors, bom, delim, layout.header_row)
-            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=None)
+            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=None, day_first=config.day_first)
             notes: list[Note] = []
             ends, fields = source.ends, source.fields
             try:

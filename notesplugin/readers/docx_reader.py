@@ -235,7 +235,8 @@ def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _H
     return out
 
 
-def header_values(pairs: list[tuple[str, str]], roles: dict[str, str]) -> tuple[dict, dict, str | None]:
+def header_values(pairs: list[tuple[str, str]], roles: dict[str, str],
+                  day_first: bool = False) -> tuple[dict, dict, str | None]:
     """(role values, other fields, ISO date) from a header's (label, value) pairs; the first
     label of a role wins. Shared with the PDF reader, which reads the same `Label: value` lines."""
     values: dict[str, str] = {}
@@ -248,13 +249,13 @@ def header_values(pairs: list[tuple[str, str]], roles: dict[str, str]) -> tuple[
             fields[label.strip()] = value.strip()
     date = None
     if values.get("date"):
-        date = parse_date(values["date"])
+        date = parse_date(values["date"], day_first)
         if date is None:
             fields["date"] = values["date"]
     return values, fields, date
 
 
-def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) -> Note:
+def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str], day_first: bool = False) -> Note:
     parts, segs, pos = [], [], 0
     for text, loc, offset in draft.pieces:
         if parts:
@@ -262,7 +263,7 @@ def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str]) 
         parts.append(text)
         segs.append(Segment(pos, pos + len(text), loc, offset))
         pos += len(text)
-    values, fields, date = header_values(draft.header.pairs if draft.header else [], roles)
+    values, fields, date = header_values(draft.header.pairs if draft.header else [], roles, day_first)
     return Note(
         note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="\n".join(parts),
         segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
@@ -382,7 +383,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
                 warnings.append(f"{path.name}: a note header with no note text was skipped (note {len(notes) + 1})")
                 skipped += 1
             continue
-        note = _note_from(draft, path, len(notes) + 1, roles)
+        note = _note_from(draft, path, len(notes) + 1, roles, config.day_first)
         if len(note.text) > config.max_note_chars:
             warnings.append(f"{path.name}: note {note.note_id} is longer than {config.max_note_chars} characters "
                             "and was not checked; raise limits.max_note_chars to include it")

@@ -215,7 +215,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
         if not lines:
             continue
         # Over-long notes are the pipeline's to skip and count, as for every format.
-        notes.append(_note(path, len(notes) + 1, pairs, lines, right_edge, roles, source))
+        notes.append(_note(path, len(notes) + 1, pairs, lines, right_edge, roles, source, config.day_first))
     if javascript:
         warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
     ids = [n.note_id for n in notes]
@@ -226,7 +226,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
 
 
 def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge: float,
-          roles: dict[str, str], source: PdfSource) -> Note:
+          roles: dict[str, str], source: PdfSource, day_first: bool = False) -> Note:
     parts: list[str] = []
     segs: list[Segment] = []
     pos = 0
@@ -241,7 +241,7 @@ def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge:
         source.lines[(line.page, line.number)] = line.pdf
         pos += len(line.text)
         prev = line
-    values, fields, date = header_values(pairs, roles)
+    values, fields, date = header_values(pairs, roles, day_first)
     return Note(note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="".join(parts),
                 segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
                 date=date, fields=fields, position=position)

@@ -78,7 +78,7 @@ def _read(path: Path, config: Config) -> ReadResult:
                 first_rows = first_rows or head
                 continue
             before = len(notes)
-            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=ws.title)
+            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=ws.title, day_first=config.day_first)
             number = layout.header_row
             for row in head[layout.header_row:]:
                 number += 1
