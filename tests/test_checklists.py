@@ -118,6 +118,20 @@ def test_a_note_whose_own_dates_are_day_first_is_read_day_first():
     assert "C4" in {f.item for f in rules.check(note)}
 
 
+def test_a_relatives_attempt_is_theirs_not_the_clients():
+    rules = Engine(LISTS, model=False)
+
+    def c1(text, client="Alicia M."):
+        note = Note(note_id="t", file="t", text=text, date="2026-03-02", clinician="D", client=client)
+        return "C1" in {f.item for f in rules.check(note)}
+    # past ConText's window, the nearest subject says whose attempt it was
+    assert not c1("His younger brother Eric (Army vet) was hospitalized Saturday after a suicide attempt.")
+    assert not c1("D: Keisha's friend Dani (trans woman, 24) attempted suicide last Thurs and is in the ICU.")
+    assert c1("Her brother found her after she attempted suicide on Saturday.")  # she: the client
+    assert c1("Mom reports pt attempted suicide on Saturday.")
+    assert c1("Alicia attempted suicide on Saturday.")  # the client's own name
+
+
 def test_topic_follows_the_emotion_or_issue():
     note = Note(note_id="t", file="t", date="2026-03-02", clinician="Dana Whitfield, LPC", client="A",
                 text="Cl sobbed describing her father's funeral. Writer changed the subject to her taxes.")

@@ -19,7 +19,8 @@ ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
 CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
              "unless_near", "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted",
-             "exempt_in_crisis", "signals_consultation", "model_veto", "learn_confirmed"}
+             "exempt_in_crisis", "signals_consultation", "model_veto", "learn_confirmed",
+             "subject_is_experiencer"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
 EXTEND_KEYS = {"id", "cues", "unless", "unless_near", "also", "flag", "ok"}
 
@@ -44,6 +45,9 @@ class Item:
     signals_consultation: bool = False  # True: a gap holding it needs fewer sessions ([gaps] sessions_with_r7)
     model_veto: bool = True  # False: a very low model score never drops this item's rule finding
     learn_confirmed: bool = True  # False: a practice's `ok` does not move this item in its model; `not`/`missed` do
+    # True: a rule's hit whose nearest subject is someone who is never the client (lexicon
+    # someone_else) is theirs ("His brother was hospitalized after a suicide attempt")
+    subject_is_experiencer: bool = False
     cues: list[re.Pattern] = field(default_factory=list)
     unless: list[re.Pattern] = field(default_factory=list)
     # cancel a crisis cue from the sentence itself or the one before or after it
@@ -139,6 +143,7 @@ def _item(raw: dict, checklist: str, source: str, n: int, linear: bool = False) 
         signals_consultation=bool(raw.get("signals_consultation", False)),
         model_veto=bool(raw.get("model_veto", True)),
         learn_confirmed=bool(raw.get("learn_confirmed", True)),
+        subject_is_experiencer=bool(raw.get("subject_is_experiencer", False)),
         cues=cues,
         unless=[_compile(p, f"{where} unless[{k}]", linear)
                 for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],

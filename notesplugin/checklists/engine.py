@@ -277,6 +277,9 @@ def _name_rx(pattern: str, side: str) -> tuple[re.Pattern, frozenset[str] | None
     return re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS), literals(pattern)
 
 
+_CLIENT_OBJECT = re.compile(r"\b(?:her|him|them|herself|himself|themselves)\b", FLAGS)
+
+
 def is_subject(text: str, m: re.Match) -> bool:
     """An actor mention that can be a subject: not possessive, not right after a verb or preposition."""
     if text[m.end():m.end() + 2] in ("'s", "’s"):
@@ -351,6 +354,11 @@ class Engine:
         lex = lex or lexicon()
         self.therapist_re = lex["actors"]["therapist"]
         self.other_re = lex["actors"]["other"]
+        acts = lex["actors"]
+        never = "(?!x)x"  # a lexicon without these words: no crisis is read as someone else's
+        self._someone_else = re.compile(acts.get("someone_else", never), FLAGS)
+        self._spouse = re.compile(acts.get("spouse", never), FLAGS)
+        self._the_client = re.compile(acts.get("the_client", never), FLAGS)
         self.emotions = [(re.compile(e["re"], FLAGS), e.get("topic")) for e in lex["emotion"]["patterns"]]
         self.topics = [(t.get("topic", name), float(t.get("weight", 1.0)), re.compile(t["re"], FLAGS))
                        for name, t in lex["topics"].items()]
@@ -623,7 +631,7 @@ class Engine:
         for item in self.crisis:
             for k, cues in opened.get(item.id, ()):
                 s = sents[k]
-                cue = self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate)
+                cue = self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate, note)
                 if cue is None or any(u.search(s.text) for u in item.unless):
                     continue
                 if k and self._then_was_past(item, s.text, sents[k - 1].text, ndate):
@@ -659,7 +667,8 @@ class Engine:
         age = self.age_days(before, ndate)
         return (age is not None and item.max_age_days is not None and age > item.max_age_days) or context.past_time(before)
 
-    def _crisis_hit(self, item: Item, sentence: str, cues: list[re.Pattern], ndate: date | None) -> re.Pattern | None:
+    def _crisis_hit(self, item: Item, sentence: str, cues: list[re.Pattern], ndate: date | None,
+                    note: Note | None = None) -> re.Pattern | None:
         """The cue that found a current, affirmed crisis in the sentence, or None."""
         # Cue by cue: one greedy cue must not hide another's separate match.
         for m in (m for cue in cues for m in cue.finditer(sentence)):
@@ -676,6 +685,8 @@ class Engine:
                 a = context.assess(sentence[cut:], start - cut, end - cut)
                 if any(getattr(a, kind) for kind in item.context):
                     continue
+                if note is not None and item.subject_is_experiencer and self.someone_elses(note, sentence, start):
+                    continue
             if item.max_age_days is not None:
                 # The time said nearest the cue counts: "cutting 2 nights ago, first time
                 # since 2025" is recent. The cue's clause first, else the whole sentence.
@@ -688,6 +699,27 @@ class Engine:
                     continue
             return m.re
         return None
+
+    def someone_elses(self, note: Note, text: str, at: int) -> bool:
+        """Whether the crisis at `at` happened to someone other than the client: the nearest
+        subject before it in its clause is a person who is never the client ("His younger
+        brother Eric was hospitalized after a suicide attempt"). Logic, not language: who."""
+        lo, hi = max(text.rfind(";", 0, at), text.rfind(":", 0, at)) + 1, at
+        couple = "&" in note.client or " and " in note.client.lower()
+        found = [(m, "other") for m in self._someone_else.finditer(text, lo, hi)]
+        found += [(m, "client" if couple else "other") for m in self._spouse.finditer(text, lo, hi)]
+        found += [(m, "client") for m in self._the_client.finditer(text, lo, hi)]
+        first = re.split(r"[\s,]+", note.client.strip())[0].rstrip(".") if note.client.strip() else ""
+        if len(first) > 1 and first[0].isupper():
+            found += [(m, "client") for m in re.finditer(rf"\b{re.escape(first)}\b", text[:hi]) if m.start() >= lo]
+        subjects = sorted((m.start(), kind) for m, kind in found if is_subject(text, m))
+        if not subjects or subjects[-1][1] != "other":
+            return False
+        # "A friend took a knife away from her to keep her from cutting herself": the client
+        # named after that subject (as an object too) may be the one it happened to.
+        after = subjects[-1][0] + 1
+        return not any(m.start() >= after for m, kind in found if kind == "client") and \
+            not _CLIENT_OBJECT.search(text, after, hi)
 
     def _rescuing(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
                   crisis_ids: tuple[str, ...], shown: list[bool | None]) -> list[Finding]:
