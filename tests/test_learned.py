@@ -82,6 +82,19 @@ def test_a_terse_note_that_drops_the_writer_is_the_writers_act():
     assert not actor_allows(feats[2])
 
 
+def test_a_bulleted_act_and_wr_are_the_writers():
+    from notesplugin.learned.reader import note_features
+    note = Note(note_id="n", file="t", date="2026-03-02", client="Wen", text=(
+        "Wen got louder about HR and his manager.\n- Ended session ~15 min early once he started up again.\n"
+        "Wr told him he would feel better after a weekend off.\nWalked him through paced breathing."))
+    sents, _, ndate = ENGINE._prepare(note)
+    feats = note_features(ENGINE, note, sents, ndate)
+    assert "f:elided" in feats[1] and actor_allows(feats[1])  # a bullet, then the writer's verb
+    assert "f:t" in feats[2] and actor_allows(feats[2])  # "Wr": the writer
+    assert "f:elided" in feats[3]
+    assert "f:elided" not in feats[0] and not actor_allows(feats[0])  # the client's own act
+
+
 def test_speaker_lines_say_who_acted():
     from notesplugin.learned.reader import note_features
     note = Note(note_id="n", file="t", date="2026-03-02", clinician="Dana Whitfield, LPC", client="Sam Ortiz",

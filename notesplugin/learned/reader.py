@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
 # A terse note drops the writer as subject ("Did not explore it further.", "Then
 # changed the subject to ..."): a sentence that opens on one of the clinician's
-# acts, after at most a SOAP label and an adverb, is the writer's own act.
+# acts, after at most a bullet, a SOAP label and an adverb, is the writer's own act.
 _ELIDED = re.compile(
-    r"\s*(?:[A-Za-z]{1,3}:\s*)?(?:(?:then|also|later|briefly|quickly|instead|again|next|so|and)\s+)?"
+    r"\s*(?:[-*\u2022]\s+)?(?:[A-Za-z]{1,3}:\s*)?(?:(?:then|also|later|briefly|quickly|instead|again|next|so|and)\s+)?"
     r"(?:did\s*n[o']?t|not|changed|switched|moved|shifted|redirected|turned|went|spent|gave|provided|offered|"
     r"suggested|reassured|told|assured|reminded|encouraged|ended|wrapped|closed|cut|stopped|interrupted|broke|"
     r"let|left|kept|skipped|tabled|deferred|handed|sent|assigned|introduced|taught|reviewed|pivoted|steered|"
-    r"brought|returned|focused|normali[sz]ed|explained|asked|pointed)\b", re.IGNORECASE)
+    r"brought|returned|focused|normali[sz]ed|explained|asked|pointed|walked|called|pulled|put|jumped|launched|pushed|"
+    r"talked|praised|prompted|directed)\b", re.IGNORECASE)
 
 # The spec's rescuing needs a client in a difficult emotion. Where the rules'
 # emotion words see none, a model reading stands only when it is this sure.
