@@ -39,7 +39,6 @@ from .ledger_db import DBError, PostgresDB, SQLiteDB, sql_for
 from .model import Finding, Note
 
 
-
 def _to_wal(conn: sqlite3.Connection, wait_s: float = 60.0) -> None:
     """Switch the file to WAL once. The switch needs the file to itself and SQLite answers
     "database is locked" at once, without its busy wait, when scans open a new ledger
@@ -56,6 +55,7 @@ def _to_wal(conn: sqlite3.Connection, wait_s: float = 60.0) -> None:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
+
 
 class LedgerError(Exception):
     """One line: the ledger file and the fix."""

@@ -603,8 +603,9 @@ class Engine:
                     runs[-1][1].append(cue_rx[g])
                 else:
                     runs.append((k, [cue_rx[g]]))
-            sents.append(_Sent(a, b, plain[a:b], _mask(plain[a:b]), section, frozenset(found), client_line,
-                               speaker == "clinician" and not client_line, len(plain[a:b].split()) >= 6))
+            said = plain[a:b]
+            sents.append(_Sent(a, b, said, _mask(said), section, frozenset(found), client_line,
+                               speaker == "clinician" and not client_line, len(said.split()) >= 6))
         try:
             ndate = date.fromisoformat(note.date) if note.date else None
         except ValueError:

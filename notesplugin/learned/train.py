@@ -203,13 +203,13 @@ def thresholds(rows, oof, named_sets, rule: str = "near-best"):
                 fp += hit and not g
                 fn += g and not hit
             scored.append((2 * tp / (2 * tp + fp + fn) if tp else 0.0, t))
-        # The highest threshold within a point of the best F1: a new style tends to
-        # score lower everywhere, and a low threshold then floods it with flags.
         if rule == "smoothed":
             fs = [f for f, _ in scored]
             smooth = [(sum(fs[max(0, i - 1):i + 2]) / len(fs[max(0, i - 1):i + 2]), t) for i, (_, t) in enumerate(scored)]
             out[lab] = max(smooth)[1]  # ties to the higher threshold
             continue
+        # The highest threshold within a point of the best F1: a new style tends to
+        # score lower everywhere, and a low threshold then floods it with flags.
         top = max(f for f, _ in scored)
         out[lab] = max(t for f, t in scored if f >= top - 0.01)
     return out
