@@ -38,6 +38,11 @@ CASES = [
     ("SI: no", "SI", "N..."),
     ("HI - neg", "HI", "N..."),
     ("[ ] SI  [x] none", "SI", "N..."),
+    # a screening question's answer after the question; "says no thoughts of ..." is the forward "no"
+    ("Asked about thoughts of harming himself - says no, \"I'm just fed up\"", "thoughts of harming himself", "N..."),
+    ("Risk: asked about thoughts of ending life - she said \"no, I have children\"", "thoughts of ending life", "N..."),
+    ("Risk: Jamie says no thoughts of harming himself", "thoughts of harming himself", "N..."),
+    ("He wants to die, says no one would notice", "wants to die", "...."),
     ("[x] SI  [ ] none", "SI", "...."),
     ("no plan or intent", "plan", "N..."),
     ("no plan or intent", "intent", "N..."),
