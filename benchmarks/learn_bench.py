@@ -18,7 +18,7 @@ the rest of the style rises (rescuing F1) and no other held-out set falls by mor
 than 0.02 (rescuing F1 or crisis-notes F1). The shipped model's findings on every
 held-out note are worked out once per run (they do not change).
 
-Run:  python benchmarks/learn_bench.py [--styles frn,spt,voc | --worst 3] [--seeds 1-8] [--json PATH]
+Run:  python benchmarks/learn_bench.py [--styles hos,spt,voc | --worst 3] [--seeds 1-8] [--json PATH]
       python benchmarks/learn_bench.py --tune hos,ryt   (the settings grid, on styles NOT reported)
 
 Not part of CI (a few minutes). tests/test_learn.py runs the same code on a few notes.

@@ -331,7 +331,7 @@ def test_benchmark_code_on_a_few_notes(tmp_path):
     spec = importlib.util.spec_from_file_location("learn_bench", Path(__file__).parents[1] / "benchmarks" / "learn_bench.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    rows = bench.holdout()["frn"][:4]
+    rows = bench.holdout()["hos"][:4]
     cfg, taught = bench.teach(rows, tmp_path)
     assert taught["unparsed"] == 0 and taught["examples"] > 0
     assert taught["confirmed"] + taught["false_flags"] + taught["missed"] >= len(rows)
