@@ -74,6 +74,10 @@ def topic_features(feats: Sequence[str], note_words: Sequence[str]) -> list[str]
     return sorted(out)
 
 
+_NONE = object()  # "not computed yet" in a memo whose values may be None
+_MEMO_SIZE = 20_000
+
+
 class Rows:
     """A model's weight rows keyed by feature kind, so a sentence is scored straight
     from its words, without building and sorting its feature strings (the scan's
@@ -90,6 +94,8 @@ class Rows:
         self.bias = by.get("bias", {}).get("")
         self.d, self.c, self.dc = get("d"), get("c"), get("dc")
         self.full = dense.get
+        # Sums of one kind's rows, by the words they come from (see `scores`).
+        self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}}
 
     def _own(self, own: Sequence[str], quoted: Sequence[str], after: Sequence[str], facts: tuple[str, ...]) -> list:
         """The rows both readings share: the sentence's words, pairs, stems, quoted words, the
@@ -111,6 +117,44 @@ class Rows:
             rows.append(self.h(section))
         rows.append(self.bias)
         return [r for r in rows if r is not None]
+
+    def scores(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
+               section: str, facts: tuple[str, ...], base: Sequence[float]) -> list[float]:
+        """base plus the rows of `sentence` (the same arguments), summed kind by kind. Each kind's
+        sum is kept by the words it comes from: a sentence's words come back as its neighbours'
+        "after" and "before", and template lines repeat note after note."""
+        parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
+                 self._part("n", tuple(after), self._rows_of, self.n, after),
+                 self._part("f", facts, self._rows_of, self.f, facts)]
+        if before:
+            parts.append(self._part("p1", before[0], self._rows_of, self.p1, before[0]))
+            if len(before) > 1:
+                rest = tuple(before[1:])
+                parts.append(self._part("p", rest, self._rows_of, self.p, set().union(*rest)))
+        if section:
+            parts.append(self.h(section))
+        parts.append(self.bias)  # the "bias" feature every sentence has
+        return [sum(col) for col in zip(*[r for r in parts if r is not None])]
+
+    def _part(self, kind: str, key, make, *args) -> tuple[float, ...] | None:
+        """The memoised sum of make(*args) (None: no row has a weight)."""
+        memo = self._memos[kind]
+        got = memo.get(key, _NONE)
+        if got is _NONE:
+            if len(memo) > _MEMO_SIZE:  # a huge, varied export: stay bounded
+                memo.clear()
+            rows = [r for r in make(*args) if r is not None]
+            got = memo[key] = tuple(map(sum, zip(*rows))) if rows else None
+        return got
+
+    def _word_rows(self, own: Sequence[str], quoted: Sequence[str]) -> list:
+        uniq = set(own)
+        return [*map(self.w, uniq), *map(self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                *map(self.s, {t[:5] for t in uniq if len(t) > 5}), *map(self.q, set(quoted))]
+
+    @staticmethod
+    def _rows_of(get, words) -> map:
+        return map(get, set(words))
 
     def topic_sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
                        after: Sequence[str], section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:

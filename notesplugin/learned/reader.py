@@ -164,8 +164,8 @@ class NoteReading:
         self.model, self.engine, self.note, self.sents, self.ndate = reader.model, engine, note, sents, ndate
         self.parts = note_parts(engine, note, sents, ndate, shown)
         # Scored from the words straight to the weight rows: no feature strings on the hot path.
-        rows, bias, squash = self.model.rows.sentence, self.model.bias, self.model.squash
-        self.p = [squash(add(rows(*self.parts.args(k)), bias)) for k in range(len(sents))]
+        scores, bias, squash = self.model.rows.scores, self.model.bias, self.model.squash
+        self.p = [squash(scores(*self.parts.args(k), bias)) for k in range(len(sents))]
         self._feats: list[list[str]] | None = None
         self._note_rows: list | None = None
         self._topics: dict[int, str] = {}  # sentence -> its topic (several items may act in one sentence)
