@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
 from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
+from notesplugin.checklists.prefix import guarded
 from notesplugin.dates import full_year
 from notesplugin.model import Finding, Note
 from notesplugin.learned.reader import Reader
@@ -288,11 +289,23 @@ def is_subject(text: str, m: re.Match) -> bool:
 
 
 _WORD_START = re.compile(r"\b\w")
+_AT_WORD_START = r"(?u:\b(?=\w))"  # where _WORD_START matches, as a guard
 
 
 def _at_word_starts(rx: re.Pattern, text: str, pos: int, end: int) -> list[re.Match]:
     """rx.finditer for a pattern whose every match opens at a word start (an actor
     alternation): tried only there, twice as fast as letting re try every position."""
+    fast = guarded(rx, _AT_WORD_START)
+    if fast is not None:
+        # The word starts and the pattern's first letters are checked in C: rx runs at
+        # the few word starts that open like one of its words, and Python sees only matches.
+        out, search = [], fast.search
+        m = search(text, pos, end)
+        while m:
+            out.append(m)
+            at = m.end()
+            m = search(text, at if at > m.start() else at + 1, end)
+        return out
     out, last, match = [], pos, rx.match
     for w in _WORD_START.finditer(text, pos, end):
         if w.start() >= last:
