@@ -66,8 +66,29 @@ def _dates_in(text: str):
     """_DATE_MD matches that are dates, not ratings."""
     if "/" not in text:
         return []
-    rated = [m.span(1) if m.group(1) else m.span(2) for m in _RATING.finditer(text)]
-    return [m for m in _DATE_MD.finditer(text) if not any(a <= m.start() < b for a, b in rated)]
+    dates = _date_matches(text)
+    if not dates:
+        return []  # most slashes are "SI/HI" or "w/": no rating to look for
+    # Every _RATING match opens at a word start (a word of its list, or "24/7").
+    rated = [m.span(1) if m.group(1) else m.span(2) for m in _at_word_starts(_RATING, text, 0, len(text))]
+    return [m for m in dates if not any(a <= m.start() < b for a, b in rated)]
+
+
+def _date_matches(text: str) -> list[re.Match]:
+    """_DATE_MD.finditer(text), tried only where a match can open: one or two digits
+    before a slash (re would try the lookbehind at every position)."""
+    out, last, match = [], 0, _DATE_MD.match
+    i = text.find("/")
+    while i != -1:
+        for j in (i - 2, i - 1):  # leftmost first: candidates rise slash by slash
+            if j >= last and j >= 0:
+                m = match(text, j)
+                if m:
+                    out.append(m)
+                    last = m.end()
+                    break
+        i = text.find("/", i + 1)
+    return out
 
 
 _YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
@@ -242,6 +263,8 @@ def _dates_month_first(text: str, day_first: bool = False) -> str:
 
 
 def _mask(text: str) -> str:
+    if '"' not in text and "'" not in text and "\u201c" not in text:
+        return text  # every quote _QUOTE finds opens on one of these
     masked = _QUOTE.sub(lambda m: " " * len(m.group()), text)
     # A quote split across sentences ('... my exam? I'm not ready."'): blank the open end.
     if masked.count('"') % 2:
