@@ -95,7 +95,7 @@ class Rows:
         self.d, self.c, self.dc = get("d"), get("c"), get("dc")
         self.full = dense.get
         # Sums of one kind's rows, by the words they come from (see `scores`).
-        self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}}
+        self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}, "c": {}, "pall": {}, "read": {}}
 
     def _own(self, own: Sequence[str], quoted: Sequence[str], after: Sequence[str], facts: tuple[str, ...]) -> list:
         """The rows both readings share: the sentence's words, pairs, stems, quoted words, the
@@ -135,6 +135,40 @@ class Rows:
             parts.append(self.h(section))
         parts.append(self.bias)  # the "bias" feature every sentence has
         return [sum(col) for col in zip(*[r for r in parts if r is not None])]
+
+    def topic_scores(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
+                     after: Sequence[str], section: str, facts: tuple[str, ...], base: Sequence[float]) -> list[float]:
+        """base plus the rows of `topic_sentence` (the same arguments), summed kind by kind as in `scores`."""
+        parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
+                 self._part("n", tuple(after), self._rows_of, self.n, after),
+                 self._part("f", facts, self._rows_of, self.f, facts),
+                 self._part("c", own, self._cluster_rows, own)]
+        if before:
+            parts.append(self._part("p1", before[0], self._rows_of, self.p1, before[0]))
+            every = tuple(before)
+            parts.append(self._part("pall", every, self._rows_of, self.p, set().union(*every)))
+        if section:
+            parts.append(self.h(section))
+        parts.append(self.bias)
+        return [sum(col) for col in zip(*[r for r in parts if r is not None])]
+
+    def readable(self, own: Sequence[str], quoted: Sequence[str]) -> list[tuple[str, tuple[float, ...]]]:
+        """(feature, row) for each feature a reader can find in the sentence itself that has
+        weights: its words, word pairs and quoted words (`Parts.readable`); kept by the words."""
+        memo = self._memos["read"]
+        key = (own, quoted)
+        got = memo.get(key)
+        if got is None:
+            if len(memo) > _MEMO_SIZE:
+                memo.clear()
+            got = memo[key] = [(kind + t, r) for kind, get, keys in (
+                ("w:", self.w, set(own)), ("b:", self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                ("q:", self.q, set(quoted))) for t in keys for r in (get(t),) if r is not None]
+        return got
+
+    def _cluster_rows(self, own: Sequence[str]) -> map:
+        cl = clusters()
+        return map(self.c, {c for c in map(cl.get, set(own)) if c})
 
     def _part(self, kind: str, key, make, *args) -> tuple[float, ...] | None:
         """The memoised sum of make(*args) (None: no row has a weight)."""

@@ -190,14 +190,8 @@ class NoteReading:
     def _why(self, item_id: str, k: int) -> str:
         # Words a reader can find in the sentence (not stems, context or internal facts).
         # As `Model.why` over `Parts.readable(k)` (a test holds them equal), straight from the rows.
-        i, rows, own = self.model.column[item_id], self.model.rows, self.parts.own[k]
-        got = []
-        for kind, get, keys in (("w:", rows.w, set(own)), ("b:", rows.b, {a + "_" + b for a, b in zip(own, own[1:])}),
-                                ("q:", rows.q, set(self.parts.quoted[k]))):
-            for t in keys:
-                r = get(t)
-                if r is not None and r[i] > 0:
-                    got.append((kind + t, r[i]))
+        i = self.model.column[item_id]
+        got = [(f, r[i]) for f, r in self.model.rows.readable(self.parts.own[k], self.parts.quoted[k]) if r[i] > 0]
         got.sort(key=lambda x: (-x[1], x[0]))
         top = [f.split(":", 1)[1].replace("_", " ") for f, _ in got[:4]]
         p = self.prob(k, item_id)
@@ -252,7 +246,7 @@ class NoteReading:
             m = self.model
             if self._note_rows is None:  # the whole note's part, shared by every act in it
                 self._note_rows = add(m.topic_rows.note(sorted(set(tokens(self.note.text)))), m.topic_bias)
-            got = self._topics[k] = m.topic_of(add(m.topic_rows.topic_sentence(*self.parts.args(k)), self._note_rows))[0]
+            got = self._topics[k] = m.topic_of(m.topic_rows.topic_scores(*self.parts.args(k), self._note_rows))[0]
         return got
 
     def merge(self, rules: list[Finding], learned: list[Finding], items: list["Item"] | None = None) -> list[Finding]:
