@@ -407,6 +407,7 @@ class Engine:
         self._people: dict[tuple[str, str], tuple[_Actors, _Actors, None]] = {}
         self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}
         self._emotion_memo: dict[str, bool] = {}
+        self._unless_memo: dict[tuple[str, str], bool] = {}
         t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
         self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
@@ -669,7 +670,7 @@ class Engine:
             for k, cues in opened.get(item.id, ()):
                 s = sents[k]
                 cue = self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate, note)
-                if cue is None or any(u.search(s.text) for u in item.unless):
+                if cue is None or self.unless(item, s.text):
                     continue
                 if k and self._then_was_past(item, s.text, sents[k - 1].text, ndate):
                     continue
@@ -681,6 +682,17 @@ class Engine:
                         continue
                 out.append(self._finding(note, item, s, "present", item.topic, cue=cue))
         return out
+
+    def unless(self, item: Item, text: str) -> bool:
+        """One of the item's `unless` patterns in text. Kept by item and text: the rules and
+        the model ask about the same sentences, and template lines repeat note after note."""
+        key = (item.id, text)
+        got = self._unless_memo.get(key)
+        if got is None:
+            if len(self._unless_memo) > 50_000:  # stay bounded on a huge, varied export
+                self._unless_memo.clear()
+            got = self._unless_memo[key] = any(u.search(text) for u in item.unless)
+        return got
 
     @staticmethod
     def _near(item: Item, sents: list[_Sent], k: int) -> bool:
@@ -775,7 +787,7 @@ class Engine:
                     if not felt:
                         continue
                 cue = self._act(note, item, s, cues)
-                if cue is None or any(u.search(s.text) for u in item.unless):
+                if cue is None or self.unless(item, s.text):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
                 exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()

@@ -89,8 +89,7 @@ def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
     own, quoted, sections, all_facts = [], [], [], []
     for k, s in enumerate(sents):
         own.append(tokens(s.masked) if s.masked != s.text else words[k])
-        quoted.append(tokens("".join(c if m == " " and c != " " else " " for c, m in zip(s.text, s.masked)))
-                      if s.masked != s.text else ())
+        quoted.append(tokens(_quoted_text(s.text, s.masked)) if s.masked != s.text else ())
         facts = sorted(sides[k])
         if firsts[k]:
             facts.append(firsts[k])
@@ -118,6 +117,21 @@ def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
         sections.append(_section_key(s.section))
         all_facts.append(tuple(facts))
     return Parts(own, quoted, sections, all_facts, words)
+
+
+_BLANKS = re.compile(" +")
+
+
+def _quoted_text(text: str, masked: str) -> str:
+    """The quoted words alone: text where the mask blanked it, spaces elsewhere
+    (run by run, not character by character)."""
+    out, at = [], 0
+    for m in _BLANKS.finditer(masked):
+        a, b = m.span()
+        out += [" " * (a - at), text[a:b]]
+        at = b
+    out.append(" " * (len(masked) - at))
+    return "".join(out)
 
 
 def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
@@ -214,7 +228,7 @@ class NoteReading:
                 age = self.engine.age_days(s.text, self.ndate)
                 if item.max_age_days is not None and age is not None and age > item.max_age_days:
                     continue  # recency is logic: an attempt in 2019 is history, whatever the words
-                if any(u.search(s.text) for u in item.unless):
+                if self.engine.unless(item, s.text):
                     continue
                 out.append(self.engine._finding(self.note, item, s, "present", item.topic, made_by="model",
                                                 why=self._why(item.id, k)))
@@ -226,7 +240,7 @@ class NoteReading:
             for k in self._hits(item):
                 if item.actor != "any" and not facts_allow(self.parts.facts[k], self.parts.own[k], self.writers):
                     continue
-                if any(u.search(self.sents[k].text) for u in item.unless):
+                if self.engine.unless(item, self.sents[k].text):
                     continue  # the item's own exceptions (a stated rationale, the client's request)
                 if item.needs_emotion and not crisis_ids and "emo" not in self.parts.facts[k] \
                         and self.prob(k, item.id) < SURE:
