@@ -89,3 +89,21 @@ def test_the_date_scan_and_the_quote_mask_shortcuts_find_what_re_finds(notes):
             [m.span() for m in E._DATE_MD.finditer(text) if not any(a <= m.start() < b for a, b in rated)]
         masked = E._QUOTE.sub(lambda m: " " * len(m.group()), text)
         assert E._mask(text) == masked or masked.count('"') % 2
+
+
+def test_patterns_tried_at_word_starts_match_what_re_finds(notes):
+    from notesplugin.checklists.prefix import at_word_starts
+    rxs = [ENGINE._base_imm, ENGINE._base_actor, E._RATING]
+    assert all(at_word_starts(rx) is not None for rx in rxs)  # proved from the patterns
+    for note in notes[:40]:
+        sents, _, _ = ENGINE._prepare(note)
+        for s in sents:
+            for text in (s.text, s.masked):
+                for rx in rxs:
+                    fast = at_word_starts(rx)
+                    if fast is not None:
+                        assert [(m.span(), m.groups()) for m in E._matches(fast, text, 0, len(text))] == \
+                            [(m.span(), m.groups()) for m in rx.finditer(text)]
+                        want = rx.search(text)
+                        got = fast.search(text)
+                        assert (want and want.span()) == (got and got.span())

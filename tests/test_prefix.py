@@ -45,3 +45,18 @@ def test_the_actor_scan_finds_what_the_word_start_loop_finds():
             last = m.end()
     assert [(m.span(), m.groupdict()) for m in E._at_word_starts(rx, text, 0, len(text))] == \
         [(m.span(), m.groupdict()) for m in kept]
+
+
+def test_word_start_patterns_are_proved_not_assumed():
+    from notesplugin.checklists.prefix import at_word_starts
+    assert at_word_starts(re.compile(r"\bab|\bcd")) is not None
+    assert at_word_starts(re.compile(r"(?=a)\bab")) is not None
+    for p in [r"ab\b", r"\bab|cd", r"\b\w+", r"\b(?:x)*ab|\b", r"(?a:\bab)", r"\b.ab"]:
+        assert at_word_starts(re.compile(p)) is None, p
+    assert at_word_starts(re.compile(r"\bab", re.ASCII)) is None
+    for p in [r"\bI\b|\b[Ww]e\b", r"\b(?:cl|client)'?s?\b", r"\b(?:24/7|1[0-9] ?mg)\b"]:
+        rx = re.compile(p, re.IGNORECASE)
+        fast = at_word_starts(rx)
+        assert fast is not None
+        for text in TEXTS + ["Client's CL 24/7 10 mg 5mg we We wE I i", "x24/7 _cl cl_ cl"]:
+            assert [m.span() for m in E._matches(fast, text, 0, len(text))] == [m.span() for m in rx.finditer(text)]

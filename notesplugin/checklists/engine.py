@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
 from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
-from notesplugin.checklists.prefix import guarded
+from notesplugin.checklists.prefix import at_word_starts, guarded
 from notesplugin.dates import full_year
 from notesplugin.model import Finding, Note
 from notesplugin.learned.reader import Reader
@@ -322,13 +322,7 @@ def _at_word_starts(rx: re.Pattern, text: str, pos: int, end: int) -> list[re.Ma
     if fast is not None:
         # The word starts and the pattern's first letters are checked in C: rx runs at
         # the few word starts that open like one of its words, and Python sees only matches.
-        out, search = [], fast.search
-        m = search(text, pos, end)
-        while m:
-            out.append(m)
-            at = m.end()
-            m = search(text, at if at > m.start() else at + 1, end)
-        return out
+        return list(_matches(fast, text, pos, end))
     out, last, match = [], pos, rx.match
     for w in _WORD_START.finditer(text, pos, end):
         if w.start() >= last:
@@ -337,6 +331,17 @@ def _at_word_starts(rx: re.Pattern, text: str, pos: int, end: int) -> list[re.Ma
                 out.append(m)
                 last = m.end()
     return out
+
+
+def _matches(fast: re.Pattern, text: str, pos: int, end: int):
+    """The matches of a word-start pattern from prefix.guarded/at_word_starts, one after another
+    as finditer would find them (each search skips in C to the next place it can match)."""
+    search = fast.search
+    m = search(text, pos, end)
+    while m:
+        yield m
+        at = m.end()
+        m = search(text, at if at > m.start() else at + 1, end)
 
 
 class _Actors:
@@ -351,9 +356,13 @@ class _Actors:
         found = _at_word_starts(self.base, text, pos, end)
         if self.names:
             folded = fold(text)
+            named = []
             for rx, lits in self.names:
                 if lits is None or any(w in folded for w in lits):  # the name is rarely there: skip the scan
-                    found += rx.finditer(text, pos, end)
+                    named += rx.finditer(text, pos, end)
+            if not named:
+                return found  # the shared pattern's matches alone are in order, none nested
+            found += named
             found.sort(key=lambda m: (m.start(), -m.end()))
             kept, last = [], -1
             for m in found:  # drop a mention nested inside a longer one
@@ -365,7 +374,7 @@ class _Actors:
 
     def search(self, text: str) -> re.Match | None:
         """The actor right at the end of text (only adverbs after it)."""
-        hit = self.base.search(text)
+        hit = (at_word_starts(self.base) or self.base).search(text)  # tried at word starts only where sound
         if self.tail:
             folded = fold(text)
             for rx, lits in self.names:

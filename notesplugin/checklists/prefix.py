@@ -137,3 +137,49 @@ def guarded(rx: re.Pattern, prefix: str = "") -> re.Pattern | None:
         return re.compile(prefix + _guard(found) + "(?:" + rx.pattern + ")", rx.flags)
     except re.error:  # e.g. global flags at the pattern's start: they must stay first
         return None
+
+
+def _bounded(items) -> bool | None:
+    """Whether every path through items asserts a word boundary before it consumes
+    anything (None: the items consume nothing and assert none)."""
+    for op, av in items:
+        if op is C.AT and av is C.AT_BOUNDARY:
+            return True
+        if op in _ZERO_WIDTH:
+            continue
+        if op is C.SUBPATTERN or (_ATOMIC is not None and op is _ATOMIC):
+            got = _bounded(av[-1] if op is C.SUBPATTERN else av)
+            if got is None:
+                continue
+            return got
+        if op is C.BRANCH:
+            return all(_bounded(alt) is True for alt in av[1])
+        return False  # consumes (or repeats) before any boundary
+    return None
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@lru_cache(maxsize=1024)
+def at_word_starts(rx) -> re.Pattern | None:
+    """For a pattern every match of which provably opens at a word start (a word boundary
+    comes before the first character, which is a letter or digit), the guarded pattern
+    tried at word starts only: its search and finditer find exactly rx's. None otherwise."""
+    if not isinstance(rx, re.Pattern) or not isinstance(rx.pattern, str):
+        return None  # a practice's RE2 cue, or bytes
+    if rx.flags & re.ASCII or _ASCII_GROUP.search(rx.pattern):
+        return None  # an ASCII \b may hold after a letter that Unicode's \w counts
+    found = openings(rx.pattern, rx.flags)
+    if not found or not all(s[0] in _WORD_CHARS for s in found):
+        return None
+    try:
+        if _bounded(list(P.parse(rx.pattern, rx.flags))) is not True:
+            return None
+    except Exception:  # noqa: BLE001
+        return None
+    return guarded(rx, _WORD_START)
+
+
+_WORD_START = r"(?u:\b(?=\w))"
+_ASCII_GROUP = re.compile(r"\(\?[aiLmsux-]*a")  # an inline (?a) or (?a:...) anywhere

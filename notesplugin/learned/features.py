@@ -38,7 +38,8 @@ def clusters() -> dict[str, str]:
 @lru_cache(maxsize=65536)
 def tokens(text: str) -> tuple[str, ...]:
     # Cached: exports repeat their template lines ("Denies SI/HI.") note after note.
-    return tuple(_DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower()))
+    # A token is letters (a-z, ' and /) or a run of digits: only the digit runs become zeros.
+    return tuple(t if "a" <= t[0] <= "z" else _DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower()))
 
 
 def sentence_features(own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
@@ -95,7 +96,7 @@ class Rows:
         self.d, self.c, self.dc = get("d"), get("c"), get("dc")
         self.full = dense.get
         # Sums of one kind's rows, by the words they come from (see `scores`).
-        self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}, "c": {}, "pall": {}, "read": {}}
+        self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}, "c": {}, "pall": {}, "read": {}, "top": {}}
 
     def _own(self, own: Sequence[str], quoted: Sequence[str], after: Sequence[str], facts: tuple[str, ...]) -> list:
         """The rows both readings share: the sentence's words, pairs, stems, quoted words, the
@@ -164,6 +165,20 @@ class Rows:
             got = memo[key] = [(kind + t, r) for kind, get, keys in (
                 ("w:", self.w, set(own)), ("b:", self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
                 ("q:", self.q, set(quoted))) for t in keys for r in (get(t),) if r is not None]
+        return got
+
+    def top_readable(self, own: Sequence[str], quoted: Sequence[str], i: int, n: int = 4) -> list[str]:
+        """The n readable features that push label i up most, as words (a finding's "why");
+        kept by the words and the label."""
+        memo = self._memos["top"]
+        key = (own, quoted, i, n)
+        got = memo.get(key)
+        if got is None:
+            if len(memo) > _MEMO_SIZE:
+                memo.clear()
+            up = [(f, r[i]) for f, r in self.readable(own, quoted) if r[i] > 0]
+            up.sort(key=lambda x: (-x[1], x[0]))
+            got = memo[key] = [f.split(":", 1)[1].replace("_", " ") for f, _ in up[:n]]
         return got
 
     def _cluster_rows(self, own: Sequence[str]) -> map:

@@ -204,10 +204,7 @@ class NoteReading:
     def _why(self, item_id: str, k: int) -> str:
         # Words a reader can find in the sentence (not stems, context or internal facts).
         # As `Model.why` over `Parts.readable(k)` (a test holds them equal), straight from the rows.
-        i = self.model.column[item_id]
-        got = [(f, r[i]) for f, r in self.model.rows.readable(self.parts.own[k], self.parts.quoted[k]) if r[i] > 0]
-        got.sort(key=lambda x: (-x[1], x[0]))
-        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in got[:4]]
+        top = self.model.rows.top_readable(self.parts.own[k], self.parts.quoted[k], self.model.column[item_id])
         p = self.prob(k, item_id)
         return f" [model {p:.2f}: {', '.join(top)}]" if top else f" [model {p:.2f}]"
 
