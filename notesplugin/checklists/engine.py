@@ -420,6 +420,8 @@ class Engine:
         t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
         self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
+        # Their word-start forms (prefix.py) are compiled now too, not on the first note.
+        guarded(self._base_actor, _AT_WORD_START), at_word_starts(self._base_imm), guarded(_RATING, _AT_WORD_START)
         # Literal gates: skip a regex on a sentence that lacks every literal it needs.
         self._cue_gates = {i.id: [(c, Gate([c.pattern])) for c in i.cues] for i in self.checklists.items}
         self._emotion_gates = [(rx, Gate([rx.pattern])) for rx, _ in self.emotions]
