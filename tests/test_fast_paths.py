@@ -73,3 +73,37 @@ def test_the_time_gate_drops_only_sentences_that_name_no_time(notes):
         every = E._word_ages(text, d) + E._digit_ages(text, d)
         assert every and E.Engine.age_days(text, d) == max(every)
     assert seen > 20
+
+
+def test_the_date_scan_and_the_quote_mask_shortcuts_find_what_re_finds(notes):
+    texts = [t for note in notes for t in (note.text, E._plain(note.text))]
+    texts += ["1/2/3/4/5", "12//3 1/2/2024 3/4/", "a1/2 /1/2 11/22/3333/4", "mood 8/10 on 3/4, 24/7", "//1/1",
+              "123/45/6", "pain 7/10; seen 3/4/25", "No quotes here.", "He said 'enough' and left"]
+    for text in texts:
+        assert [m.span() for m in E._date_matches(text)] == [m.span() for m in E._DATE_MD.finditer(text)]
+        # _dates_in scans ratings at word starts only: every _RATING match opens at one
+        assert [m.span() for m in E._at_word_starts(E._RATING, text, 0, len(text))] == \
+            [m.span() for m in E._RATING.finditer(text)]
+        rated = [m.span(1) if m.group(1) else m.span(2) for m in E._RATING.finditer(text)]
+        assert [m.span() for m in E._dates_in(text)] == \
+            [m.span() for m in E._DATE_MD.finditer(text) if not any(a <= m.start() < b for a, b in rated)]
+        masked = E._QUOTE.sub(lambda m: " " * len(m.group()), text)
+        assert E._mask(text) == masked or masked.count('"') % 2
+
+
+def test_patterns_tried_at_word_starts_match_what_re_finds(notes):
+    from notesplugin.checklists.prefix import at_word_starts
+    rxs = [ENGINE._base_imm, ENGINE._base_actor, E._RATING]
+    assert all(at_word_starts(rx) is not None for rx in rxs)  # proved from the patterns
+    for note in notes[:40]:
+        sents, _, _ = ENGINE._prepare(note)
+        for s in sents:
+            for text in (s.text, s.masked):
+                for rx in rxs:
+                    fast = at_word_starts(rx)
+                    if fast is not None:
+                        assert [(m.span(), m.groups()) for m in E._matches(fast, text, 0, len(text))] == \
+                            [(m.span(), m.groups()) for m in rx.finditer(text)]
+                        want = rx.search(text)
+                        got = fast.search(text)
+                        assert (want and want.span()) == (got and got.span())

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
 from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
+from notesplugin.checklists.prefix import at_word_starts, guarded
 from notesplugin.dates import full_year
 from notesplugin.model import Finding, Note
 from notesplugin.learned.reader import Reader
@@ -65,8 +66,29 @@ def _dates_in(text: str):
     """_DATE_MD matches that are dates, not ratings."""
     if "/" not in text:
         return []
-    rated = [m.span(1) if m.group(1) else m.span(2) for m in _RATING.finditer(text)]
-    return [m for m in _DATE_MD.finditer(text) if not any(a <= m.start() < b for a, b in rated)]
+    dates = _date_matches(text)
+    if not dates:
+        return []  # most slashes are "SI/HI" or "w/": no rating to look for
+    # Every _RATING match opens at a word start (a word of its list, or "24/7").
+    rated = [m.span(1) if m.group(1) else m.span(2) for m in _at_word_starts(_RATING, text, 0, len(text))]
+    return [m for m in dates if not any(a <= m.start() < b for a, b in rated)]
+
+
+def _date_matches(text: str) -> list[re.Match]:
+    """_DATE_MD.finditer(text), tried only where a match can open: one or two digits
+    before a slash (re would try the lookbehind at every position)."""
+    out, last, match = [], 0, _DATE_MD.match
+    i = text.find("/")
+    while i != -1:
+        for j in (i - 2, i - 1):  # leftmost first: candidates rise slash by slash
+            if j >= last and j >= 0:
+                m = match(text, j)
+                if m:
+                    out.append(m)
+                    last = m.end()
+                    break
+        i = text.find("/", i + 1)
+    return out
 
 
 _YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
@@ -241,6 +263,8 @@ def _dates_month_first(text: str, day_first: bool = False) -> str:
 
 
 def _mask(text: str) -> str:
+    if '"' not in text and "'" not in text and "\u201c" not in text:
+        return text  # every quote _QUOTE finds opens on one of these
     masked = _QUOTE.sub(lambda m: " " * len(m.group()), text)
     # A quote split across sentences ('... my exam? I'm not ready."'): blank the open end.
     if masked.count('"') % 2:
@@ -288,11 +312,17 @@ def is_subject(text: str, m: re.Match) -> bool:
 
 
 _WORD_START = re.compile(r"\b\w")
+_AT_WORD_START = r"(?u:\b(?=\w))"  # where _WORD_START matches, as a guard
 
 
 def _at_word_starts(rx: re.Pattern, text: str, pos: int, end: int) -> list[re.Match]:
     """rx.finditer for a pattern whose every match opens at a word start (an actor
     alternation): tried only there, twice as fast as letting re try every position."""
+    fast = guarded(rx, _AT_WORD_START)
+    if fast is not None:
+        # The word starts and the pattern's first letters are checked in C: rx runs at
+        # the few word starts that open like one of its words, and Python sees only matches.
+        return list(_matches(fast, text, pos, end))
     out, last, match = [], pos, rx.match
     for w in _WORD_START.finditer(text, pos, end):
         if w.start() >= last:
@@ -301,6 +331,17 @@ def _at_word_starts(rx: re.Pattern, text: str, pos: int, end: int) -> list[re.Ma
                 out.append(m)
                 last = m.end()
     return out
+
+
+def _matches(fast: re.Pattern, text: str, pos: int, end: int):
+    """The matches of a word-start pattern from prefix.guarded/at_word_starts, one after another
+    as finditer would find them (each search skips in C to the next place it can match)."""
+    search = fast.search
+    m = search(text, pos, end)
+    while m:
+        yield m
+        at = m.end()
+        m = search(text, at if at > m.start() else at + 1, end)
 
 
 class _Actors:
@@ -315,9 +356,13 @@ class _Actors:
         found = _at_word_starts(self.base, text, pos, end)
         if self.names:
             folded = fold(text)
+            named = []
             for rx, lits in self.names:
                 if lits is None or any(w in folded for w in lits):  # the name is rarely there: skip the scan
-                    found += rx.finditer(text, pos, end)
+                    named += rx.finditer(text, pos, end)
+            if not named:
+                return found  # the shared pattern's matches alone are in order, none nested
+            found += named
             found.sort(key=lambda m: (m.start(), -m.end()))
             kept, last = [], -1
             for m in found:  # drop a mention nested inside a longer one
@@ -329,7 +374,7 @@ class _Actors:
 
     def search(self, text: str) -> re.Match | None:
         """The actor right at the end of text (only adverbs after it)."""
-        hit = self.base.search(text)
+        hit = (at_word_starts(self.base) or self.base).search(text)  # tried at word starts only where sound
         if self.tail:
             folded = fold(text)
             for rx, lits in self.names:
@@ -371,9 +416,12 @@ class Engine:
         self._people: dict[tuple[str, str], tuple[_Actors, _Actors, None]] = {}
         self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}
         self._emotion_memo: dict[str, bool] = {}
+        self._unless_memo: dict[tuple[str, str], bool] = {}
         t = "|".join([self.therapist_re, r"(?-i:\bI\b|\b[Ww]e\b)"])
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
         self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
+        # Their word-start forms (prefix.py) are compiled now too, not on the first note.
+        guarded(self._base_actor, _AT_WORD_START), at_word_starts(self._base_imm), guarded(_RATING, _AT_WORD_START)
         # Literal gates: skip a regex on a sentence that lacks every literal it needs.
         self._cue_gates = {i.id: [(c, Gate([c.pattern])) for c in i.cues] for i in self.checklists.items}
         self._emotion_gates = [(rx, Gate([rx.pattern])) for rx, _ in self.emotions]
@@ -633,7 +681,7 @@ class Engine:
             for k, cues in opened.get(item.id, ()):
                 s = sents[k]
                 cue = self._crisis_hit(item, s.text if item.quoted else s.masked, cues, ndate, note)
-                if cue is None or any(u.search(s.text) for u in item.unless):
+                if cue is None or self.unless(item, s.text):
                     continue
                 if k and self._then_was_past(item, s.text, sents[k - 1].text, ndate):
                     continue
@@ -645,6 +693,17 @@ class Engine:
                         continue
                 out.append(self._finding(note, item, s, "present", item.topic, cue=cue))
         return out
+
+    def unless(self, item: Item, text: str) -> bool:
+        """One of the item's `unless` patterns in text. Kept by item and text: the rules and
+        the model ask about the same sentences, and template lines repeat note after note."""
+        key = (item.id, text)
+        got = self._unless_memo.get(key)
+        if got is None:
+            if len(self._unless_memo) > 50_000:  # stay bounded on a huge, varied export
+                self._unless_memo.clear()
+            got = self._unless_memo[key] = any(u.search(text) for u in item.unless)
+        return got
 
     @staticmethod
     def _near(item: Item, sents: list[_Sent], k: int) -> bool:
@@ -739,7 +798,7 @@ class Engine:
                     if not felt:
                         continue
                 cue = self._act(note, item, s, cues)
-                if cue is None or any(u.search(s.text) for u in item.unless):
+                if cue is None or self.unless(item, s.text):
                     continue
                 topic = item.topic or self._topic_for(item, sents, k)
                 exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()

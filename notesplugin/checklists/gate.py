@@ -169,15 +169,12 @@ class LiteralIndex:
                     out[k] |= words
             return out
         out = []
-        cache, slow = self._tokens, self.in_token
+        get, slow = self._tokens.get, self.in_token
         for a, b in spans:
-            found: set[str] = set()
-            for tok in lowered[a:b].split():
-                got = cache.get(tok)
-                if got is None:
-                    got = slow(tok)
-                if got:
-                    found |= got
-            out.append(found)
+            toks = lowered[a:b].split()
+            got = list(map(get, toks))  # nearly every token is known: one pass in C
+            if None in got:
+                got = [slow(t) if g is None else g for t, g in zip(toks, got)]
+            out.append(set().union(*got))
         return out
 

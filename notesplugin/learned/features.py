@@ -38,7 +38,8 @@ def clusters() -> dict[str, str]:
 @lru_cache(maxsize=65536)
 def tokens(text: str) -> tuple[str, ...]:
     # Cached: exports repeat their template lines ("Denies SI/HI.") note after note.
-    return tuple(_DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower()))
+    # A token is letters (a-z, ' and /) or a run of digits: only the digit runs become zeros.
+    return tuple(t if "a" <= t[0] <= "z" else _DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower()))
 
 
 def sentence_features(own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
@@ -74,6 +75,10 @@ def topic_features(feats: Sequence[str], note_words: Sequence[str]) -> list[str]
     return sorted(out)
 
 
+_NONE = object()  # "not computed yet" in a memo whose values may be None
+_MEMO_SIZE = 20_000
+
+
 class Rows:
     """A model's weight rows keyed by feature kind, so a sentence is scored straight
     from its words, without building and sorting its feature strings (the scan's
@@ -90,6 +95,8 @@ class Rows:
         self.bias = by.get("bias", {}).get("")
         self.d, self.c, self.dc = get("d"), get("c"), get("dc")
         self.full = dense.get
+        # Sums of one kind's rows, by the words they come from (see `scores`).
+        self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}, "c": {}, "pall": {}, "read": {}, "top": {}}
 
     def _own(self, own: Sequence[str], quoted: Sequence[str], after: Sequence[str], facts: tuple[str, ...]) -> list:
         """The rows both readings share: the sentence's words, pairs, stems, quoted words, the
@@ -111,6 +118,92 @@ class Rows:
             rows.append(self.h(section))
         rows.append(self.bias)
         return [r for r in rows if r is not None]
+
+    def scores(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
+               section: str, facts: tuple[str, ...], base: Sequence[float]) -> list[float]:
+        """base plus the rows of `sentence` (the same arguments), summed kind by kind. Each kind's
+        sum is kept by the words it comes from: a sentence's words come back as its neighbours'
+        "after" and "before", and template lines repeat note after note."""
+        parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
+                 self._part("n", tuple(after), self._rows_of, self.n, after),
+                 self._part("f", facts, self._rows_of, self.f, facts)]
+        if before:
+            parts.append(self._part("p1", before[0], self._rows_of, self.p1, before[0]))
+            if len(before) > 1:
+                rest = tuple(before[1:])
+                parts.append(self._part("p", rest, self._rows_of, self.p, set().union(*rest)))
+        if section:
+            parts.append(self.h(section))
+        parts.append(self.bias)  # the "bias" feature every sentence has
+        return [sum(col) for col in zip(*[r for r in parts if r is not None])]
+
+    def topic_scores(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
+                     after: Sequence[str], section: str, facts: tuple[str, ...], base: Sequence[float]) -> list[float]:
+        """base plus the rows of `topic_sentence` (the same arguments), summed kind by kind as in `scores`."""
+        parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
+                 self._part("n", tuple(after), self._rows_of, self.n, after),
+                 self._part("f", facts, self._rows_of, self.f, facts),
+                 self._part("c", own, self._cluster_rows, own)]
+        if before:
+            parts.append(self._part("p1", before[0], self._rows_of, self.p1, before[0]))
+            every = tuple(before)
+            parts.append(self._part("pall", every, self._rows_of, self.p, set().union(*every)))
+        if section:
+            parts.append(self.h(section))
+        parts.append(self.bias)
+        return [sum(col) for col in zip(*[r for r in parts if r is not None])]
+
+    def readable(self, own: Sequence[str], quoted: Sequence[str]) -> list[tuple[str, tuple[float, ...]]]:
+        """(feature, row) for each feature a reader can find in the sentence itself that has
+        weights: its words, word pairs and quoted words (`Parts.readable`); kept by the words."""
+        memo = self._memos["read"]
+        key = (own, quoted)
+        got = memo.get(key)
+        if got is None:
+            if len(memo) > _MEMO_SIZE:
+                memo.clear()
+            got = memo[key] = [(kind + t, r) for kind, get, keys in (
+                ("w:", self.w, set(own)), ("b:", self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                ("q:", self.q, set(quoted))) for t in keys for r in (get(t),) if r is not None]
+        return got
+
+    def top_readable(self, own: Sequence[str], quoted: Sequence[str], i: int, n: int = 4) -> list[str]:
+        """The n readable features that push label i up most, as words (a finding's "why");
+        kept by the words and the label."""
+        memo = self._memos["top"]
+        key = (own, quoted, i, n)
+        got = memo.get(key)
+        if got is None:
+            if len(memo) > _MEMO_SIZE:
+                memo.clear()
+            up = [(f, r[i]) for f, r in self.readable(own, quoted) if r[i] > 0]
+            up.sort(key=lambda x: (-x[1], x[0]))
+            got = memo[key] = [f.split(":", 1)[1].replace("_", " ") for f, _ in up[:n]]
+        return got
+
+    def _cluster_rows(self, own: Sequence[str]) -> map:
+        cl = clusters()
+        return map(self.c, {c for c in map(cl.get, set(own)) if c})
+
+    def _part(self, kind: str, key, make, *args) -> tuple[float, ...] | None:
+        """The memoised sum of make(*args) (None: no row has a weight)."""
+        memo = self._memos[kind]
+        got = memo.get(key, _NONE)
+        if got is _NONE:
+            if len(memo) > _MEMO_SIZE:  # a huge, varied export: stay bounded
+                memo.clear()
+            rows = [r for r in make(*args) if r is not None]
+            got = memo[key] = tuple(map(sum, zip(*rows))) if rows else None
+        return got
+
+    def _word_rows(self, own: Sequence[str], quoted: Sequence[str]) -> list:
+        uniq = set(own)
+        return [*map(self.w, uniq), *map(self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
+                *map(self.s, {t[:5] for t in uniq if len(t) > 5}), *map(self.q, set(quoted))]
+
+    @staticmethod
+    def _rows_of(get, words) -> map:
+        return map(get, set(words))
 
     def topic_sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
                        after: Sequence[str], section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:

@@ -114,7 +114,8 @@ class Model:
     @staticmethod
     def squash(z: Sequence[float]) -> list[float]:
         """Scores to probabilities, label by label."""
-        return [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
+        exp = math.exp  # the clamp's max/min calls only where a score is out of range (or NaN)
+        return [1.0 / (1.0 + exp(-(v if -30.0 < v < 30.0 else max(-30.0, min(30.0, v))))) for v in z]
 
     def topic(self, feats: list[str]) -> tuple[str, float]:
         return self.topic_of(self._sum(self.topic_bias, self._tdense, feats))

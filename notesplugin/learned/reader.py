@@ -89,8 +89,7 @@ def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
     own, quoted, sections, all_facts = [], [], [], []
     for k, s in enumerate(sents):
         own.append(tokens(s.masked) if s.masked != s.text else words[k])
-        quoted.append(tokens("".join(c if m == " " and c != " " else " " for c, m in zip(s.text, s.masked)))
-                      if s.masked != s.text else ())
+        quoted.append(tokens(_quoted_text(s.text, s.masked)) if s.masked != s.text else ())
         facts = sorted(sides[k])
         if firsts[k]:
             facts.append(firsts[k])
@@ -118,6 +117,21 @@ def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
         sections.append(_section_key(s.section))
         all_facts.append(tuple(facts))
     return Parts(own, quoted, sections, all_facts, words)
+
+
+_BLANKS = re.compile(" +")
+
+
+def _quoted_text(text: str, masked: str) -> str:
+    """The quoted words alone: text where the mask blanked it, spaces elsewhere
+    (run by run, not character by character)."""
+    out, at = [], 0
+    for m in _BLANKS.finditer(masked):
+        a, b = m.span()
+        out += [" " * (a - at), text[a:b]]
+        at = b
+    out.append(" " * (len(masked) - at))
+    return "".join(out)
 
 
 def note_features(engine: "Engine", note: Note, sents: list, ndate: date | None,
@@ -164,8 +178,8 @@ class NoteReading:
         self.model, self.engine, self.note, self.sents, self.ndate = reader.model, engine, note, sents, ndate
         self.parts = note_parts(engine, note, sents, ndate, shown)
         # Scored from the words straight to the weight rows: no feature strings on the hot path.
-        rows, bias, squash = self.model.rows.sentence, self.model.bias, self.model.squash
-        self.p = [squash(add(rows(*self.parts.args(k)), bias)) for k in range(len(sents))]
+        scores, bias, squash = self.model.rows.scores, self.model.bias, self.model.squash
+        self.p = [squash(scores(*self.parts.args(k), bias)) for k in range(len(sents))]
         self._feats: list[list[str]] | None = None
         self._note_rows: list | None = None
         self._topics: dict[int, str] = {}  # sentence -> its topic (several items may act in one sentence)
@@ -190,16 +204,7 @@ class NoteReading:
     def _why(self, item_id: str, k: int) -> str:
         # Words a reader can find in the sentence (not stems, context or internal facts).
         # As `Model.why` over `Parts.readable(k)` (a test holds them equal), straight from the rows.
-        i, rows, own = self.model.column[item_id], self.model.rows, self.parts.own[k]
-        got = []
-        for kind, get, keys in (("w:", rows.w, set(own)), ("b:", rows.b, {a + "_" + b for a, b in zip(own, own[1:])}),
-                                ("q:", rows.q, set(self.parts.quoted[k]))):
-            for t in keys:
-                r = get(t)
-                if r is not None and r[i] > 0:
-                    got.append((kind + t, r[i]))
-        got.sort(key=lambda x: (-x[1], x[0]))
-        top = [f.split(":", 1)[1].replace("_", " ") for f, _ in got[:4]]
+        top = self.model.rows.top_readable(self.parts.own[k], self.parts.quoted[k], self.model.column[item_id])
         p = self.prob(k, item_id)
         return f" [model {p:.2f}: {', '.join(top)}]" if top else f" [model {p:.2f}]"
 
@@ -220,7 +225,7 @@ class NoteReading:
                 age = self.engine.age_days(s.text, self.ndate)
                 if item.max_age_days is not None and age is not None and age > item.max_age_days:
                     continue  # recency is logic: an attempt in 2019 is history, whatever the words
-                if any(u.search(s.text) for u in item.unless):
+                if self.engine.unless(item, s.text):
                     continue
                 out.append(self.engine._finding(self.note, item, s, "present", item.topic, made_by="model",
                                                 why=self._why(item.id, k)))
@@ -232,7 +237,7 @@ class NoteReading:
             for k in self._hits(item):
                 if item.actor != "any" and not facts_allow(self.parts.facts[k], self.parts.own[k], self.writers):
                     continue
-                if any(u.search(self.sents[k].text) for u in item.unless):
+                if self.engine.unless(item, self.sents[k].text):
                     continue  # the item's own exceptions (a stated rationale, the client's request)
                 if item.needs_emotion and not crisis_ids and "emo" not in self.parts.facts[k] \
                         and self.prob(k, item.id) < SURE:
@@ -252,7 +257,7 @@ class NoteReading:
             m = self.model
             if self._note_rows is None:  # the whole note's part, shared by every act in it
                 self._note_rows = add(m.topic_rows.note(sorted(set(tokens(self.note.text)))), m.topic_bias)
-            got = self._topics[k] = m.topic_of(add(m.topic_rows.topic_sentence(*self.parts.args(k)), self._note_rows))[0]
+            got = self._topics[k] = m.topic_of(m.topic_rows.topic_scores(*self.parts.args(k), self._note_rows))[0]
         return got
 
     def merge(self, rules: list[Finding], learned: list[Finding], items: list["Item"] | None = None) -> list[Finding]:
