@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from notesplugin import context
 from notesplugin.checklists import FLAGS, Checklists, Item, lexicon, load
 from notesplugin.checklists.gate import Gate, LiteralIndex, fold, literals
-from notesplugin.checklists.prefix import at_word_starts, guarded
+from notesplugin.checklists.prefix import WORD_START, at_word_starts, guarded
 from notesplugin.dates import full_year
 from notesplugin.model import Finding, Note
 from notesplugin.learned.reader import Reader
@@ -312,13 +312,12 @@ def is_subject(text: str, m: re.Match) -> bool:
 
 
 _WORD_START = re.compile(r"\b\w")
-_AT_WORD_START = r"(?u:\b(?=\w))"  # where _WORD_START matches, as a guard
 
 
 def _at_word_starts(rx: re.Pattern, text: str, pos: int, end: int) -> list[re.Match]:
     """rx.finditer for a pattern whose every match opens at a word start (an actor
     alternation): tried only there, twice as fast as letting re try every position."""
-    fast = guarded(rx, _AT_WORD_START)
+    fast = guarded(rx, WORD_START)
     if fast is not None:
         # The word starts and the pattern's first letters are checked in C: rx runs at
         # the few word starts that open like one of its words, and Python sees only matches.
@@ -421,7 +420,7 @@ class Engine:
         self._base_actor = re.compile(rf"(?P<t>{t})|(?P<o>{self.other_re})", FLAGS)
         self._base_imm = re.compile(rf"(?:(?P<t>{t})|(?P<o>{self.other_re}))\s+(?:{_ADVERBS}\s+){{0,3}}$", FLAGS)
         # Their word-start forms (prefix.py) are compiled now too, not on the first note.
-        guarded(self._base_actor, _AT_WORD_START), at_word_starts(self._base_imm), guarded(_RATING, _AT_WORD_START)
+        guarded(self._base_actor, WORD_START), at_word_starts(self._base_imm), guarded(_RATING, WORD_START)
         # Literal gates: skip a regex on a sentence that lacks every literal it needs.
         self._cue_gates = {i.id: [(c, Gate([c.pattern])) for c in i.cues] for i in self.checklists.items}
         self._emotion_gates = [(rx, Gate([rx.pattern])) for rx, _ in self.emotions]

@@ -178,8 +178,8 @@ def at_word_starts(rx) -> re.Pattern | None:
             return None
     except Exception:  # noqa: BLE001
         return None
-    return guarded(rx, _WORD_START)
+    return guarded(rx, WORD_START)
 
 
-_WORD_START = r"(?u:\b(?=\w))"
+WORD_START = r"(?u:\b(?=\w))"  # a guard that holds exactly where r"\b\w" matches
 _ASCII_GROUP = re.compile(r"\(\?[aiLmsux-]*a")  # an inline (?a) or (?a:...) anywhere

@@ -101,10 +101,7 @@ class Rows:
     def _own(self, own: Sequence[str], quoted: Sequence[str], after: Sequence[str], facts: tuple[str, ...]) -> list:
         """The rows both readings share: the sentence's words, pairs, stems, quoted words, the
         next sentence's words and the facts (None where a feature has no weight)."""
-        uniq = set(own)
-        return [*map(self.w, uniq), *map(self.b, {a + "_" + b for a, b in zip(own, own[1:])}),
-                *map(self.s, {t[:5] for t in uniq if len(t) > 5}), *map(self.q, set(quoted)),
-                *map(self.n, set(after)), *map(self.f, set(facts))]
+        return [*self._word_rows(own, quoted), *map(self.n, set(after)), *map(self.f, set(facts))]
 
     def sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
                  section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
@@ -209,9 +206,8 @@ class Rows:
                        after: Sequence[str], section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
         """The rows of exactly what `sentence_topic` reads for `sentence_features` of the same
         arguments, straight from the words (the topic of every act in a scan asks for it)."""
-        cl = clusters()
         rows = self._own(own, quoted, after, facts)
-        rows += map(self.c, {c for c in map(cl.get, set(own)) if c})
+        rows += self._cluster_rows(own)
         if before:
             rows += map(self.p1, set(before[0]))
             rows += map(self.p, set().union(*before))  # the topic pools the nearest sentence into p: too
