@@ -1,7 +1,9 @@
 """`notesplugin learn`: corrections written in annotated copies teach the practice's model.
 
 The notes below were chosen against the shipped model: only its model flags the "intake paperwork"
-sentence (a false flag for these tests) and misses the "intake checklist" one."""
+sentence (a false flag for these tests) and misses the "intake checklist" one. Model v21 (more
+features per sentence, so one correction's step is shared more thinly) no longer reached its threshold
+on "pulled up the intake checklist" after one correction; "brought out" is the sentence for v21."""
 from __future__ import annotations
 
 import csv
@@ -28,7 +30,7 @@ from notesplugin.readers.xlsx_reader import read_xlsx
 
 GRIEF = "Client sobbed as she described her father's funeral."
 FALSE_FLAG = "Writer then got her started on the intake paperwork."
-MISSED = "Writer pulled up the intake checklist and completed the demographics section."
+MISSED = "Writer brought out the intake checklist and completed the demographics section."
 NOTES = [
     ("n1", "Dana Reyes", "Ann B.", "2026-03-02", f"Client wept about the miscarriage. {MISSED}"),
     ("n2", "Dana Reyes", "Ben C.", "2026-03-03", f"{GRIEF} {FALSE_FLAG}"),
@@ -110,7 +112,7 @@ def test_learned_correction_changes_the_next_scan(tmp_path):
     assert ("R1", FALSE_FLAG) in _found(first, "n2") and ("R1", MISSED) not in _found(first, "n1")
     assert first.judgement["model"]["kind"] == "shipped"
     _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx",
-                 {"n1": 'missed R1 "pulled up the intake checklist"', "n2": "not R1", "n3": "ok"})
+                 {"n1": 'missed R1 "brought out the intake checklist"', "n2": "not R1", "n3": "ok"})
 
     result = learn(tmp_path / "reviewed", cfg)
     rep = result.files[0]
