@@ -205,13 +205,17 @@ def test_word_groups_are_plain_data_the_model_was_trained_with():
     assert words <= set(clusters())
 
 
-def test_the_topic_reads_word_groups_so_an_unseen_word_counts_by_its_neighbours():
-    from notesplugin.learned.features import clusters, topic_features
+def test_word_groups_so_an_unseen_word_counts_by_its_neighbours():
+    from notesplugin.learned.features import clusters, sentence_features, topic_features
     table = clusters()
     assert table["bereaved"] == table["grief"]  # one group: a note saying only "bereaved" still reads as grief
-    feats = topic_features(["w:bereaved", "bias"], ["bereaved", "widow"])
+    # The items read the sentence's own words' groups (v21); the topic those and the whole note's.
+    own = sentence_features(("bereaved",), (), [], (), "", ())
+    assert "c:" + table["bereaved"] in own
+    feats = topic_features(own, ["bereaved", "widow"])
     assert "c:" + table["bereaved"] in feats and "dc:" + table["bereaved"] in feats
-    assert not any(f.startswith(("c:", "dc:")) for f in topic_features(["w:zzzq"], ["zzzq"]))
+    unknown = topic_features(sentence_features(("zzzq",), (), [], (), "", ()), ["zzzq"])
+    assert not any(f.startswith(("c:", "dc:")) for f in unknown)
 
 
 def test_the_model_vetoes_a_rules_only_act_it_is_sure_is_none():
