@@ -1,9 +1,9 @@
 """`notesplugin learn`: corrections written in annotated copies teach the practice's model.
 
 The notes below were chosen against the shipped model: only its model flags the "intake paperwork"
-sentence (a false flag for these tests) and misses the "intake checklist" one. Model v21 (more
-features per sentence, so one correction's step is shared more thinly) no longer reached its threshold
-on "pulled up the intake checklist" after one correction; "brought out" is the sentence for v21."""
+sentence (a false flag for these tests) and misses the "intake checklist" one. Since v22 (R1's threshold
+0.85) one correction lifts that sentence from 0.49 to about 0.81, short of it; the practice's phrasing
+corrected in two notes (as a template line repeats) is learned."""
 from __future__ import annotations
 
 import csv
@@ -105,22 +105,29 @@ def _found(result, note_id: str) -> set[tuple[str, str]]:
     return {(f.item, f.evidence) for f in result.findings if f.note_id == note_id}
 
 
+MISSED_AGAIN = "Writer brought out the intake checklist and went through the insurance details."
+
+
 def test_learned_correction_changes_the_next_scan(tmp_path):
     cfg = _config(tmp_path)
-    _export_xlsx(tmp_path / "exports" / "notes.xlsx")
+    notes = [*NOTES, ("n4", "Dana Reyes", "Dee E.", "2026-03-05", f"Client cried about losing her job. {MISSED_AGAIN}")]
+    _export_xlsx(tmp_path / "exports" / "notes.xlsx", notes)
     first = scan([tmp_path / "exports"], tmp_path / "reviewed", cfg, ledger=False, summary=False)
     assert ("R1", FALSE_FLAG) in _found(first, "n2") and ("R1", MISSED) not in _found(first, "n1")
+    assert ("R1", MISSED_AGAIN) not in _found(first, "n4")
     assert first.judgement["model"]["kind"] == "shipped"
     _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx",
-                 {"n1": 'missed R1 "brought out the intake checklist"', "n2": "not R1", "n3": "ok"})
+                 {"n1": 'missed R1 "brought out the intake checklist"', "n2": "not R1", "n3": "ok",
+                  "n4": 'missed R1 "intake checklist"'})
 
     result = learn(tmp_path / "reviewed", cfg)
     rep = result.files[0]
-    assert (rep.ok, rep.confirmed, rep.false_flags, rep.missed, rep.unparsed) == (True, 1, 1, 1, [])
+    assert (rep.ok, rep.confirmed, rep.false_flags, rep.missed, rep.unparsed) == (True, 1, 1, 2, [])
     assert result.new > 0 and result.model.startswith("practice model")
 
     again = scan([tmp_path / "exports"], tmp_path / "again", cfg, ledger=False, summary=False)
-    assert ("R1", MISSED) in _found(again, "n1")  # the sentence the shipped model missed is found
+    assert ("R1", MISSED) in _found(again, "n1")  # the sentences the shipped model missed are found
+    assert ("R1", MISSED_AGAIN) in _found(again, "n4")
     assert ("R1", FALSE_FLAG) not in _found(again, "n2")  # the false flag is gone
     judged = json.loads((tmp_path / "again" / "run.json").read_text())["judgement"]
     assert judged["model"]["kind"] == "practice" and judged["model"]["examples"] == result.new + result.known
@@ -285,7 +292,10 @@ def test_docx_reply_and_notesplugin_comment(tmp_path):
     labels = {(ex["item"], ex["label"], ex.get("text")) for ex in Store.for_config(cfg).effective().values()}
     assert labels == {("R1", 0, FALSE_FLAG), ("R1", 1, MISSED)}  # the plain comment taught nothing
     again = scan([tmp_path / "exports"], tmp_path / "again", cfg, ledger=False, summary=False)
-    assert {(f.item, f.evidence) for f in again.findings} == {("R1", MISSED)}
+    # One missed correction moves its sentence toward R1 without reaching it (module docstring);
+    # the false flag is gone.
+    assert ("R1", FALSE_FLAG) not in {(f.item, f.evidence) for f in again.findings}
+    assert json.loads((tmp_path / "again" / "run.json").read_text())["judgement"]["model"]["kind"] == "practice"
 
 
 def test_docx_without_our_comments_is_refused(tmp_path):
