@@ -99,20 +99,21 @@ class Rows:
         # Sums of one kind's rows, by the words they come from (see `scores`).
         self._memos: dict[str, dict] = {"wq": {}, "n": {}, "p1": {}, "p": {}, "f": {}, "c": {}, "pall": {}, "read": {}, "top": {}}
 
-    def _own(self, own: Sequence[str], quoted: Sequence[str], after: Sequence[str], facts: tuple[str, ...]) -> list:
-        """The rows both readings share: the sentence's words, pairs, stems, quoted words, the
-        next sentence's words and the facts (None where a feature has no weight)."""
-        return [*self._word_rows(own, quoted), *map(self.n, set(after)), *map(self.f, set(facts))]
-
     def sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],
                  section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
         """The rows of exactly the features `sentence_features` gives the same arguments."""
-        rows = self._own(own, quoted, after, facts)
-        rows += self._cluster_rows(own)
+        return self._rows(own, quoted, before, after, section, facts, pool=False)
+
+    def _rows(self, own, quoted, before, after, section, facts, pool: bool) -> list[tuple[float, ...]]:
+        """The rows of one sentence (None dropped). pool: the topic's reading, where the nearest
+        sentence's words count as p: too; the items keep it apart as p1:."""
+        rows = [*self._word_rows(own, quoted), *map(self.n, set(after)), *map(self.f, set(facts)),
+                *self._cluster_rows(own)]
         if before:
             rows += map(self.p1, set(before[0]))
-            if len(before) > 1:
-                rows += map(self.p, set().union(*before[1:]))
+            rest = before if pool else before[1:]
+            if rest:
+                rows += map(self.p, set().union(*rest))
         if section:
             rows.append(self.h(section))
         rows.append(self.bias)
@@ -123,34 +124,26 @@ class Rows:
         """base plus the rows of `sentence` (the same arguments), summed kind by kind. Each kind's
         sum is kept by the words it comes from: a sentence's words come back as its neighbours'
         "after" and "before", and template lines repeat note after note."""
-        parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
-                 self._part("n", tuple(after), self._rows_of, self.n, after),
-                 self._part("f", facts, self._rows_of, self.f, facts),
-                 self._part("c", own, self._cluster_rows, own)]
-        if before:
-            parts.append(self._part("p1", before[0], self._rows_of, self.p1, before[0]))
-            if len(before) > 1:
-                rest = tuple(before[1:])
-                parts.append(self._part("p", rest, self._rows_of, self.p, set().union(*rest)))
-        if section:
-            parts.append(self.h(section))
-        parts.append(self.bias)  # the "bias" feature every sentence has
-        return [sum(col) for col in zip(*[r for r in parts if r is not None])]
+        return self._sum(own, quoted, before, after, section, facts, base, pool=False)
 
     def topic_scores(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
                      after: Sequence[str], section: str, facts: tuple[str, ...], base: Sequence[float]) -> list[float]:
         """base plus the rows of `topic_sentence` (the same arguments), summed kind by kind as in `scores`."""
+        return self._sum(own, quoted, before, after, section, facts, base, pool=True)
+
+    def _sum(self, own, quoted, before, after, section, facts, base, pool: bool) -> list[float]:
         parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
                  self._part("n", tuple(after), self._rows_of, self.n, after),
                  self._part("f", facts, self._rows_of, self.f, facts),
                  self._part("c", own, self._cluster_rows, own)]
         if before:
             parts.append(self._part("p1", before[0], self._rows_of, self.p1, before[0]))
-            every = tuple(before)
-            parts.append(self._part("pall", every, self._rows_of, self.p, set().union(*every)))
+            rest = tuple(before if pool else before[1:])
+            if rest:  # "pall" and "p" sum different sentences: two memos
+                parts.append(self._part("pall" if pool else "p", rest, self._rows_of, self.p, set().union(*rest)))
         if section:
             parts.append(self.h(section))
-        parts.append(self.bias)
+        parts.append(self.bias)  # the "bias" feature every sentence has
         return [sum(col) for col in zip(*[r for r in parts if r is not None])]
 
     def readable(self, own: Sequence[str], quoted: Sequence[str]) -> list[tuple[str, tuple[float, ...]]]:
@@ -209,15 +202,7 @@ class Rows:
                        after: Sequence[str], section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
         """The rows of exactly what `sentence_topic` reads for `sentence_features` of the same
         arguments, straight from the words (the topic of every act in a scan asks for it)."""
-        rows = self._own(own, quoted, after, facts)
-        rows += self._cluster_rows(own)
-        if before:
-            rows += map(self.p1, set(before[0]))
-            rows += map(self.p, set().union(*before))  # the topic pools the nearest sentence into p: too
-        if section:
-            rows.append(self.h(section))
-        rows.append(self.bias)
-        return [r for r in rows if r is not None]
+        return self._rows(own, quoted, before, after, section, facts, pool=True)
 
     def sentence_topic(self, feats: Sequence[str]) -> list[tuple[float, ...]]:
         """The rows of the sentence's part of `topic_features` (all but d: and dc:)."""
