@@ -104,6 +104,16 @@ def test_a_rating_written_like_a_date_is_no_time():
     from notesplugin.checklists.engine import Engine as E
     assert E.age_days("SUDS 9/10, mood 2/5; mum with him 24/7.", E_DATE) is None
     assert E.age_days("SUDS 9/10; seen 3/10.", E_DATE) == (E_DATE - E_DATE.replace(day=10)).days
+    # a month and a year ("attempt 09/2020") is a date too; a month not yet come is none
+    assert E.age_days("Suicide attempt 09/2020, treated in hospital.", E_DATE) > 365
+    assert E.age_days(f"Seen since {E_DATE.month:02d}/{E_DATE.year}.", E_DATE) is not None
+    assert E.age_days(f"Due 12/{E_DATE.year + 1}.", E_DATE) is None
+    # a day and a month name, with or without the year ("Acute SI with plan 14 Jul 2026")
+    assert E.age_days("Acute SI with plan 14 Feb 2026 (see urgent review).", E_DATE) == 26
+    assert E.age_days("Seen February 14, 2026.", E_DATE) == 26
+    assert E.age_days("Cut her arm on 10 March.", E_DATE) == 2
+    assert E.age_days("He took 2 may have been more.", E_DATE) is None  # the verb, not the month
+    assert E.age_days("3 marks on her arm, 5 decades old.", E_DATE) is None
     # a day-first note swaps its dates, never its ratings
     from notesplugin.checklists.engine import _dates_month_first
     assert _dates_month_first("Seen 14/03, SUDS 9/10, intent 3/10.") == "Seen 03/14, SUDS 9/10, intent 3/10."
@@ -136,6 +146,12 @@ def test_a_relatives_attempt_is_theirs_not_the_clients():
     assert c1("Her brother found her after she attempted suicide on Saturday.")  # she: the client
     assert c1("Mom reports pt attempted suicide on Saturday.")
     assert c1("Alicia attempted suicide on Saturday.")  # the client's own name
+    # a pronoun right after that person, of a sex it allows, is that person; else the client
+    assert not c1("Mom shared that she was hospitalized Saturday after a suicide attempt.")
+    assert not c1("His friend Marco texted Tuesday that he was going to kill himself.")
+    assert c1("Her husband reports that she attempted suicide on Saturday.")  # she: not the husband
+    assert c1("Mom shared that she found Alicia after a suicide attempt on Saturday.")  # the client named
+    assert c1("Mom reports she found her on Saturday after a suicide attempt.")  # her: the client
 
 
 def test_topic_follows_the_emotion_or_issue():

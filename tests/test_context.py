@@ -29,6 +29,13 @@ def flags(a: Assessment) -> str:
 CASES = [
     # negation, including screening list forms
     ("Denies SI/HI", "SI", "N..."),
+    # ages said as a span of life are the past; mates and colleagues are other people
+    ("He also described cutting his forearms in his early twenties.", "cutting his forearms", ".H.."),
+    ("She cut her thighs on and off between the ages of 15 and 19.", "cut her thighs", ".H.."),
+    ("Took 3 doses between 8 and 10 tonight.", "Took 3 doses", "...."),
+    ("Swallowed between 15 and 20 tablets last night.", "Swallowed", "...."),
+    ("His mate Tyson tried to end his life.", "tried to end his life", "...O"),
+    ("She talked to a colleague about her suicidal thoughts.", "suicidal thoughts", "...."),
     ("Denies SI/HI", "HI", "N..."),
     ("SI/HI: denied", "SI", "N..."),
     ("SI/HI: denied", "HI", "N..."),

@@ -280,3 +280,30 @@ def test_the_threshold_rules_pick_from_the_out_of_fold_curve():
     assert thresholds(rows, oof, [("set", labeled)])["C1"] == 0.6
     # smoothed: 0.55 averages 0.741, 0.741, 0.909 (0.797); 0.60 averages 0.741, 0.909, 0.588 (0.746)
     assert thresholds(rows, oof, [("set", labeled)], rule="smoothed")["C1"] == 0.55
+
+
+def test_service_numbers_are_words_other_digits_only_their_length():
+    from notesplugin.learned.features import tokens
+    # "rang 000" (Australia) must not look like a blood pressure of 113, nor 999 like 123.
+    assert tokens("rang 000, BP 113") == ("rang", "tel000", "bp", "000")
+    assert tokens("called 911 then 988") == ("called", "tel911", "then", "tel988")
+    assert tokens("took 123 steps") == ("took", "000", "steps")
+
+
+def test_a_review_of_systems_denial_is_no_model_crisis(monkeypatch):
+    from notesplugin.learned import reader as learned_reader
+
+    text = ("He denies chest pain, shortness of breath, fainting, bleeding gums, vomiting blood, "
+            "throat swelling or arm numbness.")
+    note = Note(note_id="ros", file="f", text=text)
+    assert not [f for f in Engine().check(note) if f.checklist == "crisis"]
+    # The guard is what keeps it out: the model alone reads an emergency in those words.
+    monkeypatch.setattr(learned_reader.NoteReading, "_words_modified", lambda *a: False)
+    assert [f.item for f in Engine().check(note) if f.checklist == "crisis" and f.made_by == "model"] == ["C3"]
+
+
+def test_a_denial_does_not_hide_what_follows_but():
+    text = ("Client denies wanting to die but said she has been saving her mother's sleeping pills "
+            "and plans to take them all tonight.")
+    got = {f.item for f in Engine().check(Note(note_id="but", file="f", text=text)) if f.checklist == "crisis"}
+    assert "C1" in got

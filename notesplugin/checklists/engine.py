@@ -3,6 +3,7 @@ context -> findings. Rules live in the TOML files; this file holds only the
 mechanics that every rule shares."""
 from __future__ import annotations
 
+import calendar
 import re
 from functools import lru_cache
 from dataclasses import dataclass
@@ -91,6 +92,12 @@ def _date_matches(text: str) -> list[re.Match]:
     return out
 
 
+# "Suicide attempt 09/2020": a month and a four-digit year (_DATE_MD reads day and month only).
+_MONTH_YEAR = re.compile(r"(?<![\d/])(\d{1,2})/((?:19|20)\d\d)(?![\d/])")
+# "14 Jul 2026", "July 14, 2026", "3rd March": a day and a month name (and a year).
+_MONTH_NAME = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}(?![a-z])(?:,?\s+((?:19|20)\d\d)(?!\d))?", FLAGS)
+_MONTH_DAY = re.compile(rf"\b{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])(?:,?\s+((?:19|20)\d\d)(?!\d))?", FLAGS)
 _YEAR = re.compile(r"(?:\b(?:in|since|during|from|of)\s+|(?<![\d/.\-]))((?:19[5-9]|20\d)\d)(?![\d/.\-])", FLAGS)
 _AGO = re.compile(r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few)\s+(day|night|week|month|year)s?\s+ago\b", FLAGS)
 _OLD = re.compile(r"\b(?:(?:at\s+)?age\s+\d+|in\s+(?:high\s+school|college|middle\s+school)|when\s+(?:she|he|they|cl|pt|[A-Z][a-z]+)\s+was\s+(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|little|young|small|a\s+(?:child|teen\w*|kid|baby|toddler|girl|boy))|as\s+a\s+(?:child|teen\w*|kid)|years\s+ago|last\s+year|in\s+childhood|growing\s+up)\b", FLAGS)
@@ -145,6 +152,18 @@ def _digit_ages(sentence: str, note_date: date) -> list[int]:
     for m in _YEAR.finditer(sentence):
         if int(m.group(1)) < note_date.year:
             ages.append((note_date - date(int(m.group(1)), 12, 31)).days)
+    for m in _MONTH_YEAR.finditer(sentence):
+        mo, y = int(m.group(1)), int(m.group(2))
+        if 1 <= mo <= 12 and date(y, mo, 1) <= note_date:
+            # the month's last day: the youngest the event can be
+            ages.append(max(0, (note_date - date(y, mo, calendar.monthrange(y, mo)[1])).days))
+    for rx, day, mon in ((_DAY_MONTH, 1, 2), (_MONTH_DAY, 2, 1)):
+        for m in rx.finditer(sentence):
+            if m.group(mon).lower() == "may" and not m.group(3) and not m.group(mon)[0].isupper():
+                continue  # "took 2 may have": the verb, not the month
+            when = _named_date(int(m.group(day)), _MONTHS.index(m.group(mon)[:3].lower()) + 1, m.group(3), note_date)
+            if when is not None:
+                ages.append((note_date - when).days)
     for m in _dates_in(sentence):
         mo, d, y = int(m.group(1)), int(m.group(2)), m.group(3)
         if not (1 <= mo <= 12 and 1 <= d <= 31):
@@ -159,6 +178,20 @@ def _digit_ages(sentence: str, note_date: date) -> list[int]:
         if when <= note_date:
             ages.append((note_date - when).days)
     return ages
+
+
+def _named_date(day: int, month: int, year: str | None, note_date: date) -> date | None:
+    """The date of "14 Jul (2026)" on or before the session: a year left out is the latest one that fits."""
+    try:
+        when = date(int(year) if year else note_date.year, month, day)
+    except ValueError:
+        return None
+    if not year and when > note_date + timedelta(days=1):
+        try:
+            when = date(when.year - 1, month, day)
+        except ValueError:
+            return None
+    return when if when <= note_date else None
 
 
 @lru_cache(maxsize=65536)
@@ -301,6 +334,13 @@ def _name_rx(pattern: str, side: str) -> tuple[re.Pattern, frozenset[str] | None
     return re.compile(rf"(?P<t>{t})|(?P<o>{o})", FLAGS), literals(pattern)
 
 
+# The pronoun a person word takes when its sex is known (words not here take any pronoun).
+_OTHER_SEX = {w: "she" for w in ("mum", "mam", "nan", "gran", "nana", "aunty", "auntie", "aunt", "mother", "mom",
+                                  "sister", "daughter", "niece", "grandmother", "grandma", "stepmother", "stepmom",
+                                  "stepdaughter", "stepsister", "wife", "girlfriend", "fiancee", "fiancée")} | \
+    {w: "he" for w in ("uncle", "father", "dad", "brother", "son", "nephew", "grandfather", "grandpa", "stepfather",
+                       "stepdad", "stepson", "stepbrother", "husband", "boyfriend", "fiance", "fiancé")}
+_DONE_TO = re.compile(r"\b(?:her|him|them)\b", FLAGS)
 _CLIENT_OBJECT = re.compile(r"\b(?:her|him|them|herself|himself|themselves)\b", FLAGS)
 
 
@@ -744,7 +784,7 @@ class Engine:
                 a = context.assess(sentence[cut:], start - cut, end - cut)
                 if any(getattr(a, kind) for kind in item.context):
                     continue
-                if note is not None and item.subject_is_experiencer and self.someone_elses(note, sentence, start):
+                if note is not None and item.subject_is_experiencer and self.someone_elses(note, sentence, start, end):
                     continue
             if item.max_age_days is not None:
                 # The time said nearest the cue counts: "cutting 2 nights ago, first time
@@ -759,7 +799,7 @@ class Engine:
             return m.re
         return None
 
-    def someone_elses(self, note: Note, text: str, at: int) -> bool:
+    def someone_elses(self, note: Note, text: str, at: int, end: int | None = None) -> bool:
         """Whether the crisis at `at` happened to someone other than the client: the nearest
         subject before it in its clause is a person who is never the client ("His younger
         brother Eric was hospitalized after a suicide attempt"). Logic, not language: who."""
@@ -771,14 +811,23 @@ class Engine:
         first = re.split(r"[\s,]+", note.client.strip())[0].rstrip(".") if note.client.strip() else ""
         if len(first) > 1 and first[0].isupper():
             found += [(m, "client") for m in re.finditer(rf"\b{re.escape(first)}\b", text[:hi]) if m.start() >= lo]
-        subjects = sorted((m.start(), kind) for m, kind in found if is_subject(text, m))
+        subjects = sorted(((m.start(), kind, m) for m, kind in found if is_subject(text, m)), key=lambda x: x[0])
         if not subjects or subjects[-1][1] != "other":
             return False
         # "A friend took a knife away from her to keep her from cutting herself": the client
         # named after that subject (as an object too) may be the one it happened to.
-        after = subjects[-1][0] + 1
-        return not any(m.start() >= after for m, kind in found if kind == "client") and \
-            not _CLIENT_OBJECT.search(text, after, hi)
+        who = subjects[-1][2]
+        after = who.start() + 1
+        named = sorted((m for m, kind in found if kind == "client" and m.start() >= after), key=lambda m: m.start())
+        # ... but "Mom shared that she was hospitalized after a suicide attempt": a pronoun right
+        # after that person, before anyone else is named, is that person when its sex allows,
+        # unless the cue names whom it happened to ("he restrained her from jumping").
+        sex_of = _OTHER_SEX.get(who.group(0).lower().split()[-1])
+        done_to = end is not None and _DONE_TO.search(text, at, end) is not None
+        while not done_to and named and named[0].group(0).lower() in ("she", "he", "they") and \
+                (sex_of is None or named[0].group(0).lower() in (sex_of, "they")):
+            named.pop(0)
+        return not named and not _CLIENT_OBJECT.search(text, after, hi)
 
     def _rescuing(self, note: Note, sents: list[_Sent], opened: dict[str, list[tuple[int, list[re.Pattern]]]],
                   crisis_ids: tuple[str, ...], shown: list[bool | None]) -> list[Finding]:

@@ -13,6 +13,9 @@ from importlib import resources
 
 _TOKEN = re.compile(r"[a-z][a-z'/]*[a-z]|[a-z]|\d+")
 _DIGITS = re.compile(r"\d")
+# Emergency and crisis-line numbers are words ("rang 999", "called 000"); every other
+# run of digits is only its length, so a blood pressure of 113 is not "000".
+_SERVICE_NUMBERS = {n: "tel" + n for n in ("911", "999", "000", "112", "988", "111", "116123", "741741", "1737")}
 WINDOW = 3  # sentences before the act whose words count as its context
 CLUSTERS = "data/word_clusters.json"
 
@@ -38,8 +41,9 @@ def clusters() -> dict[str, str]:
 @lru_cache(maxsize=65536)
 def tokens(text: str) -> tuple[str, ...]:
     # Cached: exports repeat their template lines ("Denies SI/HI.") note after note.
-    # A token is letters (a-z, ' and /) or a run of digits: only the digit runs become zeros.
-    return tuple(t if "a" <= t[0] <= "z" else _DIGITS.sub("0", t) for t in _TOKEN.findall(text.lower()))
+    # A token is letters (a-z, ' and /) or a run of digits: digit runs become zeros, service numbers words.
+    return tuple(t if "a" <= t[0] <= "z" else _SERVICE_NUMBERS.get(t) or _DIGITS.sub("0", t)
+                 for t in _TOKEN.findall(text.lower()))
 
 
 def sentence_features(own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]], after: Sequence[str],

@@ -9,6 +9,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from notesplugin import context
 from notesplugin.learned.features import WINDOW, add, sentence_features, tokens
 from notesplugin.learned.model import Model
 from notesplugin.model import Finding, Note
@@ -28,6 +29,10 @@ _ELIDED = re.compile(
     r"let|left|kept|skipped|tabled|deferred|handed|sent|assigned|introduced|taught|reviewed|pivoted|steered|"
     r"brought|returned|focused|normali[sz]ed|explained|asked|pointed|walked|called|pulled|put|jumped|launched|pushed|"
     r"talked|praised|prompted|directed)\b", re.IGNORECASE)
+
+_DENIAL_WORDS = ("denies", "denied", "deny", "denying", "negative for", "neg for")
+_DENIALS = frozenset(f"NEGATED_EXISTENCE:{w}" for w in _DENIAL_WORDS)
+_DENIAL = re.compile(r"\b(?:" + "|".join(w.replace(" ", r"\s+") for w in _DENIAL_WORDS) + r")\b", re.IGNORECASE)
 
 # The spec's rescuing needs a client in a difficult emotion. Where the rules'
 # emotion words see none, a model reading stands only when it is this sure.
@@ -208,6 +213,33 @@ class NoteReading:
         p = self.prob(k, item_id)
         return f" [model {p:.2f}: {', '.join(top)}]" if top else f" [model {p:.2f}]"
 
+    def _words_modified(self, item: "Item", k: int) -> bool:
+        """ConText on the model's own evidence, for a review-of-systems denial ("The patient denies
+        chest pain, bleeding gums, arm cramps"): the words that weighed most for the item, from the
+        denial on, all sit under it (two at least). Only denials: "could not answer" is how a C5 is
+        said, and "denies SI but has the pills" keeps its "pills"."""
+        if "negated" not in item.context:
+            return False
+        text = self.sents[k].text
+        d = _DENIAL.search(text)
+        if d is None:
+            return False
+        top = self.model.rows.top_readable(self.parts.own[k], self.parts.quoted[k], self.model.column[item.id], 4)
+        denied = 0
+        for w in top:
+            if sum(c.isalpha() for c in w) < 3:
+                continue
+            m = re.search(r"(?<!\w)" + r"\s+".join(map(re.escape, w.split())) + r"(?!\w)", text[d.end():], re.IGNORECASE)
+            if not m:
+                continue
+            at = d.end() + m.start()
+            cut = text.rfind(";", 0, at) + 1  # the word's own clause, as for a cue
+            a = context.assess(text[cut:], at - cut, at + len(m.group()) - cut)
+            if not (a.negated and any(c in _DENIALS for c in a.cues)):
+                return False
+            denied += 1
+        return denied >= 2
+
     def _hits(self, item: "Item"):
         t = self.model.thresholds.get(item.id)
         i = self.model.column.get(item.id)
@@ -226,6 +258,8 @@ class NoteReading:
                 if item.max_age_days is not None and age is not None and age > item.max_age_days:
                     continue  # recency is logic: an attempt in 2019 is history, whatever the words
                 if self.engine.unless(item, s.text):
+                    continue
+                if item.context and self._words_modified(item, k):
                     continue
                 out.append(self.engine._finding(self.note, item, s, "present", item.topic, made_by="model",
                                                 why=self._why(item.id, k)))
