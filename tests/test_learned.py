@@ -199,9 +199,9 @@ def test_word_groups_are_plain_data_the_model_was_trained_with():
     # Retrained with other groups, the weights of "c:"/"dc:" features would mean nothing.
     assert Reader.default().model.meta["clusters"] == clusters_fingerprint()
     # The table covers every word of the sets it names (its inputs), so the command can remake it.
-    from notesplugin.learned.features import tokens
+    from notesplugin.learned.features import is_number, tokens
     words = {t for name in raw["meta"]["sets"] for line in (ROOT / name).read_text().splitlines() if line.strip()
-             for t in tokens(json.loads(line)["text"]) if not t.isdigit() and t != "0"}
+             for t in tokens(json.loads(line)["text"]) if not is_number(t)}
     assert words <= set(clusters())
 
 

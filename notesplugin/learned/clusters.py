@@ -20,7 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-from notesplugin.learned.features import tokens
+from notesplugin.learned.features import is_number, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "notesplugin" / "data" / "word_clusters.json"
@@ -37,7 +37,7 @@ def vocabulary(set_paths: list[str], encoder_vocab: Path) -> list[str]:
             if line.strip():
                 words.update(tokens(json.loads(line)["text"]))
     words.update(w for w in encoder_vocab.read_text(encoding="utf-8").split("\n") if _WORD.fullmatch(w))
-    return sorted(w for w in words if not w.isdigit() and w != "0")
+    return sorted(w for w in words if not is_number(w))
 
 
 def build(set_paths: list[str], k: int = K) -> dict:

@@ -16,6 +16,14 @@ _DIGITS = re.compile(r"\d")
 # Emergency and crisis-line numbers are words ("rang 999", "called 000"); every other
 # run of digits is only its length, so a blood pressure of 113 is not "000".
 _SERVICE_NUMBERS = {n: "tel" + n for n in ("911", "999", "000", "112", "988", "111", "116123", "741741", "1737")}
+
+
+def is_number(token: str) -> bool:
+    """A digit run or a service number: not a word for the word groups (learned/clusters.py)."""
+    return token[0].isdigit() or token in _SERVICE_WORDS
+
+
+_SERVICE_WORDS = frozenset(_SERVICE_NUMBERS.values())
 WINDOW = 3  # sentences before the act whose words count as its context
 CLUSTERS = "data/word_clusters.json"
 
