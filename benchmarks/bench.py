@@ -267,16 +267,14 @@ def corpus_rate(limit: int) -> tuple[int, float]:
     """The engine (a fresh one) over the held-out corpus notes: written by many authors in
     many settings, so few lines repeat and the engine's per-sentence memos rarely hit, where
     the generated bench notes reuse their sample lines. Its first pass, as a new export gets."""
-    import tomllib
-
     from notesplugin.checklists.engine import Engine
     from notesplugin.learned.corpus import as_note, load_set
-    man = tomllib.loads((ROOT / "corpus" / "manifest.toml").read_text(encoding="utf-8"))
-    rows = [r for name in man["holdout"] for r in load_set(ROOT / name)]
+    from notesplugin.learned.train import manifest  # scikit-learn is imported only when training
+    rows = [r for name in manifest()["holdout"] for r in load_set(ROOT / name)]
     rows = random.Random(3).sample(rows, min(limit, len(rows)))
     notes = [as_note(r) for r in rows]
     engine = Engine()
-    engine.check(as_note(rows[0]))  # its lazily built parts, once
+    engine.check(notes[0])  # its lazily built parts, once
     secs, _ = timed(lambda: [engine.check(n) for n in notes])
     return len(notes), len(notes) / secs
 
