@@ -20,7 +20,7 @@ CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
              "unless_near", "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted",
              "exempt_in_crisis", "signals_consultation", "model_veto", "learn_confirmed",
-             "subject_is_experiencer"}
+             "subject_is_experiencer", "act"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
 EXTEND_KEYS = {"id", "cues", "unless", "unless_near", "also", "flag", "ok"}
 
@@ -48,6 +48,9 @@ class Item:
     # True: a rule's hit whose nearest subject is someone who is never the client (lexicon
     # someone_else) is theirs ("His brother was hospitalized after a suicide attempt")
     subject_is_experiencer: bool = False
+    # True: one of the therapist's acts on the client's process (R1-R6). The model's act head
+    # reads them together, and one sentence is read as one of them (learned/reader.py: one_act).
+    act: bool = False
     cues: list[re.Pattern] = field(default_factory=list)
     unless: list[re.Pattern] = field(default_factory=list)
     # cancel a crisis cue from the sentence itself or the one before or after it
@@ -144,6 +147,7 @@ def _item(raw: dict, checklist: str, source: str, n: int, linear: bool = False) 
         model_veto=bool(raw.get("model_veto", True)),
         learn_confirmed=bool(raw.get("learn_confirmed", True)),
         subject_is_experiencer=bool(raw.get("subject_is_experiencer", False)),
+        act=bool(raw.get("act", False)),
         cues=cues,
         unless=[_compile(p, f"{where} unless[{k}]", linear)
                 for k, p in enumerate(_strings(raw.get("unless", []), f"{where} unless"))],

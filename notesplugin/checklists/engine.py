@@ -648,7 +648,7 @@ class Engine:
         crisis_ids = tuple(sorted({f.item for f in crisis}))
         rescuing = self._rescuing(note, sents, opened, crisis_ids, shown) if self.cues else []
         if learned:
-            rescuing = learned.merge(rescuing, learned.rescuing(self.rescuing, crisis_ids), self.rescuing)
+            rescuing = learned.one_act(learned.merge(rescuing, learned.rescuing(self.rescuing, crisis_ids), self.rescuing))
         return crisis + rescuing
 
     def _prepare(self, note: Note) -> tuple[list[_Sent], dict[str, list[tuple[int, list[re.Pattern]]]], date | None]:

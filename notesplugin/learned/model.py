@@ -25,6 +25,16 @@ class ModelError(Exception):
     """One line: which model file and what is wrong with it."""
 
 
+def _act(raw, labels: list[str]) -> dict | None:
+    if raw is None:
+        return None
+    items, gap = [str(x) for x in raw["items"]], float(raw["gap"])
+    floor = None if raw.get("floor") is None else float(raw["floor"])
+    if "act" not in labels or any(i not in labels for i in items):
+        raise ValueError("the act head names a label the model lacks")
+    return {"items": items, "gap": gap, "floor": floor}
+
+
 @dataclass
 class Model:
     labels: list[str]
@@ -38,6 +48,9 @@ class Model:
     # Per item: a sentence only the rules flagged stands unless the model gives it less than
     # this (learned on out-of-fold scores; absent or 0: the rules' finding always stands).
     vetoes: dict[str, float] | None = None
+    # The act head (train.py: ACT): which items it reads together, and how close a second
+    # act item on one sentence must read to the first to stand. None: a model without it.
+    act: dict | None = None
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model") -> "Model":
@@ -61,7 +74,8 @@ class Model:
                         thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
                         topics=topics, topic_bias=[float(b) for b in data["topic_bias"]],
                         topic_weights=table(data["topic_weights"], len(topics)), meta=dict(data.get("meta", {})),
-                        vetoes={str(k): float(v) for k, v in data.get("vetoes", {}).items()})
+                        vetoes={str(k): float(v) for k, v in data.get("vetoes", {}).items()},
+                        act=_act(data.get("act"), labels))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{source}: malformed model ({exc}); retrain with `python -m notesplugin.learned.train`") from None
         if len(model.bias) != len(labels) or len(model.topic_bias) != len(topics):

@@ -2,6 +2,7 @@
 the rules' logic (who acted, recency, exemption) decides what may stand."""
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from dataclasses import replace
@@ -37,6 +38,11 @@ _DENIAL = re.compile(r"\b(?:" + "|".join(w.replace(" ", r"\s+") for w in _DENIAL
 # The spec's rescuing needs a client in a difficult emotion. Where the rules'
 # emotion words see none, a model reading stands only when it is this sure.
 SURE = 0.9
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
 
 
 def _age_fact(age: int | None) -> str | None:
@@ -269,18 +275,64 @@ class NoteReading:
         out = []
         for item in items:
             for k in self._hits(item):
-                if item.actor != "any" and not facts_allow(self.parts.facts[k], self.parts.own[k], self.writers):
-                    continue
-                if self.engine.unless(item, self.sents[k].text):
-                    continue  # the item's own exceptions (a stated rationale, the client's request)
-                if item.needs_emotion and not crisis_ids and "emo" not in self.parts.facts[k] \
-                        and self.prob(k, item.id) < SURE:
-                    continue  # no emotion the rules can see: only a sure reading stands
-                exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()
-                out.append(self.engine._finding(self.note, item, self.sents[k], "exempt" if exempt else "flagged",
-                                                item.topic or self.topic(k), exempt, made_by="model",
-                                                why=self._why(item.id, k)))
+                if self._stands(item, k, crisis_ids, self.prob(k, item.id)):
+                    out.append(self._rescue(item, k, crisis_ids, self._why(item.id, k)))
+        return out + self._acts(items, crisis_ids)
+
+    def _stands(self, item: "Item", k: int, crisis_ids: tuple[str, ...], sure: float) -> bool:
+        """The rules' logic over a model reading: who acted, the item's exceptions, an emotion."""
+        if item.actor != "any" and not facts_allow(self.parts.facts[k], self.parts.own[k], self.writers):
+            return False
+        if self.engine.unless(item, self.sents[k].text):
+            return False  # the item's own exceptions (a stated rationale, the client's request)
+        # no emotion the rules can see: only a sure reading stands
+        return not (item.needs_emotion and not crisis_ids and "emo" not in self.parts.facts[k] and sure < SURE)
+
+    def _rescue(self, item: "Item", k: int, crisis_ids: tuple[str, ...], why: str) -> Finding:
+        exempt = crisis_ids if crisis_ids and item.exempt_in_crisis else ()
+        return self.engine._finding(self.note, item, self.sents[k], "exempt" if exempt else "flagged",
+                                    item.topic or self.topic(k), exempt, made_by="model", why=why)
+
+    def margin(self, k: int, item_id: str) -> float:
+        """How far the model's reading of an item is above (or below) its threshold, in log-odds."""
+        return _logit(self.prob(k, item_id, 0.5)) - _logit(self.model.thresholds.get(item_id, 0.5))
+
+    def _acts(self, items: list["Item"], crisis_ids: tuple[str, ...]) -> list[Finding]:
+        """A sentence the act head reads as one of the therapist's acts, where no act item's own
+        head reached its threshold, becomes the act item the model reads it most like, if that
+        item reads no further than the model's floor below its threshold: two readings that
+        agree stand where neither alone would (README: the act head)."""
+        act, col = self.model.act, self.model.column.get("act")
+        if not act or col is None or act["floor"] is None:
+            return []
+        t = self.model.thresholds.get("act", 1.0)
+        cand = [i for i in items if i.act and i.id in act["items"] and i.id in self.model.column]
+        out = []
+        for k, p in enumerate(self.p):
+            if p[col] < t or not cand or any(self.prob(k, i.id) >= self.model.thresholds.get(i.id, 1.0) for i in cand):
+                continue
+            item = max(cand, key=lambda i: (self.margin(k, i.id), i.id))
+            if self.margin(k, item.id) >= act["floor"] and self._stands(item, k, crisis_ids, p[col]):
+                top = self.model.rows.top_readable(self.parts.own[k], self.parts.quoted[k], col)
+                out.append(self._rescue(item, k, crisis_ids, f" [model: an act {p[col]:.2f}, most like {item.id} "
+                                        f"{self.prob(k, item.id):.2f}" + (f": {', '.join(top)}]" if top else "]")))
         return out
+
+    def one_act(self, found: list[Finding]) -> list[Finding]:
+        """One sentence, one act: of the act items found on a sentence (by rules or model), one
+        that reads more than the model's gap below the best of them is dropped (a redirect that
+        is a fix is the fix; README: one act per sentence)."""
+        act = self.model.act
+        if not act:
+            return found
+        at = {s.start: k for k, s in enumerate(self.sents)}
+        by: dict[int, list[float]] = {}
+        for f in found:
+            if f.item in act["items"] and f.start in at:
+                by.setdefault(f.start, []).append(self.margin(at[f.start], f.item))
+        best = {st: max(ms) for st, ms in by.items() if len(ms) > 1}
+        return [f for f in found if f.start not in best or f.item not in act["items"]
+                or self.margin(at[f.start], f.item) >= best[f.start] - act["gap"]]
 
     def topic(self, k: int) -> str:
         """The issue the client was in, read by the model from the sentence, its context
@@ -351,7 +403,10 @@ def model_summary(item_id: str, n: int = 10) -> dict | None:
     m = reader.model
     i = m.labels.index(item_id)
     ws = sorted(((w, f) for f, row in m.weights.items() for j, w in row if j == i and f != "bias"), key=lambda x: (-x[0], x[1]))
+    act = m.act if m.act and item_id in m.act["items"] and m.act["floor"] is not None else None
     return {"threshold": m.thresholds.get(item_id, 1.0), "veto": (m.vetoes or {}).get(item_id, 0.0),
+            "act": {"threshold": m.thresholds.get("act", 1.0), "floor": act["floor"], "gap": act["gap"],
+                    "items": act["items"]} if act else None,
             "notes": m.meta.get("notes", 0),
             "for": [_readable(f) for w, f in ws[:n] if w > 0],
             "against": [_readable(f) for w, f in reversed(ws[-n:]) if w < 0]}

@@ -34,6 +34,17 @@ FOLDS = 6        # groups of whole sets held out in turn to choose thresholds
 # Positives are rare (a few per hundred sentences); weighting them up keeps the
 # scores away from 0 so a threshold means the same thing on a new style.
 CLASS_WEIGHT = "balanced"
+# The act head: one more label, "is this sentence one of the therapist's acts" (the items
+# marked `act` in the checklist), learned from all their positives together. A sentence it
+# reads as an act that no item's own head reaches becomes the act item it is most like
+# (learned/reader.py). GAP: a second act item on one sentence stands only within GAP
+# (log-odds above its threshold) of the first; chosen on the first 43 held-out sets,
+# checked on rounds 44-48 (README: one act per sentence).
+ACT = "act"
+GAP = 1.0
+# How far below its own threshold (log-odds) the item an act reads most like may be and still
+# stand; learned on out-of-fold scores (act_floor), None where no floor helps.
+FLOORS = (-0.5, -1.0, -1.5, -2.0, -2.5, -3.0)
 
 
 def manifest(path: Path = MANIFEST) -> dict:
@@ -173,6 +184,22 @@ def predict(vocab, heads, rows):
     return out
 
 
+def act_items(engine: Engine) -> list[str]:
+    return [i.id for i in engine.rescuing if i.act and i.id in LABELS]
+
+
+def mark_acts(rows, acts: list[str]) -> None:
+    """The act label of every sentence, once the items are located: 1 where any act item is,
+    0 where every act item is known absent (a note labeled without them), else unlabeled."""
+    for r in rows:
+        y = r[3]
+        got = [y.get(lab) for lab in acts]
+        if 1 in got:
+            y[ACT] = 1
+        elif all(v == 0 for v in got):
+            y[ACT] = 0
+
+
 def locate(rows, unlocated, probs):
     """A labeled item nothing pointed at: its most likely sentence in the note is the positive."""
     for lab, ks in unlocated:
@@ -181,7 +208,7 @@ def locate(rows, unlocated, probs):
         rows[best][3][lab] = 1
 
 
-def thresholds(rows, oof, named_sets, rule: str = "near-best"):
+def thresholds(rows, oof, named_sets, rule: str = "near-best", acts: list[str] = ()):
     """Per item, the threshold with the best note-level F1 on out-of-fold scores.
     rule "near-best": the highest within a point of the best; "smoothed": the best F1
     averaged with its two neighbours on the grid (a flat curve does not push it up)."""
@@ -192,12 +219,15 @@ def thresholds(rows, oof, named_sets, rule: str = "near-best"):
         by_note[(r[0], r[1])].append((r, p))
     gold = {(name, n): set(row["rescuing"]) | set(row.get("exempt", [])) | set(row["crisis"])
             for name, rs in named_sets for n, row in enumerate(rs)}
-    for lab in LABELS:
+    for key, g in gold.items():
+        if g & set(acts):
+            g.add(ACT)
+    for lab in LABELS + ([ACT] if acts else []):
         scored = []
         for t in [x / 100 for x in range(5, 100, 5)]:
             tp = fp = fn = 0
             for key in notes:
-                hit = any(p.get(lab, 0) >= t and (lab not in LABELS[:7] or actor_allows(r[2])) for r, p in by_note[key])
+                hit = any(p.get(lab, 0) >= t and (lab not in LABELS[:7] + [ACT] or actor_allows(r[2])) for r, p in by_note[key])
                 g = lab in gold[key]
                 tp += hit and g
                 fp += hit and not g
@@ -213,6 +243,45 @@ def thresholds(rows, oof, named_sets, rule: str = "near-best"):
         top = max(f for f, _ in scored)
         out[lab] = max(t for f, t in scored if f >= top - 0.01)
     return out
+
+
+def _logit(p: float) -> float:
+    import math
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def act_floor(rows, oof, named_sets, th: dict[str, float], acts: list[str]) -> float | None:
+    """The act head's floor: of FLOORS, the one with the best note-level F1 over the act items on
+    out-of-fold scores, a sentence counting as its best item where the act head reaches its
+    threshold and no item does (the reader's rule); None (no fallback) unless one helps."""
+    by_note = defaultdict(list)
+    for r, p in zip(rows, oof):
+        if r[0] != SPEC and actor_allows(r[2]):
+            by_note[(r[0], r[1])].append(p)
+    gold = {(name, n): (set(row["rescuing"]) | set(row.get("exempt", []))) & set(acts)
+            for name, rs in named_sets for n, row in enumerate(rs)}
+    cut = {i: _logit(th[i]) for i in acts}
+
+    def f1(floor):
+        tp = fp = fn = 0
+        for key, g in gold.items():
+            got = set()
+            for p in by_note.get(key, ()):
+                over = {i for i in acts if p.get(i, 0.0) >= th[i]}
+                got |= over
+                if floor is not None and not over and p.get(ACT, 0.0) >= th[ACT]:
+                    m, i = max((_logit(p.get(i, 0.0)) - cut[i], i) for i in acts)
+                    if m >= floor:
+                        got.add(i)
+            tp, fp, fn = tp + len(got & g), fp + len(got - g), fn + len(g - got)
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    best, score = None, f1(None)
+    for floor in FLOORS:  # the most cautious first: a lower floor must do strictly better
+        f = f1(floor)
+        if round(f, 6) > round(score, 6):
+            best, score = floor, f
+    return best
 
 
 VETOES = (0.0, 0.01, 0.02, 0.05, 0.1)  # 0.0: no veto
@@ -273,6 +342,9 @@ def build(man: dict, log=print, rule: str = "near-best") -> dict:
     log(f"{sum(len(r) for _, r in named)} notes, {len(rows)} sentences, {len(unlocated)} labeled items with no sentence")
     vocab, heads, _, _ = fit(rows, with_topics=False)
     locate(rows, unlocated, predict(vocab, heads, rows))
+    acts = act_items(engine)
+    mark_acts(rows, acts)
+    heads_of = LABELS + [ACT]
     # Out-of-fold scores to set each item's threshold: whole sets held out together
     # (FOLDS groups, every FOLDS-th set), so a fold's styles are unseen, as in a new practice.
     oof = [None] * len(rows)
@@ -281,16 +353,18 @@ def build(man: dict, log=print, rule: str = "near-best") -> dict:
         out = set(names[g::FOLDS])
         train = [r for r in rows if r[0] not in out]
         held = [i for i, r in enumerate(rows) if r[0] in out]
-        v, h, _, _ = fit(train, with_topics=False)
+        v, h, _, _ = fit(train, labels=heads_of, with_topics=False)
         for i, p in zip(held, predict(v, h, [rows[i] for i in held])):
             oof[i] = p
         log(f"  fold {g + 1} of {FOLDS}: {', '.join(sorted(Path(n).stem for n in out))}")
-    th = thresholds(rows, oof, named, rule)
+    th = thresholds(rows, oof, named, rule, acts)
     veto = vetoes(engine, rows, oof, named, th)
     log(f"  vetoes: {veto}")
-    vocab, heads, (tvocab, tm), _ = fit(rows)
+    floor = act_floor(rows, oof, named, th, acts) if ACT in th else None
+    log(f"  act floor: {floor}")
+    vocab, heads, (tvocab, tm), _ = fit(rows, labels=heads_of)
     weights: dict[str, list] = defaultdict(list)
-    labels = [lab for lab in LABELS if lab in heads]
+    labels = [lab for lab in heads_of if lab in heads]
     for j, lab in enumerate(labels):
         for f, w in zip(vocab, heads[lab][1]):
             if abs(w) >= PRUNE:
@@ -312,6 +386,7 @@ def build(man: dict, log=print, rule: str = "near-best") -> dict:
         "bias": [round(float(heads[lab][0]), 4) for lab in labels],
         "thresholds": {lab: th[lab] for lab in labels},
         "vetoes": {lab: veto[lab] for lab in labels if lab in veto},
+        **({"act": {"items": acts, "gap": GAP, "floor": floor}} if ACT in heads else {}),
         "weights": dict(sorted(weights.items())),
         "topics": tnames,
         "topic_bias": [round(float(tm[t][0]), 4) for t in tnames],
