@@ -26,7 +26,8 @@ def check(text: str, date: str = "2026-03-02", clinician: str = "Dana Whitfield,
 def test_shipped_model_is_plain_json_and_loads():
     raw = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text())
     model = Model.from_dict(raw)
-    assert set(model.labels) == {f"R{i}" for i in range(1, 8)} | {f"C{i}" for i in range(1, 6)}
+    assert set(model.labels) == {f"R{i}" for i in range(1, 8)} | {f"C{i}" for i in range(1, 6)} | {"act"}
+    assert model.act and model.act["items"] == [f"R{i}" for i in range(1, 7)]  # the act head (README)
     assert all(0 < t < 1 for t in model.thresholds.values())
     assert Reader.default() is not None and ENGINE.model is not None
 
