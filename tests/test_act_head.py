@@ -123,3 +123,16 @@ def test_the_act_floor_is_learned_on_out_of_fold_scores():
     # When the item heads already find every R1, the floor can only add the clean note's act: none.
     hit = {lab: 0.05 for lab in ACTS} | {"R1": 0.9, ACT: 0.95}
     assert act_floor(rows, [hit] * 4 + [far], [("set", labeled)], th, ACTS) is None
+
+
+def test_a_practice_correction_teaches_the_act_head_too():
+    # "not R1" on a sentence: the act head learns "no act" there, or the act head would bring the
+    # corrected flag back as the item the sentence reads most like; "missed R4" beside a "not R1"
+    # on one sentence: an act.
+    from notesplugin.learned.adapt import act_examples
+    ex = [{"item": "R1", "label": 0, "feats": ["w:a"], "note": "n", "sentence": "s1"},
+          {"item": "R1", "label": 0, "feats": ["w:b"], "note": "n", "sentence": "s2"},
+          {"item": "R4", "label": 1, "feats": ["w:b"], "note": "n", "sentence": "s2"},
+          {"item": "R7", "label": 1, "feats": ["w:c"], "note": "n", "sentence": "s3"}]
+    got = act_examples(ex, ACTS)
+    assert [(e["sentence"], e["item"], e["label"]) for e in got] == [("s1", ACT, 0), ("s2", ACT, 1)]

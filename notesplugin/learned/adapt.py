@@ -185,6 +185,21 @@ def _accepted(fit: _Fit, items: list, notes: list[str], folds: int, thresholds: 
     return {i for i, v in net.items() if v > 0}
 
 
+def act_examples(examples: Sequence[dict], acts: list[str]) -> list[dict]:
+    """The act head's examples from the corrections of its act items (model.json "act"), one per
+    sentence: an act where any correction says one of them is there, none where they only say one
+    is not. Without them a corrected false flag would come back through the act head as the item
+    the sentence reads most like."""
+    by: dict[tuple[str, str], dict] = {}
+    for e in examples:
+        if e["item"] in acts:
+            key = (str(e.get("note", "")), str(e.get("sentence", "")))
+            got = by.setdefault(key, {"item": "act", "label": 0, "feats": e["feats"], "note": e.get("note", ""),
+                                      "sentence": e.get("sentence", "")})
+            got["label"] = max(got["label"], int(e["label"]))
+    return [by[k] for k in sorted(by)]
+
+
 def writers(examples: Sequence[dict], least: int = WRITERS) -> list[str]:
     """A practice's own names for its writer ("VRC", "NCM"): a capitalised word the who-acted rules
     do not know (learn.py keeps them as "titles") in at least `least` sentences the supervisor
@@ -209,12 +224,16 @@ def build(base: dict, examples: Sequence[dict], *, base_fingerprint: str, runs: 
     index = {lab: i for i, lab in enumerate(labels)}
     tindex = {t: i for i, t in enumerate(base["topics"])}
     n = len(labels)
+    acts = [i for i in (base.get("act") or {}).get("items", []) if i in index] if "act" in index else []
+    given = list(examples)  # the corrections themselves: what moves, what is counted
+    moves = movable(given, spread)
+    examples = [*given, *act_examples(given, acts)]
     keyed = sorted(((index[e["item"]], int(e["label"]), sorted(set(e["feats"])), str(e.get("note", ""))) for e in examples
                     if e["item"] in index), key=lambda x: (x[0], x[1], x[2], x[3]))
     items = [x[:3] for x in keyed]
     tops = sorted(((tindex[e["topic"]], sorted(set(e["tfeats"]))) for e in examples
                    if e.get("topic") in tindex and e.get("tfeats")), key=lambda x: (x[0], x[1]))
-    fit = _Fit(base, epochs, rate, pull, pos_weight, seed, movable(examples, spread), center)
+    fit = _Fit(base, epochs, rate, pull, pos_weight, seed, moves, center)
     w, t = fit.run(items, tops)
     if prune:  # a drift smaller than the shipped model's own pruning only flips decisions on a hair
         for f, r in w.items():
@@ -226,6 +245,8 @@ def build(base: dict, examples: Sequence[dict], *, base_fingerprint: str, runs: 
     if folds:
         thresholds = [float(base["thresholds"].get(lab, 0.5)) for lab in labels]
         kept = _accepted(fit, items, [x[3] for x in keyed], folds, thresholds)
+        if kept & {index[i] for i in acts}:
+            kept.add(index["act"])  # the act head learns what its act items learned (act_examples)
         for f, r in w.items():  # an item that did not earn its update keeps the shipped weights
             r0 = fit.w0.get(f, [0.0] * n)
             for i in range(n):
@@ -234,7 +255,7 @@ def build(base: dict, examples: Sequence[dict], *, base_fingerprint: str, runs: 
     out = dict(base)
     out["weights"] = _table(base["weights"], w)
     out["topic_weights"] = _table(base["topic_weights"], t)
-    counts = Counter((e["item"], int(e["label"])) for e in examples if e["item"] in index)
+    counts = Counter((e["item"], int(e["label"])) for e in given if e["item"] in index)
     out["meta"] = dict(base.get("meta", {}), practice={
         "base": base_fingerprint, "runs": list(runs),
         "examples": {lab: {"positive": counts[(lab, 1)], "negative": counts[(lab, 0)]}

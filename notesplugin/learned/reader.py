@@ -319,9 +319,11 @@ class NoteReading:
         return out
 
     def one_act(self, found: list[Finding]) -> list[Finding]:
-        """One sentence, one act: of the act items found on a sentence (by rules or model), one
-        that reads more than the model's gap below the best of them is dropped (a redirect that
-        is a fix is the fix; README: one act per sentence)."""
+        """One sentence, one act: of the act items found on a sentence, one that reads more than
+        the model's gap below the best of them is dropped (a redirect that is a fix is the fix),
+        unless the rules and the model both found it: two readers agreeing on a second act ("told
+        her there was nothing to worry about, then switched to her insurance appeal") keep it
+        (README: one act per sentence)."""
         act = self.model.act
         if not act:
             return found
@@ -331,7 +333,7 @@ class NoteReading:
             if f.item in act["items"] and f.start in at:
                 by.setdefault(f.start, []).append(self.margin(at[f.start], f.item))
         best = {st: max(ms) for st, ms in by.items() if len(ms) > 1}
-        return [f for f in found if f.start not in best or f.item not in act["items"]
+        return [f for f in found if f.start not in best or f.item not in act["items"] or f.made_by == "rules+model"
                 or self.margin(at[f.start], f.item) >= best[f.start] - act["gap"]]
 
     def topic(self, k: int) -> str:
