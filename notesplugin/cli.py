@@ -289,7 +289,8 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
             click.echo(f"Act head: a sentence it reads as one of {', '.join(a['items'])} (p >= {a['threshold']:.2f}) that "
                        f"no item's own reading reaches counts as the item it is most like, if that item reads no more "
                        f"than {-a['floor']:.1f} log-odds below its threshold. Of two of them on one sentence, one more "
-                       f"than {a['gap']:.1f} below the other is dropped (one act per sentence).")
+                       f"than {a['gap']:.1f} below the other is dropped unless the rules found it too "
+                       f"(one act per sentence).")
         click.echo("Words and facts that weigh most:")
         click.echo("  for:     " + ", ".join(learned["for"]))
         click.echo("  against: " + ", ".join(learned["against"]))

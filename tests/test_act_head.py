@@ -136,3 +136,13 @@ def test_a_practice_correction_teaches_the_act_head_too():
           {"item": "R7", "label": 1, "feats": ["w:c"], "note": "n", "sentence": "s3"}]
     got = act_examples(ex, ACTS)
     assert [(e["sentence"], e["item"], e["label"]) for e in got] == [("s1", ACT, 0), ("s2", ACT, 1)]
+
+
+def test_explain_names_the_act_head_for_its_items_only():
+    from click.testing import CliRunner
+    from notesplugin.cli import main
+    if not (RAW.get("act") or {}).get("floor"):
+        pytest.skip("the shipped model has no act head floor")
+    out = CliRunner().invoke(main, ["explain", "R4"]).output
+    assert "Act head:" in out and f"{-RAW['act']['floor']:.1f} log-odds below" in out, out
+    assert "Act head:" not in CliRunner().invoke(main, ["explain", "R7"]).output
