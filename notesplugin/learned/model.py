@@ -21,6 +21,12 @@ def dump(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
 
 
+def logit(p: float) -> float:
+    """Log-odds of a probability (clamped): how far a reading is from a threshold, on one scale."""
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
 class ModelError(Exception):
     """One line: which model file and what is wrong with it."""
 

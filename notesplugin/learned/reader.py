@@ -2,7 +2,6 @@
 the rules' logic (who acted, recency, exemption) decides what may stand."""
 from __future__ import annotations
 
-import math
 import re
 from bisect import bisect_right
 from dataclasses import replace
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from notesplugin import context
 from notesplugin.learned.features import WINDOW, add, sentence_features, tokens
-from notesplugin.learned.model import Model
+from notesplugin.learned.model import Model, logit as _logit
 from notesplugin.model import Finding, Note
 
 if TYPE_CHECKING:
@@ -38,11 +37,6 @@ _DENIAL = re.compile(r"\b(?:" + "|".join(w.replace(" ", r"\s+") for w in _DENIAL
 # The spec's rescuing needs a client in a difficult emotion. Where the rules'
 # emotion words see none, a model reading stands only when it is this sure.
 SURE = 0.9
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))
 
 
 def _age_fact(age: int | None) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from notesplugin.checklists.engine import Engine
 from notesplugin.learned.corpus import as_note, load_set
-from notesplugin.learned.model import FORMAT, dump
+from notesplugin.learned.model import FORMAT, dump, logit as _logit
 from notesplugin.learned.features import clusters_fingerprint, tokens, topic_features
 from notesplugin.learned.reader import actor_allows, note_features
 
@@ -243,12 +243,6 @@ def thresholds(rows, oof, named_sets, rule: str = "near-best", acts: list[str] =
         top = max(f for f, _ in scored)
         out[lab] = max(t for f, t in scored if f >= top - 0.01)
     return out
-
-
-def _logit(p: float) -> float:
-    import math
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))
 
 
 def act_floor(rows, oof, named_sets, th: dict[str, float], acts: list[str]) -> float | None:
