@@ -54,8 +54,9 @@ class Model:
     # Per item: a sentence only the rules flagged stands unless the model gives it less than
     # this (learned on out-of-fold scores; absent or 0: the rules' finding always stands).
     vetoes: dict[str, float] | None = None
-    # The act head (train.py: ACT): which items it reads together, and how close a second
-    # act item on one sentence must read to the first to stand. None: a model without it.
+    # The act head (train.py: ACT): which items it reads together, how far under its threshold
+    # the item an act reads most like may be (floor), and how close a second act item on one
+    # sentence must read to the first to stand (gap). None: a model without it.
     act: dict | None = None
 
     @classmethod

@@ -38,8 +38,8 @@ CLASS_WEIGHT = "balanced"
 # marked `act` in the checklist), learned from all their positives together. A sentence it
 # reads as an act that no item's own head reaches becomes the act item it is most like
 # (learned/reader.py). GAP: a second act item on one sentence stands only within GAP
-# (log-odds above its threshold) of the first; chosen on the first 43 held-out sets,
-# checked on rounds 44-48 (README: one act per sentence).
+# (log-odds above its threshold) of the first, or where the rules found it too; chosen on
+# the first 43 held-out sets, checked on rounds 44-48 (README: one act per sentence).
 ACT = "act"
 GAP = 1.0
 # How far below its own threshold (log-odds) the item an act reads most like may be and still
