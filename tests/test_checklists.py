@@ -154,6 +154,12 @@ def test_a_relatives_attempt_is_theirs_not_the_clients():
     assert c1("Her husband reports that she attempted suicide on Saturday.")  # she: not the husband
     assert c1("Mom shared that she found Alicia after a suicide attempt on Saturday.")  # the client named
     assert c1("Mom reports she found her on Saturday after a suicide attempt.")  # her: the client
+    # a person a relative clause opens on is its subject, even after a preposition
+    assert not c1("Alicia stayed up last Thursday with a friend who texted that she wanted to kill herself.")
+    assert not c1("Wanted to talk about her friend Mia who was taken to A&E after a suicide attempt on Saturday.")
+    assert c1("Alicia rang her best friend who drove over after she cut her wrist on Saturday.")  # she: a new subject
+    # a youth group is not a person: "Eli (from the youth group)" stays Eli
+    assert not c1("Rowan's friend Eli (from the Tuesday youth group) was hospitalised Saturday after a suicide attempt.")
 
 
 def test_topic_follows_the_emotion_or_issue():

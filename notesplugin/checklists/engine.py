@@ -341,6 +341,7 @@ _OTHER_SEX = {w: "she" for w in ("mum", "mam", "nan", "gran", "nana", "aunty", "
     {w: "he" for w in ("uncle", "father", "dad", "brother", "son", "nephew", "grandfather", "grandpa", "stepfather",
                        "stepdad", "stepson", "stepbrother", "husband", "boyfriend", "fiance", "fiancé")}
 _DONE_TO = re.compile(r"\b(?:her|him|them)\b", FLAGS)
+_RELATIVE = re.compile(r"(?:\s+\w+)?\s+who\b", FLAGS)  # "a friend who ...", "his mate Liam who ..."
 _CLIENT_OBJECT = re.compile(r"\b(?:her|him|them|herself|himself|themselves)\b", FLAGS)
 
 
@@ -811,7 +812,11 @@ class Engine:
         first = re.split(r"[\s,]+", note.client.strip())[0].rstrip(".") if note.client.strip() else ""
         if len(first) > 1 and first[0].isupper():
             found += [(m, "client") for m in re.finditer(rf"\b{re.escape(first)}\b", text[:hi]) if m.start() >= lo]
-        subjects = sorted(((m.start(), kind, m) for m, kind in found if is_subject(text, m)), key=lambda x: x[0])
+        # "stayed up with a friend who texted that she wanted to die": a person a relative clause
+        # opens on is that clause's subject, wherever the person stands in the sentence.
+        subjects = sorted(((m.start(), kind, m) for m, kind in found
+                           if is_subject(text, m) or (kind == "other" and _RELATIVE.match(text, m.end()))),
+                          key=lambda x: x[0])
         if not subjects or subjects[-1][1] != "other":
             return False
         # "A friend took a knife away from her to keep her from cutting herself": the client
