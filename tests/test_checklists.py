@@ -158,8 +158,21 @@ def test_a_relatives_attempt_is_theirs_not_the_clients():
     assert not c1("Alicia stayed up last Thursday with a friend who texted that she wanted to kill herself.")
     assert not c1("Wanted to talk about her friend Mia who was taken to A&E after a suicide attempt on Saturday.")
     assert c1("Alicia rang her best friend who drove over after she cut her wrist on Saturday.")  # she: a new subject
+    assert not c1("He also talked about his son Rhodri, who self-harmed on Saturday when things were at their worst.")
     # a youth group is not a person: "Eli (from the youth group)" stays Eli
     assert not c1("Rowan's friend Eli (from the Tuesday youth group) was hospitalised Saturday after a suicide attempt.")
+
+
+def test_a_screen_reads_its_own_negation():
+    # the C-SSRS cue marks its event, so ConText reads "no" before it, as for any other cue
+    rules = Engine(LISTS, model=False)
+
+    def c1(text):
+        note = Note(note_id="t", file="t", text=text, date="2026-03-02", clinician="D", client="A")
+        return "C1" in {f.item for f in rules.check(note)}
+    assert not c1("C-SSRS since last visit: no ideation, no behavior.")
+    assert c1("C-SSRS since last visit: positive for ideation with intent.")
+    assert c1("C-SSRS today: ideation with a plan for this weekend.")
 
 
 def test_topic_follows_the_emotion_or_issue():

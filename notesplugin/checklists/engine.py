@@ -341,7 +341,7 @@ _OTHER_SEX = {w: "she" for w in ("mum", "mam", "nan", "gran", "nana", "aunty", "
     {w: "he" for w in ("uncle", "father", "dad", "brother", "son", "nephew", "grandfather", "grandpa", "stepfather",
                        "stepdad", "stepson", "stepbrother", "husband", "boyfriend", "fiance", "fiancé")}
 _DONE_TO = re.compile(r"\b(?:her|him|them)\b", FLAGS)
-_RELATIVE = re.compile(r"(?:\s+\w+)?\s+who\b", FLAGS)  # "a friend who ...", "his mate Liam who ..."
+_RELATIVE = re.compile(r"(?:\s+\w+)?,?\s+who\b", FLAGS)  # "a friend who ...", "his son Rhodri, who ..."
 _CLIENT_OBJECT = re.compile(r"\b(?:her|him|them|herself|himself|themselves)\b", FLAGS)
 
 
