@@ -347,3 +347,21 @@ def test_the_writers_own_credential_names_them_as_actor():
         assert (engine.who(note, text, text.index("shifted")) == "therapist") == (want == "therapist")
     # A degree names no one (MS is also an illness); a genetic counsellor's CGC does.
     assert _titles("Rena Okafor, MS, CGC") == ["CGC"] and _titles("Okafor, Rena") == []
+
+
+def test_the_headers_title_for_the_writer_names_them_as_actor():
+    # A note's own header may give the writer's title beside their name ("KW: Precious Adeyemi");
+    # the note then names its writer by it ("KW said ..."). The client's label ("YP: ...") never does.
+    from notesplugin.checklists.engine import _header_titles
+    engine = Engine(model=False)
+    body = "He cried about his mother. KW said they would leave it there for today."
+    for head, want in (("KW: Precious Adeyemi    YP: Hamid N.\n", True),
+                       ("Worker: Precious Adeyemi    YP: Hamid N.\n", False),
+                       ("Worker: Precious Adeyemi, KW\n", True)):
+        text = head + body
+        note = Note(note_id="t", file="t", date="2026-03-02", clinician="Precious Adeyemi", client="Hamid N.",
+                    text=text, segments=(Segment(0, len(text), {}),))
+        assert (engine.who(note, text, text.index("said")) == "therapist") == want, head
+    assert _header_titles("YP: Hamid Noori  KW: Precious Adeyemi", "Hamid Noori") == ()
+    assert _header_titles("Dr Lee Tan, PGY-2", "Lee Tan") == ()  # a training year is no one's name
+    assert _header_titles("CL: Precious Adeyemi", "Precious Adeyemi") == ()  # the client's label

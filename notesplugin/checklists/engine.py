@@ -326,6 +326,29 @@ def _titles(name: str) -> list[str]:
             and sum(c.isupper() for c in w) >= 2 and w.upper().replace("-", "") not in _NOT_TITLES]
 
 
+_HEAD = 600  # where a note's header names its writer
+
+
+def _header_titles(text: str, name: str) -> tuple[str, ...]:
+    """The writer's title as the note's own header gives it beside their name ("KW: Precious Adeyemi",
+    "Worker: Kirsty Haldane, SW"): the note then names its writer by that title ("KW said ...")."""
+    name = name.partition(",")[0].strip()
+    if len(name) < 4 or " " not in name:
+        return ()
+    head = text[:_HEAD]
+    found = []
+    for m in re.finditer(re.escape(name), head):
+        before = re.search(r"\b([A-Z][A-Za-z-]{1,7})\s*:\s*$", head[max(0, m.start() - 12):m.start()])
+        after = re.match(r"\s*,\s*([A-Z][A-Za-z-]{1,7})\b(?![-\d])", head[m.end():m.end() + 12])
+        found += [g.group(1) for g in (before, after) if g]
+    return tuple(dict.fromkeys(w for w in found if sum(c.isupper() for c in w) >= 2 and not w.endswith("-")
+                               and w.upper().replace("-", "") not in _NOT_TITLES | _CLIENT_WORDS))
+
+
+# How notes name the client ("CL: ...", "YP: ..."): never the writer's title.
+_CLIENT_WORDS = frozenset("CL CLT PT PTS CT YP MBR CG SU".split())
+
+
 @lru_cache(maxsize=8192)
 def _name_rx(pattern: str, side: str) -> tuple[re.Pattern, frozenset[str] | None]:
     """One person's name as an actor pattern, with the literals any match holds
@@ -487,20 +510,21 @@ class Engine:
     # ------------------------------------------------------------ actors
     def _actor_res(self, note: Note) -> tuple[_Actors, _Actors, None]:
         # who() asks for every act; the answer depends on the two names only
-        people = (note.clinician, note.client)
+        people = (note.clinician, note.client, _header_titles(note.text, note.clinician))
         got = self._people.get(people)
         if got is None:
             if len(self._people) > 4096:
                 self._people.clear()
-            got = self._people[people] = self._actor_res_for(note)
+            got = self._people[people] = self._actor_res_for(note, people[2])
         return got
 
-    def _actor_res_for(self, note: Note) -> tuple[_Actors, _Actors, None]:
+    def _actor_res_for(self, note: Note, header: tuple[str, ...] = ()) -> tuple[_Actors, _Actors, None]:
         extra_t, extra_o = [], []
         ini = _initials(note.clinician)
         if ini:
             extra_t.append(rf"(?-i:\b{ini}\b)")
-        extra_t += [rf"(?-i:\b{re.escape(t)}\b)" for t in _titles(note.clinician)]
+        titles = dict.fromkeys([*_titles(note.clinician), *header])
+        extra_t += [rf"(?-i:\b{re.escape(t)}\b)" for t in titles]
         # Clinicians write their own first or last name too ("Anjali told Lena ...").
         for part in re.split(r"[\s,]+", note.clinician)[:3]:
             if len(part) > 2 and part[0].isupper() and not part.isupper() and not part.endswith("."):
