@@ -315,6 +315,12 @@ def _initials(name: str) -> str | None:
 _NOT_TITLES = frozenset("MS MA MSC MED BA BS BSC MC ED MPH MBA PHD".split())
 
 
+def _is_title(w: str) -> bool:
+    """A word that can be a writer's credential or role ("VIS", "KW", "LCSW-A"), not a degree."""
+    return (re.fullmatch(r"[A-Z][A-Za-z-]{1,7}", w) is not None and sum(c.isupper() for c in w) >= 2
+            and w.upper().replace("-", "") not in _NOT_TITLES)
+
+
 def _titles(name: str) -> list[str]:
     """The writer's own credentials after their name ("Marcus Bell, VIS"): notes use them as the
     writer's name ("VIS validated ..."), so they name the clinician as actor."""
@@ -322,11 +328,12 @@ def _titles(name: str) -> list[str]:
     if not comma:
         return []
     words = (w.strip(".") for w in re.split(r"[\s,/;]+", rest))
-    return [w for w in words if re.fullmatch(r"[A-Z][A-Za-z-]{1,7}", w)
-            and sum(c.isupper() for c in w) >= 2 and w.upper().replace("-", "") not in _NOT_TITLES]
+    return [w for w in words if _is_title(w)]
 
 
 _HEAD = 600  # where a note's header names its writer
+# How notes name the client ("CL: ...", "YP: ..."): never the writer's title.
+_CLIENT_WORDS = frozenset("CL CLT PT PTS CT YP MBR CG SU".split())
 
 
 def _header_titles(text: str, name: str) -> tuple[str, ...]:
@@ -341,12 +348,8 @@ def _header_titles(text: str, name: str) -> tuple[str, ...]:
         before = re.search(r"\b([A-Z][A-Za-z-]{1,7})\s*:\s*$", head[max(0, m.start() - 12):m.start()])
         after = re.match(r"\s*,\s*([A-Z][A-Za-z-]{1,7})\b(?![-\d])", head[m.end():m.end() + 12])
         found += [g.group(1) for g in (before, after) if g]
-    return tuple(dict.fromkeys(w for w in found if sum(c.isupper() for c in w) >= 2 and not w.endswith("-")
-                               and w.upper().replace("-", "") not in _NOT_TITLES | _CLIENT_WORDS))
-
-
-# How notes name the client ("CL: ...", "YP: ..."): never the writer's title.
-_CLIENT_WORDS = frozenset("CL CLT PT PTS CT YP MBR CG SU".split())
+    return tuple(dict.fromkeys(w for w in found if _is_title(w) and not w.endswith("-")
+                               and w.upper().replace("-", "") not in _CLIENT_WORDS))
 
 
 @lru_cache(maxsize=8192)

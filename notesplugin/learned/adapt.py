@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 
-from notesplugin.learned.model import FORMAT
+from notesplugin.learned.model import FORMAT, logit as _logit
 
 # Chosen on held-out styles the README does not report ("hos", "neg": benchmarks/learn_bench.py
 # --tune hos,neg, 8 draws each), never on "frn", "spt" or "voc".
@@ -60,11 +60,6 @@ def shipped_text() -> str:
 
 def _sig(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
 
 
 def _dense(table: dict, size: int) -> dict[str, list[float]]:
