@@ -136,6 +136,39 @@ def test_a_note_whose_own_dates_are_day_first_is_read_day_first():
     assert "C4" in {f.item for f in rules.check(note)}
 
 
+def test_a_weekday_beside_a_date_says_its_order():
+    from datetime import date
+    from notesplugin.checklists.engine import _dates_month_first
+    # 3 April 2026 was a Friday, 4 March a Wednesday: "Friday 03/04" is day-first
+    assert _dates_month_first("Bus crash on Friday 03/04.", note_date=date(2026, 4, 7)) == "Bus crash on Friday 04/03."
+    assert _dates_month_first("Fire Saturday night (9/5).", note_date=date(2026, 5, 11)) == "Fire Saturday night (5/9)."
+    # 3 March 2026 was a Tuesday: "Tue 3/3" says nothing; "Wed 03/04" fits month-first only
+    assert _dates_month_first("Seen Tue 3/3.", note_date=date(2026, 4, 7)) == "Seen Tue 3/3."
+    assert _dates_month_first("Seen Wed 03/04.", note_date=date(2026, 4, 7)) == "Seen Wed 03/04."
+    assert _dates_month_first("The month 03/04 report.", note_date=date(2026, 4, 7)) == "The month 03/04 report."
+    # a UK house fire four days ago is recent (C4), not last November's
+    rules = Engine(LISTS, model=False)
+    note = Note(note_id="t", file="t", date="2026-04-14", clinician="D", client="A", text=(
+        "House fire at her address Sat 11/04; she and her two kids got out and the council has put them in a hotel."))
+    assert "C4" in {f.item for f in rules.check(note)}
+
+
+def test_the_sessions_own_time_keeps_a_recent_event_current():
+    rules = Engine(LISTS, model=False)
+
+    def c3(text):
+        note = Note(note_id="t", file="t", text=text, date="2026-02-03", clinician="D", client="A")
+        return "C3" in {f.item for f in rules.check(note)}
+    # a Sunday assault told beside tonight's danger is current; the same event alone is two days old
+    assert c3("Her partner hit her on Sunday and she is not safe to go home tonight.")
+    assert not c3("Her partner hit her on Sunday and she is not safe to go home.")
+    # an anniversary is not: "today" beside an event of years ago
+    from notesplugin.checklists.engine import still_current
+    assert still_current(2, "on Sunday; terrified to go home tonight")
+    assert not still_current(1100, "today is 3 years since the earthquake")
+    assert still_current(7, "About 10 min in, while describing last week's exam, he had a panic attack")
+
+
 def test_a_relatives_attempt_is_theirs_not_the_clients():
     rules = Engine(LISTS, model=False)
 

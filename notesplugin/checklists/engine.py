@@ -275,13 +275,15 @@ def _plain(text: str) -> str:
     return _UNCHECKED.sub(lambda m: " " * len(m.group()), text.translate(_PLAIN))
 
 
-def _dates_month_first(text: str, day_first: bool = False) -> str:
+def _dates_month_first(text: str, day_first: bool = False, note_date: date | None = None) -> str:
     """The note's digit dates as month/day, same length, so one reading of time serves every
-    rule and the model: a note whose own dates say day-first ("14/03", none like "03/14") has
-    each day/month swapped (ratings such as "8/10" are left alone); a note that says neither
-    keeps the practice's order (`day_first`)."""
+    rule and the model: a note whose own dates say day-first ("14/03", none like "03/14", or
+    "Friday 03/04" where only 3 April is a Friday) has each day/month swapped (ratings such as
+    "8/10" are left alone); a note that says neither, or both, keeps the practice's order (`day_first`)."""
     dates = _dates_in(text)
     votes = [int(m[1]) > 12 for m in dates if (int(m[1]) > 12) != (int(m[2]) > 12) and max(int(m[1]), int(m[2])) <= 31]
+    if note_date:
+        votes += _weekday_votes(text, dates, note_date)
     if votes and all(votes) != any(votes):
         pass  # both orders written: the practice's order decides
     elif votes:
@@ -293,6 +295,46 @@ def _dates_month_first(text: str, day_first: bool = False) -> str:
         out += [text[at:m.start()], m[2], "/", m[1], text[m.end(2):m.end()]]
         at = m.end()
     return "".join(out) + text[at:]
+
+
+# The session's own time ("tonight", "this morning", "about 10 min in", "during the call"): what a
+# sentence places there is current, whatever older time it also names ("strangled her on Sunday;
+# she is terrified to go home tonight").
+_NOW = re.compile(r"\b(?:tonight|today|this\s+(?:morning|afternoon|evening)|right\s+now|at\s+present|currently|"
+                  r"in[-\s]session|mid[-\s]?(?:session|call)|during\s+(?:the|this|today'?s)\s+(?:session|call|visit|"
+                  r"appointment|consultation|meeting)|\d+\s*min(?:ute)?s?\s+in(?:to)?\b)", re.IGNORECASE)
+
+
+NOW_REACH = 14  # days: beside the session's time, an older event is an anniversary or history ("today is 3 years since")
+
+
+def still_current(age: int, text: str) -> bool:
+    """An event of the last fortnight in a sentence that also names the session's own time."""
+    return age <= NOW_REACH and _NOW.search(text) is not None
+
+
+# A weekday named just before a date ("Sat 11/04", "Saturday night (9/5)"): the date's order is
+# the one that falls on that day.
+_DAY_BEFORE = re.compile(r"\b(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|"
+                         r"sun(?:day)?)\.?,?\s+(?:(?:night|morning|evening|afternoon|am|pm)\s+)?\(?$",
+                         re.IGNORECASE)
+
+
+def _weekday_votes(text: str, dates: list, note_date: date) -> list[bool]:
+    """Day-first (True) or month-first (False), per date whose named weekday only one order gives."""
+    votes = []
+    for m in dates:
+        day = _DAY_BEFORE.search(text, max(0, m.start() - 24), m.start())
+        if day is None:
+            continue
+        want = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(day.group(1)[:3].lower())
+        a, b = int(m[1]), int(m[2])
+        year = str(full_year(int(m[3]))) if m[3] else None
+        fits = [_named_date(d, mo, year, note_date) for mo, d in ((a, b), (b, a)) if 1 <= mo <= 12]
+        hits = [w is not None and w.weekday() == want for w in fits]
+        if len(hits) == 2 and hits[0] != hits[1]:
+            votes.append(hits[1])
+    return votes
 
 
 def _mask(text: str) -> str:
@@ -673,6 +715,7 @@ class Engine:
         learned = self.model.read(self, note, sents, ndate, shown) if self.model else None
         if learned:
             crisis = learned.merge(crisis, [f for f in learned.crisis(self.crisis) if not self._near_other(f, sents)])
+            crisis = learned.whole_note(crisis, self.crisis)
         crisis_ids = tuple(sorted({f.item for f in crisis}))
         rescuing = self._rescuing(note, sents, opened, crisis_ids, shown) if self.cues else []
         if learned:
@@ -682,7 +725,11 @@ class Engine:
     def _prepare(self, note: Note) -> tuple[list[_Sent], dict[str, list[tuple[int, list[re.Pattern]]]], date | None]:
         """The note's sentences and, per item, the sentences whose literals let its cues run."""
         text = note.text
-        plain = _dates_month_first(_plain(text), self.day_first)
+        try:
+            ndate = date.fromisoformat(note.date) if note.date else None
+        except ValueError:
+            ndate = None
+        plain = _dates_month_first(_plain(text), self.day_first, ndate)
         heads = [(m.start(), m.group(1).strip().lower()) for m in _SECTION.finditer(plain)]
         spans = context.split_sentences(plain)
         present = self._index.present(fold(plain), spans)
@@ -721,10 +768,6 @@ class Engine:
             said = plain[a:b]
             sents.append(_Sent(a, b, said, _mask(said), section, frozenset(found), client_line,
                                speaker == "clinician" and not client_line, len(said.split()) >= 6))
-        try:
-            ndate = date.fromisoformat(note.date) if note.date else None
-        except ValueError:
-            ndate = None
         return sents, opened, ndate
 
     def _finding(self, note: Note, item: Item, s: _Sent, status: str, topic: str | None,
@@ -822,7 +865,7 @@ class Engine:
                 age = self.age_days(sentence[lo:hi], ndate)
                 if age is None:
                     age = self.age_days(sentence, ndate)
-                if age is not None and age > item.max_age_days:
+                if age is not None and age > item.max_age_days and not still_current(age, sentence[lo:hi]):
                     continue
             return m.re
         return None

@@ -232,3 +232,10 @@ class Rows:
 def add(rows: Sequence[tuple[float, ...]], base: Sequence[float]) -> list[float]:
     """base plus every row, label by label (zip/sum: the adding runs in C)."""
     return [sum(col) for col in zip(base, *rows)]
+
+
+def note_terms(text: str) -> list[str]:
+    """The whole note's words and word pairs, each once (the crisis note head reads these):
+    a note that answers a crisis says so all over ("ambulance", "crisis team", "safety plan")."""
+    t = tokens(text)
+    return sorted(set(t) | {a + "_" + b for a, b in zip(t, t[1:])})

@@ -41,6 +41,17 @@ def _act(raw, labels: list[str]) -> dict | None:
     return {"items": items, "gap": gap, "floor": floor}
 
 
+def _crisis_note(raw) -> dict | None:
+    if raw is None:
+        return None
+    veto, adds = float(raw["veto"]), float(raw["adds"])
+    if not 0.0 <= veto <= adds <= 1.0:
+        raise ValueError("the crisis note head needs 0 <= veto <= adds <= 1")
+    return {"bias": float(raw["bias"]), "veto": veto, "adds": adds,
+            "min_terms": int(raw["min_terms"]), "max_terms": int(raw["max_terms"]),
+            "weights": {str(t): float(w) for t, w in raw["weights"].items()}}
+
+
 @dataclass
 class Model:
     labels: list[str]
@@ -58,6 +69,10 @@ class Model:
     # the item an act reads most like may be (floor), and how close a second act item on one
     # sentence must read to the first to stand (gap). None: a model without it.
     act: dict | None = None
+    # The crisis note head (train.py: note_head): whether the whole note is a crisis note, from its
+    # words and word pairs; under `veto` no crisis stands in the note, from `adds` up the note is a
+    # crisis where no sentence reached one. None: a model without it.
+    crisis_note: dict | None = None
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model") -> "Model":
@@ -82,7 +97,7 @@ class Model:
                         topics=topics, topic_bias=[float(b) for b in data["topic_bias"]],
                         topic_weights=table(data["topic_weights"], len(topics)), meta=dict(data.get("meta", {})),
                         vetoes={str(k): float(v) for k, v in data.get("vetoes", {}).items()},
-                        act=_act(data.get("act"), labels))
+                        act=_act(data.get("act"), labels), crisis_note=_crisis_note(data.get("crisis_note")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{source}: malformed model ({exc}); retrain with `python -m notesplugin.learned.train`") from None
         if len(model.bias) != len(labels) or len(model.topic_bias) != len(topics):
@@ -154,3 +169,20 @@ class Model:
         dense = self._dense
         got = [(f, dense[f][i]) for f in feats if f in dense and dense[f][i] > 0]
         return sorted(got, key=lambda x: (-x[1], x[0]))[:n]
+
+    def note_crisis(self, terms: Sequence[str]) -> float | None:
+        """P(the note is a crisis note) from its `note_terms` (each counted once, the sum scaled by
+        1/sqrt(how many), as trained). None: no head, or a note shorter or longer than nearly all it
+        learned from (a one-line example or a 40-page dictation is not the kind of note it knows: it abstains)."""
+        head = self.crisis_note
+        if not head or not head["min_terms"] <= len(terms) <= head["max_terms"]:
+            return None
+        get = head["weights"].get
+        z = head["bias"] + sum(get(t, 0.0) for t in terms) / math.sqrt(len(terms))
+        return self.squash((z,))[0]
+
+    def note_crisis_why(self, terms: Sequence[str], n: int = 4) -> list[str]:
+        """The note's words that pushed it most toward a crisis note."""
+        w = (self.crisis_note or {}).get("weights", {})
+        up = sorted(((w[t], t) for t in terms if w.get(t, 0.0) > 0), key=lambda x: (-x[0], x[1]))
+        return [t.replace("_", " ") for _, t in up[:n]]

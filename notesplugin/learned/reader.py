@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from notesplugin import context
-from notesplugin.learned.features import WINDOW, add, sentence_features, tokens
+from notesplugin.learned.features import WINDOW, add, note_terms, sentence_features, tokens
 from notesplugin.learned.model import Model, logit as _logit
 from notesplugin.model import Finding, Note
 
@@ -33,6 +33,11 @@ _ELIDED = re.compile(
 _DENIAL_WORDS = ("denies", "denied", "deny", "denying", "negative for", "neg for")
 _DENIALS = frozenset(f"NEGATED_EXISTENCE:{w}" for w in _DENIAL_WORDS)
 _DENIAL = re.compile(r"\b(?:" + "|".join(w.replace(" ", r"\s+") for w in _DENIAL_WORDS) + r")\b", re.IGNORECASE)
+
+# A crisis the note head reads with no sentence over its threshold stands on one of the sentence
+# heads' NOTE_TRIES likeliest (sentence, item) readings, none under NOTE_LEAST.
+NOTE_TRIES = 3
+NOTE_LEAST = 0.01
 
 # The spec's rescuing needs a client in a difficult emotion. Where the rules'
 # emotion words see none, a model reading stands only when it is this sure.
@@ -253,17 +258,50 @@ class NoteReading:
         out = []
         for item in items:
             for k in self._hits(item):
-                s = self.sents[k]
-                age = self.engine.age_days(s.text, self.ndate)
-                if item.max_age_days is not None and age is not None and age > item.max_age_days:
-                    continue  # recency is logic: an attempt in 2019 is history, whatever the words
-                if self.engine.unless(item, s.text):
-                    continue
-                if item.context and self._words_modified(item, k):
-                    continue
-                out.append(self.engine._finding(self.note, item, s, "present", item.topic, made_by="model",
-                                                why=self._why(item.id, k)))
+                if self._crisis_stands(item, k):
+                    out.append(self.engine._finding(self.note, item, self.sents[k], "present", item.topic,
+                                                    made_by="model", why=self._why(item.id, k)))
         return out
+
+    def _crisis_stands(self, item: "Item", k: int) -> bool:
+        """The rules' logic over a crisis reading of sentence k: recency, the item's exceptions, ConText."""
+        from notesplugin.checklists import engine as E
+        s = self.sents[k]
+        age = self.engine.age_days(s.text, self.ndate)
+        if item.max_age_days is not None and age is not None and age > item.max_age_days \
+                and not E.still_current(age, s.text):
+            return False  # recency is logic: an attempt in 2019 is history, whatever the words
+        if self.engine.unless(item, s.text):
+            return False
+        return not (item.context and self._words_modified(item, k))
+
+    def whole_note(self, found: list[Finding], items: list["Item"]) -> list[Finding]:
+        """The crisis note head over the note's crisis findings (README: the crisis note head). A note
+        it reads as no crisis note (under its veto) keeps none: the cues and sentence readings there
+        were someone else's crisis, history or a denial. A note it reads as a crisis note (from `adds`
+        up) where no sentence reached one gets the sentence and item the sentence heads read most like
+        a crisis, where the rules' logic lets that reading stand."""
+        head = self.model.crisis_note
+        if not head:
+            return found
+        terms = note_terms(self.note.text)
+        p = self.model.note_crisis(terms)
+        if p is None:
+            return found
+        if p < head["veto"]:
+            return []
+        if found or p < head["adds"]:
+            return found
+        ranked = sorted(((self.prob(k, i.id), i.id, k, i) for k in range(len(self.sents)) for i in items
+                         if i.id in self.model.column), key=lambda x: (-x[0], x[1], x[2]))
+        for q, _, k, item in ranked[:NOTE_TRIES]:
+            if q < NOTE_LEAST:
+                break
+            if self._crisis_stands(item, k) and not (item.unless_near and self.engine._near(item, self.sents, k)):
+                top = ", ".join(self.model.note_crisis_why(terms))
+                why = f" [model: the whole note reads as a crisis note {p:.2f} ({top}); this sentence most, {item.id} {q:.2f}]"
+                return [self.engine._finding(self.note, item, self.sents[k], "present", item.topic, made_by="model", why=why)]
+        return []
 
     def rescuing(self, items: list["Item"], crisis_ids: tuple[str, ...]) -> list[Finding]:
         out = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from notesplugin.checklists.engine import Engine
 from notesplugin.learned.corpus import as_note, load_set
 from notesplugin.learned.model import FORMAT, dump, logit as _logit
-from notesplugin.learned.features import clusters_fingerprint, tokens, topic_features
+from notesplugin.learned.features import clusters_fingerprint, note_terms, tokens, topic_features
 from notesplugin.learned.reader import actor_allows, note_features
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,6 +326,77 @@ def vetoes(engine: Engine, rows, oof, named_sets, th: dict[str, float]) -> dict[
     return out
 
 
+# The crisis note head: one logistic over the whole note's words and word pairs (note_terms,
+# each 1/sqrt(how many)), since a note that answers a crisis says so all over it. Its C and its two
+# thresholds are chosen on out-of-fold scores (the same set folds): `adds`, the highest within a
+# point of the best note F1; `veto`, the highest that keeps NOTE_KEEP of the crisis notes.
+NOTE_CS = (2.0, 8.0, 32.0)
+NOTE_ADDS = tuple(x / 100 for x in range(30, 96, 5))
+NOTE_VETOES = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
+NOTE_KEEP = 0.995
+NOTE_SPAN = 0.99  # the head judges notes between the 1% and 99% quantiles of its training notes' length (note_terms)
+
+
+def note_head(named_sets, log=print) -> dict:
+    """Whether a note is a crisis note, from the whole note (README: the crisis note head)."""
+    import math
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+    names = [n for n, _ in named_sets]
+    notes = [(name, row) for name, rows in named_sets for row in rows]
+    terms = [note_terms(row["text"]) for _, row in notes]
+    y = [int(bool(row["crisis"])) for _, row in notes]
+
+    def fit(idx, c):
+        counts = Counter(t for i in idx for t in terms[i])
+        vocab = sorted(t for t, n in counts.items() if n >= MIN_COUNT)
+        at = {t: j for j, t in enumerate(vocab)}
+        ind, val, ptr = [], [], [0]
+        for i in idx:
+            got = [at[t] for t in terms[i] if t in at]
+            ind += got
+            val += [1 / math.sqrt(len(terms[i]))] * len(got)
+            ptr.append(len(ind))
+        m = LogisticRegression(C=c, solver="liblinear", random_state=SEED, max_iter=1000, class_weight=CLASS_WEIGHT)
+        m.fit(csr_matrix((val, ind, ptr), shape=(len(idx), len(vocab))), [y[i] for i in idx])
+        return float(m.intercept_[0]), dict(zip(vocab, (float(w) for w in m.coef_[0])))
+
+    def prob(head, i):
+        b, w = head
+        z = b + sum(w.get(t, 0.0) for t in terms[i]) / math.sqrt(len(terms[i])) if terms[i] else b
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def f1(ps, t):
+        tp = sum(p >= t and g for p, g in zip(ps, y))
+        fp = sum(p >= t and not g for p, g in zip(ps, y))
+        return 2 * tp / (2 * tp + fp + (sum(y) - tp)) if tp else 0.0
+
+    best = None
+    for c in NOTE_CS:
+        oof = [0.0] * len(notes)
+        for g in range(FOLDS):
+            out = set(names[g::FOLDS])
+            head = fit([i for i, (n, _) in enumerate(notes) if n not in out], c)
+            for i, (n, _) in enumerate(notes):
+                if n in out:
+                    oof[i] = prob(head, i)
+        top = max(f1(oof, t) for t in NOTE_ADDS)
+        log(f"  crisis note head C={c}: out-of-fold note F1 {top:.4f}")
+        if best is None or round(top, 6) > round(best[0], 6):
+            best = (top, c, oof)
+    top, c, oof = best
+    adds = max(t for t in NOTE_ADDS if f1(oof, t) >= top - 0.01)
+    crisis = [p for p, g in zip(oof, y) if g]
+    veto = max([t for t in NOTE_VETOES if sum(p >= t for p in crisis) >= NOTE_KEEP * len(crisis)] or [0.0])
+    log(f"  crisis note head: C {c}, adds {adds}, veto {veto}")
+    b, w = fit(list(range(len(notes))), c)
+    lengths = sorted(len(t) for t in terms)
+    return {"C": c, "adds": adds, "veto": veto, "bias": round(b, 4),
+            "min_terms": lengths[int((1 - NOTE_SPAN) * (len(lengths) - 1))],
+            "max_terms": lengths[int(NOTE_SPAN * (len(lengths) - 1))],
+            "weights": {t: round(x, 4) for t, x in sorted(w.items()) if abs(x) >= PRUNE}}
+
+
 def build(man: dict, log=print, rule: str = "near-best") -> dict:
     engine = Engine(model=False)
     named = sets(man["train"])
@@ -385,6 +456,7 @@ def build(man: dict, log=print, rule: str = "near-best") -> dict:
         "topics": tnames,
         "topic_bias": [round(float(tm[t][0]), 4) for t in tnames],
         "topic_weights": dict(sorted(tweights.items())),
+        "crisis_note": note_head(named, log),
     }
 
 
