@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = json.loads((ROOT / "notesplugin" / "data" / "model.json").read_text(encoding="utf-8"))
 
 
-def engine_with(head: dict, sentence_heads: bool = True) -> Engine:
+def engine_with(head: dict, sentence_heads: bool = True, rules: bool = False) -> Engine:
     """The shipped model with a stated note head; rules off, so only the model finds a crisis.
     sentence_heads=False: no crisis sentence reading ever reaches its threshold alone."""
     data = dict(SHIPPED, crisis_note={"bias": 0.0, "veto": 0.1, "adds": 0.7, "min_terms": 5, "max_terms": 400, "weights": {}, **head})
     if not sentence_heads:
         data["thresholds"] = {k: (1.0 if k.startswith("C") else v) for k, v in data["thresholds"].items()}
-    return Engine(model=Reader(Model.from_dict(data)), cues=False)
+    return Engine(model=Reader(Model.from_dict(data)), cues=rules)
 
 
 def crisis(engine: Engine, text: str) -> list:
@@ -76,3 +76,36 @@ def test_note_terms_are_words_and_pairs_once():
 def test_a_bad_note_head_is_refused(head):
     with pytest.raises(ModelError):
         Model.from_dict(dict(SHIPPED, crisis_note=head))
+
+
+def test_an_item_the_checklist_keeps_from_the_note_veto_keeps_its_rule_finding():
+    # note_veto = false in an item's checklist entry: a rule's finding of it stands whatever the note head
+    # reads; an item without it (C3 here, C1 as shipped) goes with the note
+    from dataclasses import replace
+
+    from notesplugin.checklists import load
+    lists = load()
+    lists.items = [replace(i, note_veto=False) if i.id == "C1" else i for i in lists.items]
+    data = dict(SHIPPED, crisis_note={"bias": -10.0, "veto": 0.1, "adds": 0.7, "min_terms": 5, "max_terms": 400,
+                                      "weights": {}})
+    kept = Engine(lists, model=Reader(Model.from_dict(data)))
+    plan = "Client endorses SI with a plan to overdose on her stored pills tonight."
+    both = plan + " Client disclosed her partner hit her last night and she is afraid to go home tonight."
+    assert [f.item for f in crisis(kept, both)] == ["C1"]
+    assert not crisis(engine_with({"bias": -10.0}, rules=True), both)  # as shipped: the note goes whole
+
+
+def test_a_sentence_read_as_the_writers_own_statement_is_no_act():
+    # R7 (act = false: what the writer records about themself) reads like an act to the act head
+    # ("I ... so I stuck to ..."); where an item that is no act reads the sentence, the act head adds nothing
+    def acts(r7_threshold):
+        data = json.loads(json.dumps(SHIPPED))
+        data["thresholds"].update({"act": 0.0, "R7": r7_threshold})
+        data["act"]["floor"] = -100.0
+        engine = Engine(model=Reader(Model.from_dict(data)), cues=False)
+        note = Note(note_id="n", file="t", date="2026-03-02", clinician="Dana Whitfield, LPC", text=(
+            "Client cried about her mother's death. I'm not a bereavement person and I hadn't a clue what to say, "
+            "so I stuck to the things I could sort."))
+        return {f.item for f in engine.check(note) if f.made_by == "model" and "an act" in f.reason}
+    assert acts(1.0)  # R7 unread: the act head makes it the act item it reads most like
+    assert not acts(0.0)

@@ -19,7 +19,7 @@ ITEM_ID = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d+[a-z]?$")
 CONTEXT_KINDS = {"negated", "historical", "hypothetical", "other_experiencer"}
 ITEM_KEYS = {"id", "name", "what", "why", "reason", "actor", "needs_emotion", "negatable", "cues", "unless",
              "unless_near", "also", "also_window", "context", "max_age_days", "flag", "ok", "topic", "quoted",
-             "exempt_in_crisis", "signals_consultation", "model_veto", "learn_confirmed",
+             "exempt_in_crisis", "signals_consultation", "model_veto", "note_veto", "learn_confirmed",
              "subject_is_experiencer", "act"}
 FILE_KEYS = {"checklist", "version", "item", "extend"}
 EXTEND_KEYS = {"id", "cues", "unless", "unless_near", "also", "flag", "ok"}
@@ -44,6 +44,7 @@ class Item:
     exempt_in_crisis: bool = True  # False: counts even in a crisis note (R7, a training gap)
     signals_consultation: bool = False  # True: a gap holding it needs fewer sessions ([gaps] sessions_with_r7)
     model_veto: bool = True  # False: a very low model score never drops this item's rule finding
+    note_veto: bool = True  # False: the crisis note head reading a note as no crisis never drops this item's rule finding
     learn_confirmed: bool = True  # False: a practice's `ok` does not move this item in its model; `not`/`missed` do
     # True: a rule's hit whose nearest subject is someone who is never the client (lexicon
     # someone_else) is theirs ("His brother was hospitalized after a suicide attempt")
@@ -145,6 +146,7 @@ def _item(raw: dict, checklist: str, source: str, n: int, linear: bool = False) 
         quoted=bool(raw.get("quoted", False)), exempt_in_crisis=bool(raw.get("exempt_in_crisis", True)),
         signals_consultation=bool(raw.get("signals_consultation", False)),
         model_veto=bool(raw.get("model_veto", True)),
+        note_veto=bool(raw.get("note_veto", True)),
         learn_confirmed=bool(raw.get("learn_confirmed", True)),
         subject_is_experiencer=bool(raw.get("subject_is_experiencer", False)),
         act=bool(raw.get("act", False)),

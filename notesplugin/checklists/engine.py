@@ -520,6 +520,7 @@ class Engine:
         self.rescuing = self.checklists.by_checklist("rescuing")
         self.crisis = self.checklists.by_checklist("crisis")
         self.never_vetoed = frozenset(i.id for i in self.checklists.items if not i.model_veto)
+        self.never_note_vetoed = frozenset(i.id for i in self.checklists.items if not i.note_veto)
         self._actor_cache: dict[str, tuple[_Actors, _Actors, None]] = {}
         self._people: dict[tuple[str, str], tuple[_Actors, _Actors, None]] = {}
         self._topic_memo: dict[tuple[str, bool], dict[str, float]] = {}

@@ -289,7 +289,8 @@ class NoteReading:
         if p is None:
             return found
         if p < head["veto"]:
-            return []
+            # but an item whose checklist entry says `note_veto = false` keeps a rule's finding of it
+            return [f for f in found if f.item in self.engine.never_note_vetoed and f.made_by != "model"]
         if found or p < head["adds"]:
             return found
         ranked = sorted(((self.prob(k, i.id), i.id, k, i) for k in range(len(self.sents)) for i in items
@@ -339,9 +340,14 @@ class NoteReading:
             return []
         t = self.model.thresholds.get("act", 1.0)
         cand = [i for i in items if i.act and i.id in act["items"] and i.id in self.model.column]
+        # Items that are no act (R7: what the writer records about themself): a sentence one of
+        # them reads as is that statement, however much its "I ... so I ..." reads like an act.
+        said = [i for i in items if not i.act and i.id in self.model.column]
         out = []
         for k, p in enumerate(self.p):
             if p[col] < t or not cand or any(self.prob(k, i.id) >= self.model.thresholds.get(i.id, 1.0) for i in cand):
+                continue
+            if any(self.prob(k, i.id) >= self.model.thresholds.get(i.id, 1.0) for i in said):
                 continue
             item = max(cand, key=lambda i: (self.margin(k, i.id), i.id))
             if self.margin(k, item.id) >= act["floor"] and self._stands(item, k, crisis_ids, p[col]):
