@@ -291,6 +291,12 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
                        f"than {-a['floor']:.1f} log-odds below its threshold. Of two of them on one sentence, one more "
                        f"than {a['gap']:.1f} below the other is dropped unless the rules found it too "
                        f"(one act per sentence).")
+        if learned["note_head"] and item.checklist == "crisis":
+            h = learned["note_head"]
+            click.echo(f"Crisis note head (the whole note, notes of {h['min_terms']}-{h['max_terms']} words and word "
+                       f"pairs): under p {h['veto']:.2f} the note keeps no crisis finding"
+                       f"{'' if item.note_veto else ' but a rule finding of this item (note_veto = false)'}; from "
+                       f"{h['adds']:.2f} up a note with none gets the sentence the crisis heads read likeliest.")
         click.echo("Words and facts that weigh most:")
         click.echo("  for:     " + ", ".join(learned["for"]))
         click.echo("  against: " + ", ".join(learned["against"]))

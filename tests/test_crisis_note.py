@@ -109,3 +109,13 @@ def test_a_sentence_read_as_the_writers_own_statement_is_no_act():
         return {f.item for f in engine.check(note) if f.made_by == "model" and "an act" in f.reason}
     assert acts(1.0)  # R7 unread: the act head makes it the act item it reads most like
     assert not acts(0.0)
+
+
+def test_explain_names_the_note_head_for_crisis_items_only():
+    from click.testing import CliRunner
+
+    from notesplugin.cli import main
+    head = SHIPPED["crisis_note"]
+    out = CliRunner().invoke(main, ["explain", "C3"]).output
+    assert "Crisis note head" in out and f"under p {head['veto']:.2f}" in out and f"{head['adds']:.2f} up" in out, out
+    assert "Crisis note head" not in CliRunner().invoke(main, ["explain", "R3"]).output

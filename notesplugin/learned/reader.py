@@ -444,7 +444,9 @@ def model_summary(item_id: str, n: int = 10) -> dict | None:
     i = m.labels.index(item_id)
     ws = sorted(((w, f) for f, row in m.weights.items() for j, w in row if j == i and f != "bias"), key=lambda x: (-x[0], x[1]))
     act = m.act if m.act and item_id in m.act["items"] and m.act["floor"] is not None else None
+    head = m.crisis_note
     return {"threshold": m.thresholds.get(item_id, 1.0), "veto": (m.vetoes or {}).get(item_id, 0.0),
+            "note_head": {k: head[k] for k in ("veto", "adds", "min_terms", "max_terms")} if head else None,
             "act": {"threshold": m.thresholds.get("act", 1.0), "floor": act["floor"], "gap": act["gap"],
                     "items": act["items"]} if act else None,
             "notes": m.meta.get("notes", 0),
