@@ -177,8 +177,8 @@ class Model:
         head = self.crisis_note
         if not head or not head["min_terms"] <= len(terms) <= head["max_terms"]:
             return None
-        get = head["weights"].get
-        z = head["bias"] + sum(get(t, 0.0) for t in terms) / math.sqrt(len(terms))
+        # map/filter keep the adding in C; a missing term is None and dropped (no weight is 0: pruned)
+        z = head["bias"] + sum(filter(None, map(head["weights"].get, terms))) / math.sqrt(len(terms))
         return self.squash((z,))[0]
 
     def note_crisis_why(self, terms: Sequence[str], n: int = 4) -> list[str]:
