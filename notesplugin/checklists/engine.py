@@ -327,7 +327,7 @@ def _weekday_votes(text: str, dates: list, note_date: date) -> list[bool]:
         day = _DAY_BEFORE.search(text, max(0, m.start() - 24), m.start())
         if day is None:
             continue
-        want = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(day.group(1)[:3].lower())
+        want = [d[:3] for d in _DAYS].index(day.group(1)[:3].lower())
         a, b = int(m[1]), int(m[2])
         year = str(full_year(int(m[3]))) if m[3] else None
         fits = [_named_date(d, mo, year, note_date) for mo, d in ((a, b), (b, a)) if 1 <= mo <= 12]
@@ -715,7 +715,7 @@ class Engine:
         crisis = self._crisis(note, sents, opened, ndate) if self.cues else []
         learned = self.model.read(self, note, sents, ndate, shown) if self.model else None
         if learned:
-            crisis = learned.merge(crisis, [f for f in learned.crisis(self.crisis) if not self._near_other(f, sents)])
+            crisis = learned.merge(crisis, learned.crisis(self.crisis))
             crisis = learned.whole_note(crisis, self.crisis)
         crisis_ids = tuple(sorted({f.item for f in crisis}))
         rescuing = self._rescuing(note, sents, opened, crisis_ids, shown) if self.cues else []
@@ -820,14 +820,6 @@ class Engine:
     def _near(item: Item, sents: list[_Sent], k: int) -> bool:
         """One of the item's `unless_near` patterns in sentence k or the one before or after it."""
         return any(u.search(x.text) for x in sents[max(0, k - 1):k + 2] for u in item.unless_near)
-
-    def _near_other(self, f: Finding, sents: list[_Sent]) -> bool:
-        """`unless_near` for a model's crisis reading, as `unless` binds it in the reader."""
-        item = self.checklists.get(f.item)
-        if not item or not item.unless_near:
-            return False
-        k = next((j for j, s in enumerate(sents) if s.start == f.start), None)
-        return k is not None and self._near(item, sents, k)
 
     def _then_was_past(self, item: Item, sentence: str, before: str, ndate: date | None) -> bool:
         """A sentence with no time of its own that points back ("at that time") takes the time

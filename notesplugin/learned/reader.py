@@ -264,14 +264,15 @@ class NoteReading:
         return out
 
     def _crisis_stands(self, item: "Item", k: int) -> bool:
-        """The rules' logic over a crisis reading of sentence k: recency, the item's exceptions, ConText."""
+        """The rules' logic over a crisis reading of sentence k: recency, the item's exceptions (in the
+        sentence, and `unless_near` beside it), ConText."""
         from notesplugin.checklists import engine as E
         s = self.sents[k]
         age = self.engine.age_days(s.text, self.ndate)
         if item.max_age_days is not None and age is not None and age > item.max_age_days \
                 and not E.still_current(age, s.text):
             return False  # recency is logic: an attempt in 2019 is history, whatever the words
-        if self.engine.unless(item, s.text):
+        if self.engine.unless(item, s.text) or (item.unless_near and self.engine._near(item, self.sents, k)):
             return False
         return not (item.context and self._words_modified(item, k))
 
@@ -298,7 +299,7 @@ class NoteReading:
         for q, _, k, item in ranked[:NOTE_TRIES]:
             if q < NOTE_LEAST:
                 break
-            if self._crisis_stands(item, k) and not (item.unless_near and self.engine._near(item, self.sents, k)):
+            if self._crisis_stands(item, k):
                 top = ", ".join(self.model.note_crisis_why(terms))
                 why = f" [model: the whole note reads as a crisis note {p:.2f} ({top}); this sentence most, {item.id} {q:.2f}]"
                 return [self.engine._finding(self.note, item, self.sents[k], "present", item.topic, made_by="model", why=why)]
