@@ -26,6 +26,13 @@ def printable(text: str) -> str:
     return _CONTROLS.sub(_visible, str(text))
 
 
+def path_text(path) -> str:
+    """A file path as text that can be written anywhere (JSON, SQLite, a workbook): bytes of a
+    name that are not UTF-8 (kept by Python as surrogate escapes) are shown as \\xNN instead."""
+    import os
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
 def without_controls(text: str) -> str:
     """Control characters dropped (line breaks become spaces): for names inside a letter."""
     return " ".join(_CONTROLS.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "", str(text)).split())

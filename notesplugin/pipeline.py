@@ -20,7 +20,7 @@ from notesplugin import __version__, readers
 from notesplugin.checklists import load as load_checklists
 from notesplugin.checklists.engine import Engine
 from notesplugin.config import Config
-from notesplugin.escape import printable
+from notesplugin.escape import path_text, printable
 from notesplugin.fileio import ensure_dir, write_text_atomic
 from notesplugin.model import Finding, InputError, Note, OutputError
 from notesplugin.pool import Killed, Runner
@@ -164,7 +164,7 @@ def _engine(config: Config) -> Engine:
 
 def process_file(path: Path, dest: Path, config: Config, comment_date: datetime | None = None) -> FileResult:
     """Read, check and annotate one file; every failure is caught here so the batch goes on."""
-    res = FileResult(path=str(path))
+    res = FileResult(path=path_text(path))
     with _file_boundary(res, path):
         source = _read(res, path, config)
         engine = _engine(config)
@@ -189,6 +189,8 @@ def _file_boundary(res: FileResult, path: Path):
                                     "please report this with the file type and size (not its content)")
     if not res.ok:
         res.notes, res.findings, res.skipped = [], [], 0
+        res.error = path_text(res.error)  # a name's non-UTF-8 bytes would stop run.json being written
+    res.warnings = [path_text(w) for w in res.warnings]
 
 
 def _read(res: FileResult, path: Path, config: Config):
@@ -206,7 +208,7 @@ def _annotate(res: FileResult, path: Path, source, dest: Path, config: Config, c
     except OSError as exc:  # a full disk or a folder made read-only mid-run: this file's one line
         raise InputError(f"{path.name}: cannot write the annotated copy ({exc.strerror or type(exc).__name__}); "
                          "free space or fix the output folder's permissions and scan it again") from None
-    res.output = str(dest)
+    res.output = path_text(dest)
 
 
 def _within_limit(notes: list[Note], path: Path, config: Config, warnings: list[str]) -> list[Note]:
@@ -277,7 +279,7 @@ class _Split:
 
 def _split_read(args: tuple, runner: Runner, alone: bool) -> _Split:
     path, _dest, config, _date = args
-    split = _Split(FileResult(path=str(path)), args)
+    split = _Split(FileResult(path=path_text(path)), args)
     with _file_boundary(split.res, path):
         split.source = _read(split.res, path, config)
         notes = split.res.notes
@@ -325,7 +327,7 @@ def _batch_results(batch: list[tuple], task, runner: Runner) -> list[FileResult]
         try:
             out.append(runner.alone(_process_star, args))
         except Killed:
-            out.append(FileResult(path=str(args[0]), ok=False, error=_killed(Path(args[0]), "reading")))
+            out.append(FileResult(path=path_text(args[0]), ok=False, error=_killed(Path(args[0]), "reading")))
     return out
 
 

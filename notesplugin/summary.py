@@ -156,12 +156,11 @@ def _by_week(ws, hits: list[_Hit], since: date | None, scope: str) -> None:
         first, last = min(weeks), max(weeks)
         if (last - first).days // 7 >= MAX_WEEKS:
             first = last - timedelta(weeks=MAX_WEEKS - 1)
-        wk = first
-        while wk <= last:  # every week, empty ones too, so the chart's time axis is even
+        for k in range((last - first).days // 7 + 1):  # every week, empty ones too: an even time axis
+            wk = first + timedelta(weeks=k)  # (counted, not stepped: no step past the last date there is)
             w = weeks.get(wk, {})
             _row(ws, [wk, len(w.get("flagged", ())), len(w.get("exempt", ())), len(w.get("crisis", ()))])
             ws.cell(ws.max_row, 1).number_format = "yyyy-mm-dd"
-            wk += timedelta(weeks=1)
         n = ws.max_row
         chart = BarChart()
         chart.type = "col"

@@ -27,3 +27,14 @@ def test_a_day_first_practice_reads_its_export_dates_day_first(tmp_path):
 def test_a_wrong_dates_value_is_one_line_with_the_fix(tmp_path):
     with pytest.raises(ConfigError, match=r"'practice.dates' must be \"month-first\" .* or \"day-first\""):
         _config(tmp_path, "dd/mm")
+
+
+@pytest.mark.parametrize("raw", ["9999-12-31", "0001-01-01", "12/31/9999", "1 January 1066"])
+def test_a_placeholder_year_is_no_date_and_is_kept_as_written(tmp_path, raw):
+    # EHRs write 9999-12-31 or 0001-01-01 for "no date"; as a date it broke the weekly summary.
+    export = tmp_path / "notes.csv"
+    export.write_text(f'Date,Clinician,Client,Note\n"{raw}",Dana W,A.,Cl tearful.\n2026-03-02,Dana W,A.,Cl calm.\n',
+                      encoding="utf-8")
+    placeholder, real = read_csv(export, load_config(None)).notes
+    assert placeholder.date is None and placeholder.fields["date"] == raw
+    assert real.date == "2026-03-02"

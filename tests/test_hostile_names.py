@@ -185,3 +185,28 @@ def test_a_letter_whose_docx_fails_leaves_no_half_pair(tmp_path, monkeypatch):
     notes, findings = gap_notes(["Ann Able"])
     res = after_scan(notes, findings, Config(), tmp_path / "out", ledger_path=tmp_path / "l.db")
     assert len(res.letter_errors) == 1 and not list((tmp_path / "out" / "letters").iterdir())
+
+
+def test_a_file_name_that_is_not_utf8_is_scanned_and_named_in_every_output(tmp_path):
+    # Linux keeps a name's bytes; Python hands undecodable ones over as surrogates, which
+    # run.json, the ledger and the summary cannot encode: the run used to end in a traceback.
+    import os
+    folder = tmp_path / "in"
+    folder.mkdir()
+    try:
+        raw = os.path.join(os.fsencode(folder), b"week\xff.csv")
+        with open(raw, "wb") as f:
+            f.write(("Date,Clinician,Client,Note\n2026-03-02,Dana W,A.,\"" + FLAG + "\"\n").encode())
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (folder / "bad\xfe.xlsx".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(b"")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["scan", str(folder), "--out", str(out), "--ledger", str(tmp_path / "l.sqlite3")])
+    assert res.exit_code == 3, res.output  # one file failed, the batch went on
+    assert "Traceback" not in res.output and "bad\\xfe.xlsx: the file is empty" in res.output
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["files"][str(folder / "week\\xff.csv")] == "ok"
+    assert (out / "summary.xlsx").exists()
+    assert os.path.exists(os.path.join(os.fsencode(out), b"week\xff.annotated.csv"))
+    found = [json.loads(line) for line in (out / "findings.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert found and {f["file"] for f in found} == {str(folder / "week\\xff.csv")}

@@ -126,3 +126,14 @@ def test_no_note_text_no_client_names_and_private_file(tmp_path):
         assert secret not in text
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_a_date_in_the_last_week_there_is_does_not_stop_the_summary(tmp_path):
+    # A ledger written before placeholder dates were refused may hold 9999-12-31; the By week
+    # sheet used to step one week past it and fail (OverflowError), losing summary.xlsx.
+    last = note("z", date(9999, 12, 31))
+    res = ScanResult("run1", tmp_path, [FileResult("in/z.csv", "csv", notes=[last], findings=[finding(last)],
+                                                   output=str(tmp_path / "z.annotated.csv"))])
+    ws = build_workbook(res, Config())["By week"]
+    weeks = [day(r[0]) for r in rows(ws)[1:] if hasattr(r[0], "year")]
+    assert weeks == [date(9999, 12, 27)]

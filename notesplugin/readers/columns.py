@@ -163,7 +163,13 @@ def no_note_column(name: str, seen: list[str]) -> InputError:
 def parse_date(value: Any, day_first: bool = False) -> str | None:
     """Excel dates/datetimes, serial numbers and ISO, US or day-first strings -> yyyy-mm-dd.
     "14/03/2026" can only be day-first; "03/04/2026" is read in the practice's order
-    (`[practice] dates`, month-first unless it says "day-first")."""
+    (`[practice] dates`, month-first unless it says "day-first"). A year outside 1900-2199
+    ("9999-12-31", "0001-01-01": an EHR's placeholder for no date) is no date."""
+    got = _parse_date(value, day_first)
+    return got if got is None or "1900" <= got[:4] <= "2199" else None
+
+
+def _parse_date(value: Any, day_first: bool = False) -> str | None:
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -188,7 +194,7 @@ def parse_date(value: Any, day_first: bool = False) -> str | None:
     except ValueError:
         return None
     if _SERIAL.match(s):
-        return parse_date(float(s))
+        return _parse_date(float(s))
     s2 = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s)
     for fmt in _DATE_WORDS:
         try:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
+from notesplugin.escape import path_text
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
@@ -168,7 +169,7 @@ def read_csv(path: Path, config: Config) -> ReadResult:
             if layout is None:
                 raise no_note_column(path.name, seen_columns(first))
             source = CsvSource(path, size, encoding, errors, bom, delim, layout.header_row)
-            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=None, day_first=config.day_first)
+            reader = RowReader(layout, file=path_text(path), stem=path_text(path.stem), sheet=None, day_first=config.day_first)
             notes: list[Note] = []
             ends, fields = source.ends, source.fields
             try:

@@ -25,6 +25,7 @@ from pathlib import Path
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 
+from notesplugin.escape import path_text
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult, Segment
 from notesplugin.sources import DocxSource
@@ -265,7 +266,7 @@ def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str], 
         pos += len(text)
     values, fields, date = header_values(draft.header.pairs if draft.header else [], roles, day_first)
     return Note(
-        note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="\n".join(parts),
+        note_id=values.get("note_id") or f"{path_text(path.stem)}#{position}", file=path_text(path), text="\n".join(parts),
         segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
         date=date, fields=fields, position=position,
     )
@@ -442,7 +443,7 @@ def _unattributed(notes: list[Note], path: Path) -> list[str]:
     for note in notes:
         missing = [k for k in ("client", "clinician", "date") if not getattr(note, k)]
         if missing:
-            named = "" if note.note_id == f"{path.stem}#{note.position}" else f" ({note.note_id})"
+            named = "" if note.note_id == f"{path_text(path.stem)}#{note.position}" else f" ({note.note_id})"
             out.append(f"{path.name}: note {note.position}{named} has no {', '.join(missing)}; "
                        "check its header lines")
     if len(out) > 5:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from notesplugin.escape import path_text
 from notesplugin import safety
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, PdfSource, ReadResult, Segment
@@ -242,6 +243,6 @@ def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge:
         pos += len(line.text)
         prev = line
     values, fields, date = header_values(pairs, roles, day_first)
-    return Note(note_id=values.get("note_id") or f"{path.stem}#{position}", file=str(path), text="".join(parts),
+    return Note(note_id=values.get("note_id") or f"{path_text(path.stem)}#{position}", file=path_text(path), text="".join(parts),
                 segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
                 date=date, fields=fields, position=position)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
+from notesplugin.escape import path_text
 from notesplugin.config import Config
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
@@ -78,7 +79,7 @@ def _read(path: Path, config: Config) -> ReadResult:
                 first_rows = first_rows or head
                 continue
             before = len(notes)
-            reader = RowReader(layout, file=str(path), stem=path.stem, sheet=ws.title, day_first=config.day_first)
+            reader = RowReader(layout, file=path_text(path), stem=path_text(path.stem), sheet=ws.title, day_first=config.day_first)
             number = layout.header_row
             for row in head[layout.header_row:]:
                 number += 1
