@@ -7,6 +7,7 @@ refused by openpyxl and python-docx), Markdown or HTML, or 300 characters.
 """
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
@@ -29,7 +30,6 @@ def printable(text: str) -> str:
 def path_text(path) -> str:
     """A file path as text that can be written anywhere (JSON, SQLite, a workbook): bytes of a
     name that are not UTF-8 (kept by Python as surrogate escapes) are shown as \\xNN instead."""
-    import os
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 

@@ -685,3 +685,14 @@ def test_every_bad_case_at_once(tmp_path):
         assert run["files"][str(src / name)] == "ok", name
         assert Path(run["outputs"][str(src / name)]).exists()
     assert digests() == before
+
+
+def test_a_sheet_whose_xml_is_broken_is_one_line_with_the_fix(tmp_path):
+    # Read-only openpyxl parses a sheet as its rows are read, after the workbook opened fine:
+    # the ParseError used to be reported as an internal error with no fix.
+    good = make_xlsx(tmp_path / "good.xlsx")
+    with zipfile.ZipFile(good) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    bad = rezip(good, tmp_path / "bad.xlsx", {"xl/worksheets/sheet1.xml": sheet[: len(sheet) // 2]})
+    with pytest.raises(InputError, match=r"^bad\.xlsx: not a usable workbook \(ParseError in a sheet\); open it in Excel"):
+        readers.read(bad, Config())

@@ -242,6 +242,26 @@ def test_javascript_is_not_run_and_not_copied(tmp_path):
     assert _page_texts(tmp_path / "js_note.annotated.pdf")[:1] == _page_texts(SINGLE)
 
 
+@pytest.mark.parametrize("where", ["open action", "page action"])
+def test_javascript_only_in_an_action_is_found_and_left_out(tmp_path, where):
+    # pdfium counts only a document's named scripts: a script run when the file opens, or
+    # when a page does, used to be copied into the annotated PDF, and the scan said nothing.
+    w = PdfWriter(clone_from=SINGLE)
+    action = w._add_object(DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                             NameObject("/JS"): TextStringObject("app.alert('opened');")}))
+    if where == "open action":
+        w._root_object[NameObject("/OpenAction")] = action
+    else:
+        w.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): action})
+    src = tmp_path / "act.pdf"
+    w.write(src)
+    res = process_file(src, tmp_path / "act.annotated.pdf", Config())
+    assert res.ok and any("JavaScript" in x for x in res.warnings)
+    data = (tmp_path / "act.annotated.pdf").read_bytes()
+    assert b"app.alert" not in data and b"/JavaScript" not in data
+    assert _page_texts(tmp_path / "act.annotated.pdf")[:1] == _page_texts(SINGLE)
+
+
 def _bad_pdfs(folder: Path) -> dict[str, str]:
     """{file name: the fix its error must name}"""
     from reportlab.pdfgen import canvas

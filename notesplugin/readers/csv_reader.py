@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from notesplugin.escape import path_text
 from notesplugin.config import Config
+from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
     SCAN_ROWS, Layout, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,

@@ -25,8 +25,8 @@ from pathlib import Path
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 
-from notesplugin.escape import path_text
 from notesplugin.config import Config
+from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, ReadResult, Segment
 from notesplugin.sources import DocxSource
 from notesplugin.readers.columns import parse_date  # one date parser for every reader

@@ -18,9 +18,9 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from notesplugin.escape import path_text
 from notesplugin import safety
 from notesplugin.config import Config
+from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, PdfSource, ReadResult, Segment
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_reader import ROLES, header_values, norm_label, role_lookup

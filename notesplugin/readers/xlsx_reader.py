@@ -8,8 +8,8 @@ from pathlib import Path
 
 import openpyxl
 
-from notesplugin.escape import path_text
 from notesplugin.config import Config
+from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
     SCAN_ROWS, Formula, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
@@ -97,6 +97,9 @@ def _read(path: Path, config: Config) -> ReadResult:
             found = True
             header_rows[ws.title] = layout.header_row
             skipped += reader.skipped
+    except (SyntaxError, zipfile.BadZipFile) as exc:  # read-only: a sheet's XML is parsed as its rows are read
+        raise InputError(f"{path.name}: not a usable workbook ({type(exc).__name__} in a sheet); "
+                         f"open it in Excel and save it again as .xlsx") from None
     finally:
         wb.close()
     if not found and not_notes:

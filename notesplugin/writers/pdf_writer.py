@@ -22,6 +22,7 @@ from pypdf.generic import (
     NumberObject, TextStringObject,
 )
 
+from notesplugin.escape import path_text
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note, PdfSource
 from notesplugin.writers.comments import comment_text
@@ -106,22 +107,79 @@ def _annotate(writer: PdfWriter, page_index: int, boxes: list, f: Finding) -> No
     annots.append(popup_ref)
 
 
-def _strip_javascript(reader: PdfReader) -> None:
-    """Drop document, page and annotation actions and the document's named scripts, before copying."""
-    root = reader.trailer["/Root"]
+def _strip_javascript(writer: PdfWriter) -> None:
+    """Drop document, page and annotation actions and the document's named scripts from the copy,
+    each script emptied first: the copy keeps every object, referenced or not."""
+    root = writer.root_object
+    _defuse(root.get("/OpenAction"))
+    _defuse_each(root.get("/AA"))
     for key in _JS_KEYS:
         root.pop(key, None)
     names = root.get("/Names")
     if names is not None:
+        _defuse_tree(names.get_object().get("/JavaScript"))
         names.get_object().pop("/JavaScript", None)
-    for page in reader.pages:
+    for page in writer.pages:
+        _defuse_each(page.get("/AA"))
         page.pop("/AA", None)
         for annot in page.get("/Annots") or []:
             annot = annot.get_object()
+            _defuse_each(annot.get("/AA"))
             annot.pop("/AA", None)
             action = annot.get("/A")
             if action is not None and action.get_object().get("/S") == "/JavaScript":
+                _defuse(action)
                 annot.pop("/A")
+
+
+def _defuse(action, depth: int = 0) -> None:
+    """Empty a JavaScript action in place (and the actions chained after it with /Next)."""
+    a = action.get_object() if action is not None else None
+    if not isinstance(a, DictionaryObject) or depth > 32:
+        return
+    nxt = a.get("/Next")
+    for n in (nxt if isinstance(nxt, ArrayObject) else [nxt]):
+        _defuse(n, depth + 1)
+    if a.get("/S") == "/JavaScript" or "/JS" in a:
+        a.clear()
+
+
+def _defuse_each(actions) -> None:
+    """The actions of an additional-actions (/AA) dictionary."""
+    a = actions.get_object() if actions is not None else None
+    if isinstance(a, DictionaryObject):
+        for v in a.values():
+            _defuse(v)
+
+
+def _defuse_tree(node, depth: int = 0) -> None:
+    """The scripts of a name tree (/Names pairs, /Kids below)."""
+    n = node.get_object() if node is not None else None
+    if not isinstance(n, DictionaryObject) or depth > 32:
+        return
+    pairs = n.get("/Names") or []
+    for k in range(1, len(pairs), 2):
+        _defuse(pairs[k])
+    for kid in n.get("/Kids") or []:
+        _defuse_tree(kid, depth + 1)
+
+
+def _scripted(root, pages) -> bool:
+    """An action that runs JavaScript, or can (document, page and annotation /AA), anywhere the
+    copy would keep it: pdfium's count of a document's scripts sees only the named ones."""
+    def runs_js(action) -> bool:
+        a = action.get_object() if action is not None else None
+        return isinstance(a, DictionaryObject) and (a.get("/S") == "/JavaScript" or "/JS" in a)
+    if runs_js(root.get("/OpenAction")) or "/AA" in root:
+        return True
+    for page in pages:
+        if "/AA" in page:
+            return True
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if "/AA" in annot or runs_js(annot.get("/A")):
+                return True
+    return False
 
 
 def _xref_ok(data: bytes) -> bool:
@@ -156,18 +214,21 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
     if dest.exists() and dest.resolve() == src.resolve():
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
     data = src.read_bytes()
+    scripted = False  # JavaScript the reader's count of named scripts does not see (an open action)
     try:
-        if source.javascript or not _xref_ok(data):
-            reader = PdfReader(io.BytesIO(data))
-            if source.javascript:
-                _strip_javascript(reader)
-            writer = PdfWriter(clone_from=reader)
-        else:
+        writer = None
+        if not source.javascript and _xref_ok(data):
             writer = PdfWriter(io.BytesIO(data), incremental=True)
+            scripted = _scripted(writer.root_object, writer.pages)
+        if writer is None or scripted:
+            reader = PdfReader(io.BytesIO(data))
+            writer = PdfWriter(clone_from=reader)
+            if source.javascript or scripted:
+                _strip_javascript(writer)
     except (PdfReadError, ValueError, KeyError) as exc:
         raise InputError(f"{name}: the PDF cannot be copied for annotation ({type(exc).__name__}); "
                          "export the note again as a text PDF") from None
-    here = [n for n in notes if n.file == str(src)] or list(notes)
+    here = [n for n in notes if n.file == path_text(src)] or list(notes)
     by_id: dict[str, Note] = {}
     for n in here:
         by_id.setdefault(n.note_id, n)
@@ -187,7 +248,7 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
     with atomic_path(dest, file_mode) as tmp:
         with open(tmp, "wb") as fh:
             writer.write(fh)
-    warnings = []
+    warnings = [f"{name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy"] if scripted else []
     if missing:
         warnings.append(f"{name}: {missing} finding(s) could not be placed on a page and are only on the last page")
     return warnings
