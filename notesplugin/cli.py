@@ -172,7 +172,8 @@ class Progress:
 
     def __init__(self, total: int, *, enabled: bool = True, stream=None, clock=time.monotonic, delay: float = 1.0):
         self.stream = stream or sys.stderr
-        self.enabled = enabled and self.stream.isatty()
+        # no stderr at all under cron or a daemon started with it closed
+        self.enabled = enabled and self.stream is not None and self.stream.isatty()
         self.total, self.files, self.notes = total, 0, 0
         self.clock, self.start, self.delay = clock, clock(), delay
         self.drawn = False
@@ -386,5 +387,19 @@ def _register() -> None:
 
 _register()
 
+def entry() -> None:
+    """The console script: main, where the terminal itself fails (stdout redirected to a full disk,
+    a stream gone) said in one line. The scan's outputs are written before it prints."""
+    try:
+        main()
+    except OSError as exc:
+        try:
+            sys.stderr.write(f"notesplugin: cannot write to the terminal or the file it was sent to "
+                             f"({exc.strerror or type(exc).__name__}); the outputs on disk are complete\n")
+        except (OSError, AttributeError):
+            pass
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

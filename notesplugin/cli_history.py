@@ -20,6 +20,9 @@ LEDGER_HELP = "Ledger file, or a practice's postgresql:// URL (default: from con
 def ledger_option(ctx, param, value: str | None) -> str | None:
     """A URL carrying a password is refused: it would sit in the shell history and `ps`."""
     from .ledger_pg import PgConfigError, check_url, is_url
+    if value and "://" in value and not is_url(value):  # "mysql://..." would become folders named "mysql:"
+        raise click.BadParameter(f"'{printable(value.split('://')[0])}://' is not a ledger this program can use; "
+                                 "give a file path or a postgresql:// URL")
     if value and is_url(value):
         try:
             check_url(value)
@@ -41,7 +44,8 @@ def _since(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.ClickException(f"--since '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-05") from None
+        raise click.BadParameter(f"'{printable(value)}' is not a date; use YYYY-MM-DD, e.g. 2026-01-05",
+                                 param_hint="--since") from None
 
 
 def _ledger(cfg: Config, path: str | None) -> Ledger:

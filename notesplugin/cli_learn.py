@@ -79,7 +79,7 @@ def _learn(folder: Path, cfg, store) -> None:
             continue
         click.echo(printable(f"{Path(rep.path).name}: {counts_line(rep)}"))
         for line in rep.unparsed:
-            click.echo(printable(f"  not understood: {line}"))
+            click.echo(printable(f"  not understood: {_short(line)}"))
     for line in result.contradictions:
         click.echo(f"contradiction: {printable(line)}")
     for w in result.warnings:
@@ -116,3 +116,9 @@ def _status(st) -> None:
     click.echo("learn runs (undo one with --undo RUN):")
     for run, n in st.runs:
         click.echo(f"  {run}  {n} examples")
+
+
+def _short(line: str, most: int = 200) -> str:
+    """A correction echoed back, cut to one readable line (a pasted 100,000-character cell is not)."""
+    return line if len(line) <= most else f"{line[:most]}... ({len(line):,} characters)"
+

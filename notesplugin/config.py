@@ -121,9 +121,9 @@ def _rel(where: Path, value: Any, key: str) -> Path:
     return p if p.is_absolute() else (where.parent / p)
 
 
-def _int(where: Path, value: Any, key: str, lo: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-        raise ConfigError(f"{where}: '{key}' must be a whole number >= {lo}")
+def _int(where: Path, value: Any, key: str, lo: int = 1, hi: int = 10**9) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ConfigError(f"{where}: '{key}' must be a whole number from {lo} to {hi:,}")
     return value
 
 
@@ -189,11 +189,12 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         setattr(cfg, role, Person(str(t.get("name", "")), str(t.get("role", "")), str(t.get("email", ""))))
     g = _table(data, "gaps", {"sessions", "sessions_with_r7", "window_weeks"}, found)
     if "sessions" in g:
-        cfg.gap_sessions = _int(found, g["sessions"], "gaps.sessions")
+        cfg.gap_sessions = _int(found, g["sessions"], "gaps.sessions", hi=1000)
     if "sessions_with_r7" in g:
-        cfg.gap_sessions_with_r7 = _int(found, g["sessions_with_r7"], "gaps.sessions_with_r7")
+        cfg.gap_sessions_with_r7 = _int(found, g["sessions_with_r7"], "gaps.sessions_with_r7", hi=1000)
     if "window_weeks" in g:
-        cfg.gap_window_weeks = _int(found, g["window_weeks"], "gaps.window_weeks")
+        # a window past a lifetime is a typo, and beyond datetime's range it broke the letters mid-scan
+        cfg.gap_window_weeks = _int(found, g["window_weeks"], "gaps.window_weeks", hi=520)
     cols = _table(data, "columns", set(DEFAULT_COLUMNS) | {"text"}, found)
     for role, names in cols.items():
         if isinstance(names, str):

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from .fileio import ensure_dir
 from .ledger_db import DBError, PostgresDB, SQLiteDB, sql_for
@@ -210,6 +211,35 @@ def _key_path(db: Path) -> Path:
     return db.with_name(db.name + ".key")
 
 
+def _refuse_foreign(db: Path) -> None:
+    """A folder, or another program's file, given as the ledger is named as such: its missing key
+    file would otherwise advise deleting it "to start over"."""
+    fix = "point --ledger (or [ledger] path) at the practice's ledger or at a new file name"
+    if db.is_dir():
+        raise LedgerError(f"{db}: is a folder, not a ledger file; {fix}")
+    try:
+        with open(db, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise LedgerError(f"{db}: cannot read the ledger ({exc.strerror or type(exc).__name__}); check its permissions") from None
+    if not head:
+        return  # an empty file: a first scan's, or a file made to hold the ledger
+    if head != b"SQLite format 3\x00":
+        raise LedgerError(f"{db}: not a notesplugin ledger (not an SQLite database); {fix}")
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True, timeout=60)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return  # locked by another scan, or not readable here: the ledger's own opening says which
+    except sqlite3.DatabaseError:
+        raise LedgerError(f"{db}: a damaged SQLite file, not a readable ledger; restore it from a backup or {fix}") from None
+    if tables and not {"runs", "notes", "findings"} <= tables:
+        raise LedgerError(f"{db}: another program's SQLite database, not a notesplugin ledger; {fix}")
+
+
 def _load_or_create_key(db: Path, db_existed: bool, mode: int) -> bytes:
     kp = _key_path(db)
     if kp.exists():
@@ -301,6 +331,8 @@ class Ledger:
         existed = self.path.exists()
         if not existed and not create:
             raise LedgerError(f"{self.path}: no ledger here yet; run a scan first or pass the right --ledger")
+        if existed:
+            _refuse_foreign(self.path)
         try:
             ensure_dir(self.path.parent, dir_mode)
             if not existed:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 
@@ -33,6 +32,7 @@ from .escape import file_part, markdown_text, xml_text
 from .fileio import ensure_dir, write_atomic, write_text_atomic
 from .gaps import Gap, week_of
 from .model import Finding, Note
+from .sandbox import BoundedSandbox, TooSlow, render
 from .writers.opc import Package
 
 KINDS = ("consultation-request", "training-referral")
@@ -73,7 +73,7 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
     # Sandboxed: a practice template is data, never code (no dunder walks to os.popen).
     # Markdown, not HTML: no autoescape; values are Markdown-escaped in letter_context,
     # and DOCX text goes through python-docx, which escapes XML itself.
-    return SandboxedEnvironment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+    return BoundedSandbox(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
                                 autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
@@ -176,14 +176,25 @@ def render_letter(gap: Gap, config: Config, kind: str = "consultation-request", 
     if kind not in KINDS:
         raise LetterError(f"unknown letter kind '{kind}'; use one of: {', '.join(KINDS)}")
     name = f"{kind}.md.j2"
+    if config.templates_dir and not Path(config.templates_dir).is_dir():  # never the built-in one in silence
+        raise LetterError(f"{config.templates_dir}: templates folder not found; fix practice.templates in the config")
     env = make_environment(config)
+    fix = "fix the template or remove it to use the built-in one"
     try:
-        text = env.get_template(name).render(letter_context(gap, config, kind, **kw))
+        text = render(env.get_template(name), letter_context(gap, config, kind, **kw))
     except jinja2.TemplateNotFound as exc:
         need = "" if exc.name == name else f" (included by {name})"
         raise LetterError(f"letter template {exc.name} not found{need}; put it in the practice templates folder") from None
     except jinja2.TemplateError as exc:
         raise _template_error(name, exc) from None
+    except TooSlow as exc:
+        raise LetterError(f"letter template {name}: {exc} (a loop too large?); {fix}") from None
+    except RecursionError:
+        raise LetterError(f"letter template {name}: a macro or include calls itself without end; {fix}") from None
+    except MemoryError:
+        raise LetterError(f"letter template {name}: too large to render; {fix}") from None
+    except UnicodeDecodeError:
+        raise LetterError(f"letter template {name} (or one it includes) is not UTF-8 text; save it as UTF-8") from None
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 

@@ -451,6 +451,8 @@ def _out_error(out_dir: Path, exc: OSError) -> str:
         why = "it is a file, not a folder"
     else:
         why = exc.strerror or type(exc).__name__
+    if getattr(exc, "errno", None) == errno.ENOSPC:
+        return f"{out_dir}: cannot write the output folder (no space left on the disk); free some space or choose another --out"
     return f"{out_dir}: cannot write the output folder ({why}); choose another --out or fix its permissions"
 
 

@@ -153,7 +153,7 @@ def test_cli_gaps_and_letter(tmp_path):
     res = runner.invoke(gaps_command, ["--config", str(bad), "--ledger", str(tmp_path / "l.db")])
     assert res.exit_code == 1 and "gaps.sesions" in res.output
     res = runner.invoke(gaps_command, ["--since", "yesterday", "--ledger", str(tmp_path / "l.db")])
-    assert res.exit_code == 1 and "YYYY-MM-DD" in res.output
+    assert res.exit_code == 2 and "YYYY-MM-DD" in res.output  # a usage error, as in scan
 
 
 def test_letterhead_read_once_per_run_and_again_when_changed(tmp_path, monkeypatch):
