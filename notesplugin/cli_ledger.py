@@ -119,7 +119,11 @@ def export_command(dest: Path, ledger_path: str | None, config_path: str | None)
     try:
         with Ledger(cfg.ledger_target(ledger_path), create=False, file_mode=cfg.file_mode, dir_mode=cfg.dir_mode,
                     key_path=cfg.ledger_key) as led:
-            counts = export_ledger(led, dest, cfg.file_mode)
+            try:
+                counts = export_ledger(led, dest, cfg.file_mode)
+            except OSError as exc:  # the export's own file: name it, not the temp file beside it
+                raise LedgerError(f"{dest}: cannot write the export ({exc.strerror or type(exc).__name__}); "
+                                  "choose a folder you can write to") from None
     except (LedgerError, OSError) as exc:
         _fail(exc)
     click.echo(f"wrote {dest}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
