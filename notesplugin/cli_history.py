@@ -73,8 +73,9 @@ def gaps_command(as_json: bool, fmt: str, ledger_path: str | None, since: str | 
     """
     as_json = as_json or fmt == "json"
     cfg = _config(config_path)
+    start = _since(since)  # a usage error before any ledger is opened
     with _ledger(cfg, ledger_path) as led:
-        found = current_gaps(led, cfg, _since(since))
+        found = current_gaps(led, cfg, start)
     if as_json:
         click.echo(json.dumps([g.to_dict() for g in found], indent=2))
         return

@@ -126,8 +126,9 @@ def test_a_ledger_url_of_another_kind_is_refused_before_any_folder_is_made(tmp_p
 
 def test_a_bad_since_date_is_a_usage_error_in_gaps_as_in_scan(tmp_path):
     Ledger(tmp_path / "l.sqlite3").close()
-    res = CliRunner().invoke(main, ["gaps", "--since", "2026-13-45", "--ledger", str(tmp_path / "l.sqlite3")])
-    assert res.exit_code == 2 and "'2026-13-45' is not a date" in res.output
+    for ledger in ("l.sqlite3", "none-yet.sqlite3"):  # said before the ledger is looked for
+        res = CliRunner().invoke(main, ["gaps", "--since", "2026-13-45", "--ledger", str(tmp_path / ledger)])
+        assert res.exit_code == 2 and "'2026-13-45' is not a date" in res.output
 
 
 def test_progress_without_a_stderr_stays_quiet(monkeypatch):
