@@ -227,7 +227,8 @@ def _refuse_foreign(db: Path) -> None:
     if head != b"SQLite format 3\x00":
         raise LedgerError(f"{db}: not a notesplugin ledger (not an SQLite database); {fix}")
     try:
-        conn = sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True, timeout=60)
+        # immutable: only read the file itself, leave no -wal or -shm beside it (a check, not a use)
+        conn = sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro&immutable=1", uri=True)
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:

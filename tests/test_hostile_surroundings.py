@@ -92,6 +92,7 @@ def test_a_gap_window_past_a_lifetime_is_a_config_error(tmp_path):
 def test_another_programs_file_as_the_ledger_is_named_not_advised_deleted(tmp_path):
     photos = tmp_path / "photos.db"
     with sqlite3.connect(photos) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")  # a check must leave no -wal or -shm beside it
         conn.execute("CREATE TABLE albums (id INTEGER, name TEXT)")
     conn.close()
     noise = tmp_path / "noise.sqlite3"
@@ -106,6 +107,7 @@ def test_another_programs_file_as_the_ledger_is_named_not_advised_deleted(tmp_pa
         assert said in str(err.value) and "delete" not in str(err.value)
         assert (path.read_bytes() if path.is_file() else None) == before
     assert not (tmp_path / "photos.db.key").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.sqlite3", "noise.sqlite3", "photos.db"]
 
 
 def test_a_real_ledger_still_opens_after_the_check(tmp_path):
