@@ -289,7 +289,7 @@ def _read_practice_key(kp: Path) -> bytes:
         data = kp.read_bytes()
     except FileNotFoundError:
         raise LedgerError(f"{kp}: the practice's ledger key is missing; copy the key file your practice hands out "
-                          "(made by 'notesplugin ledger init') here, or set [ledger] key") from None
+                          "(made by 'notesplugin ledger init') here, name it with --key FILE, or set [ledger] key") from None
     except OSError as exc:
         raise LedgerError(f"{kp}: cannot read the ledger key ({exc.strerror}); check its permissions") from None
     if len(data) != 32:
@@ -520,11 +520,25 @@ class Ledger:
     def note_key(self, file: str, note_id: str) -> str:
         return self._h("note", Path(file).name, str(note_id))
 
+    def note_key_of(self, note: Note) -> str:
+        """A note's key: its file's name and id; and where the reader made the id (no id in the
+        export), its date and client too: next week's SessionNotes.csv row 2 is another session,
+        not a change to this one. A note stored before that rule under the bare key, with the same
+        date and client, keeps it (a re-scan of an old export is not a new note)."""
+        bare = self.note_key(note.file, note.note_id)
+        if note.id_given:
+            return bare
+        chash = self.client_hash(note.client)
+        old = self.db.rows("SELECT session_date, client_hash FROM notes WHERE note_key = ?", (bare,))
+        if old and (old[0][0], old[0][1]) == (note.date, chash):
+            return bare
+        return self._h("note", Path(note.file).name, str(note.note_id), note.date or "", _norm_client(note.client))
+
     def text_hash(self, text: str) -> str:
         return self._h("text", text)
 
     def session_key_of(self, note: Note) -> str:
-        return session_key(note.date, self.client_hash(note.client), self.note_key(note.file, note.note_id))
+        return session_key(note.date, self.client_hash(note.client), self.note_key_of(note))
 
     # -- writing --------------------------------------------------------------
     def record_scan(self, notes: Iterable[Note], findings: Iterable[Finding], checklist_version: str = "1",
@@ -532,10 +546,11 @@ class Ledger:
         """Record one scan in one transaction; unchanged notes are left as they are."""
         notes = list(notes)
         summary = RunSummary(run_id or new_run_id())
+        # Joined by the whole path: two ProgressNote.docx from two folders are two notes.
         by_note: dict[tuple[str, str], list[Finding]] = {}
         for f in findings:
-            by_note.setdefault((Path(f.file).name, str(f.note_id)), []).append(f)
-        known = {(Path(n.file).name, str(n.note_id)) for n in notes}
+            by_note.setdefault((f.file, str(f.note_id)), []).append(f)
+        known = {(n.file, str(n.note_id)) for n in notes}
         # Findings whose note was not passed in still get recorded, from their own fields.
         orphans = [Note(note_id=nid, file=fname, text="", clinician=fs[0].clinician, client=fs[0].client,
                         date=fs[0].date) for (fname, nid), fs in by_note.items() if (fname, nid) not in known]
@@ -543,7 +558,7 @@ class Ledger:
         db.begin()
         try:
             for note in notes + orphans:
-                self._record_note(note, by_note.get((Path(note.file).name, str(note.note_id)), []),
+                self._record_note(note, by_note.get((note.file, str(note.note_id)), []),
                                   checklist_version, summary)
             db.run("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                    (summary.run_id, _now(), checklist_version, summary.notes_seen, summary.notes_new,
@@ -559,7 +574,7 @@ class Ledger:
         summary.notes_seen += 1
         raw_name = note.clinician or (fs[0].clinician if fs else "")
         ckey, display = normalize_clinician(raw_name)
-        nkey = self.note_key(note.file, note.note_id)
+        nkey = self.note_key_of(note)
         thash = self.text_hash(note.text)
         chash = self.client_hash(note.client or (fs[0].client if fs else ""))
         date = note.date or (fs[0].date if fs else None)

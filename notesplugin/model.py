@@ -33,6 +33,9 @@ class Note:
     date: str | None = None  # ISO yyyy-mm-dd when known
     fields: dict[str, str] = field(default_factory=dict)  # other header fields
     position: int = 0  # order of the note in its file
+    # False where the export gave no note id and the reader made one from the row or position:
+    # the ledger then also keys the note by its date and client (weekly exports share a name).
+    id_given: bool = True
 
     def locate(self, start: int, end: int) -> list[tuple[Segment, int, int]]:
         """The source pieces covering text[start:end]: (segment, local_start, local_end)."""

@@ -606,7 +606,8 @@ def test_numbers_in_a_real_note_column_are_rows_without_text(tmp_path):
     path = make_xlsx(tmp_path / "mixed.xlsx", [("Note ID", "Note"), ("n1", FLAG), ("n2", 42), ("n3", "=1+1")])
     kind, result = readers.read(path, Config())
     assert [n.note_id for n in result.notes] == ["n1"]
-    assert result.warnings == ["mixed.xlsx: 2 rows without note text skipped"]
+    assert result.warnings[0] == "mixed.xlsx: 1 rows without note text skipped"  # the number
+    assert "1 row(s) skipped whose note cell is a formula" in result.warnings[1]  # the formula, named with its fix
 
 
 # ---- all of it at once (#12, "Done when") -------------------------------------------------

@@ -33,6 +33,8 @@ _NOTE_TAILS = {"text", "body", "narrative", "content", "notes"}
 _DATE_WORDS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
 _US_DATE = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})(?:[ T].*)?$")
 _ISO_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T].*)?$")
+# "14.03.2026": dots are the day-first convention (de, nl, pl, ru, ...), whatever the practice's order.
+_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:[ T].*)?$")
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")  # an Excel serial stored as text
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.I)
 # "March 2, 2026", "Mar. 2nd 2026 10:00 AM"
@@ -191,6 +193,12 @@ def _parse_date(value: Any, day_first: bool = False) -> str | None:
             if a > 12 or (day_first and b <= 12):
                 a, b = b, a
             return date(full_year(int(m[3])), a, b).isoformat()
+        m = _DOTTED_DATE.match(s)
+        if m:
+            d, mo = int(m[1]), int(m[2])
+            if mo > 12:
+                d, mo = mo, d
+            return date(full_year(int(m[3])), mo, d).isoformat()
     except ValueError:
         return None
     if _SERIAL.match(s):
@@ -248,16 +256,26 @@ class RowReader:
         self.letters = [get_column_letter(c + 1) for c in range(len(layout.headers))]
         self.skipped = 0
         self.non_text = 0  # text-column cells holding a formula, number or date: a summary sheet's, not notes
+        self.headers_again = 0  # the header row once more below (two exports pasted into one)
+        self.formula_rows = 0  # rows skipped whose note cell is a formula (its text is not in the file as text)
+        self._heads = [(c, " ".join(layout.headers[c].split()).casefold()) for c in layout.text_cols
+                       if c < len(layout.headers) and layout.headers[c]]
 
     def note(self, row: Sequence[Any], row_number: int, position: int) -> Note | None:
         lay = self.layout
+        if self._heads and all(c < len(row) and isinstance(row[c], str)
+                               and " ".join(row[c].split()).casefold() == h for c, h in self._heads):
+            self.headers_again += 1  # not a note: its "clinician" would be the word Clinician
+            return None
         parts: list[str] = []
         segs: list[Segment] = []
         pos = 0
+        formula = False
         for c in lay.text_cols:
             text = row[c] if c < len(row) else None
             if text is not None and (isinstance(text, Formula) or not isinstance(text, str)):
                 self.non_text += 1
+                formula = formula or isinstance(text, Formula)
                 text = None
             text = cell_str(text).replace("\r\n", "\n").replace("\r", "\n") if text is not None else ""
             if not text:
@@ -273,6 +291,7 @@ class RowReader:
         if not parts:
             if any(v is not None and cell_str(v) for v in row):
                 self.skipped += 1
+                self.formula_rows += formula
             return None
 
         def get(role: str) -> Any:
@@ -288,13 +307,38 @@ class RowReader:
         iso = parse_date(raw_date, self.day_first)
         if iso is None and cell_str(raw_date):
             fields["date"] = cell_str(raw_date)
-        note_id = cell_str(get("note_id"))
+        note_id = given = cell_str(get("note_id"))
         if not note_id:
             note_id = f"{self.stem}:{self.sheet}:{row_number}" if self.sheet is not None else f"{self.stem}:{row_number}"
         return Note(note_id=note_id, file=self.file, text="\n".join(parts), segments=tuple(segs),
                     clinician=cell_str(get("clinician")), client=cell_str(get("client")), date=iso,
-                    fields=fields, position=position)
+                    fields=fields, position=position, id_given=bool(given))
 
 
-def skipped_warning(name: str, skipped: int) -> list[str]:
-    return [f"{name}: {skipped} rows without note text skipped"] if skipped else []
+def unattributed_warning(name: str, notes: Sequence[Note]) -> list[str]:
+    """Notes with no readable date or no clinician: their findings cannot join a repeated gap
+    (as Word exports say note by note)."""
+    out = []
+    for role, fix in (("date", "map the date column under [columns] date, or fix the cells"),
+                      ("clinician", "map the clinician column under [columns] clinician")):
+        lacking = [n for n in notes if not getattr(n, role)]
+        if not lacking:
+            continue
+        first = lacking[0].segments[0].location.get("row") if lacking[0].segments else None
+        raw = lacking[0].fields.get(role) if role == "date" else None
+        said = f" (row {first}" + (f": {raw[:20]!r} is not a date" if raw else "") + ")" if first else ""
+        out.append(f"{name}: {len(lacking)} of {len(notes)} notes have no {role}{said}; they cannot count "
+                   f"toward a repeated gap: {fix}")
+    return out
+
+
+def skipped_warning(name: str, skipped: int, headers_again: int = 0, formulas: int = 0) -> list[str]:
+    plain = skipped - formulas
+    out = [f"{name}: {plain} rows without note text skipped"] if plain else []
+    if formulas:
+        out.append(f"{name}: {formulas} row(s) skipped whose note cell is a formula, not text; copy the column and "
+                   "paste it back as values (Paste Special > Values), then scan again")
+    if headers_again:
+        out.append(f"{name}: the header row appears {headers_again} more time(s) below the first "
+                   "(exports pasted together?); read as headers, not notes")
+    return out

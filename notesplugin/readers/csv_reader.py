@@ -16,6 +16,7 @@ from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
     SCAN_ROWS, Layout, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
+    unattributed_warning,
 )
 from notesplugin.sources import CsvSource
 
@@ -185,4 +186,6 @@ def read_csv(path: Path, config: Config) -> ReadResult:
                                  "export the notes again as CSV") from None
     except OSError as exc:
         raise _cannot_read(path, exc) from None
-    return ReadResult(notes, warnings + skipped_warning(path.name, reader.skipped), reader.skipped, source)
+    return ReadResult(notes, warnings + skipped_warning(path.name, reader.skipped, reader.headers_again)
+                      + unattributed_warning(path.name, notes),
+                      reader.skipped, source)

@@ -268,7 +268,7 @@ def _note_from(draft: _Draft, path: Path, position: int, roles: dict[str, str], 
     return Note(
         note_id=values.get("note_id") or f"{path_text(path.stem)}#{position}", file=path_text(path), text="\n".join(parts),
         segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
-        date=date, fields=fields, position=position,
+        date=date, fields=fields, position=position, id_given=bool(values.get("note_id")),
     )
 
 

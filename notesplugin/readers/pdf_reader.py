@@ -245,4 +245,4 @@ def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge:
     values, fields, date = header_values(pairs, roles, day_first)
     return Note(note_id=values.get("note_id") or f"{path_text(path.stem)}#{position}", file=path_text(path), text="".join(parts),
                 segments=tuple(segs), clinician=values.get("clinician", ""), client=values.get("client", ""),
-                date=date, fields=fields, position=position)
+                date=date, fields=fields, position=position, id_given=bool(values.get("note_id")))

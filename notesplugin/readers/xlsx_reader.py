@@ -13,6 +13,7 @@ from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, ReadResult
 from notesplugin.readers.columns import (
     SCAN_ROWS, Formula, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
+    unattributed_warning,
 )
 from notesplugin.readers.sniff import require
 from notesplugin.sources import XlsxSource
@@ -50,7 +51,7 @@ def _read(path: Path, config: Config) -> ReadResult:
     wb = open_workbook(path, read_only=True, data_only=False, keep_links=False)
     lookup = role_lookup(config)
     notes: list[Note] = []
-    skipped = 0
+    skipped = again = formulas = 0
     found = False
     first_rows: list = []
     header_rows: dict[str, int] = {}
@@ -97,6 +98,8 @@ def _read(path: Path, config: Config) -> ReadResult:
             found = True
             header_rows[ws.title] = layout.header_row
             skipped += reader.skipped
+            again += reader.headers_again
+            formulas += reader.formula_rows
     except (SyntaxError, zipfile.BadZipFile) as exc:  # read-only: a sheet's XML is parsed as its rows are read
         raise InputError(f"{path.name}: not a usable workbook ({type(exc).__name__} in a sheet); "
                          f"open it in Excel and save it again as .xlsx") from None
@@ -107,4 +110,4 @@ def _read(path: Path, config: Config) -> ReadResult:
                          "formulas or numbers (a summary?), not notes; export the notes themselves")
     if not found:
         raise no_note_column(path.name, seen_columns(first_rows))
-    return ReadResult(notes, skipped_warning(path.name, skipped), skipped, XlsxSource(path, header_rows))
+    return ReadResult(notes, skipped_warning(path.name, skipped, again, formulas) + unattributed_warning(path.name, notes), skipped, XlsxSource(path, header_rows))

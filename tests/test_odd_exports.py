@@ -1,0 +1,166 @@
+"""Valid but unusual exports that used to give a wrong answer with exit 0 (a third hostile battery):
+ids that repeat across sheets, weekly exports that share a name and carry no id, a header row
+pasted twice, dotted dates, a note cell that is a formula."""
+from __future__ import annotations
+
+import csv
+import sqlite3
+
+import openpyxl
+from click.testing import CliRunner
+
+from notesplugin.cli import main
+from notesplugin.config import Config
+from notesplugin.ledger import Ledger
+from notesplugin.model import Note
+from notesplugin.readers import read, unique_ids
+from notesplugin.readers.columns import parse_date
+
+HEAD = ["Note ID", "Session Date", "Client", "Clinician", "Session Note"]
+R1 = "Client sobbed about her father's funeral. I changed the subject to her sleep schedule."
+CLEAN = "Client reviewed her week. We agreed the plan for next session. Denies SI/HI."
+
+
+def scan(*args):
+    res = CliRunner().invoke(main, ["scan", *map(str, args)])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_ids_that_restart_on_each_sheet_stay_apart_in_the_ledger(tmp_path):
+    wb = openpyxl.Workbook()
+    dana, omar = wb.active, wb.create_sheet("Omar")
+    dana.title = "Dana"
+    dana.append(HEAD)
+    omar.append(HEAD)
+    for i in range(1, 4):
+        dana.append([i, f"2026-03-0{i + 1}", f"Client D{i}", "Dana Smith, LPC", R1 if i == 1 else CLEAN])
+        omar.append([i, f"2026-03-0{i + 1}", f"Client O{i}", "Omar Smith, LMFT", CLEAN])
+    wb.save(tmp_path / "per_clinician.xlsx")
+    _, got = read(tmp_path / "per_clinician.xlsx", Config())
+    assert len({n.note_id for n in got.notes}) == 6 and "Omar!1" in {n.note_id for n in got.notes}
+    scan(tmp_path / "per_clinician.xlsx", "--out", tmp_path / "out", "--ledger", tmp_path / "l.db")
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == 6
+        assert db.execute("SELECT clinician_key, item FROM findings").fetchall() == [("dana smith", "R1")]
+
+
+def test_unique_ids_leaves_distinct_ids_alone_and_is_stable():
+    notes = [Note(note_id="7", file="a.docx", text="x", position=0), Note(note_id="7", file="a.docx", text="y", position=1),
+             Note(note_id="8", file="a.docx", text="z", position=2)]
+    once = unique_ids(notes)
+    assert [n.note_id for n in once] == ["7#0", "7#1", "8"] and [n.note_id for n in unique_ids(notes)] == ["7#0", "7#1", "8"]
+    assert unique_ids(once) is once  # nothing left to qualify: the same list back
+
+
+def test_weekly_exports_with_one_name_and_no_id_column_make_a_repeated_gap(tmp_path):
+    ledger = tmp_path / "l.db"
+    for week in (1, 2, 3):
+        folder = tmp_path / f"week{week}"
+        folder.mkdir()
+        with open(folder / "SessionNotes.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["Session Date", "Client", "Clinician", "Session Note"])
+            w.writerow([f"2026-03-{week * 7:02d}", f"Client {week}", "Dana Whitfield, LPC", R1])
+            w.writerow([f"2026-03-{week * 7:02d}", "Someone Else", "Dana Whitfield, LPC", CLEAN])
+        scan(folder / "SessionNotes.csv", "--out", tmp_path / f"out{week}", "--ledger", ledger)
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == 6
+    gaps = CliRunner().invoke(main, ["gaps", "--ledger", str(ledger)])
+    assert "Dana Whitfield / grief: 3 sessions" in gaps.output, gaps.output
+    # the same export scanned again is the same notes, not three more
+    scan(tmp_path / "week3" / "SessionNotes.csv", "--out", tmp_path / "again", "--ledger", ledger)
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == 6
+
+
+def test_a_note_without_an_id_stored_before_keeps_its_key(tmp_path):
+    """A ledger written before ids made by the reader were keyed by date and client: a re-scan of the
+    same old export finds its notes again (not new ones)."""
+    n = Note(note_id="SessionNotes:2", file="SessionNotes.csv", text=R1, clinician="Dana Whitfield", client="A B",
+             date="2026-03-02", id_given=False)
+    with Ledger(tmp_path / "l.db") as led:
+        bare = led.note_key(n.file, n.note_id)
+        led.conn.execute("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (bare, "dana whitfield", led.client_hash("A B"), "2026-03-02", led.text_hash(R1), "1", "r0"))
+        assert led.note_key_of(n) == bare
+        other_week = Note(**{**n.__dict__, "date": "2026-03-09"})
+        assert led.note_key_of(other_week) != bare
+
+
+def test_two_files_of_one_name_from_two_folders_are_two_notes(tmp_path):
+    for sub, day in (("a", "2026-03-02"), ("b", "2026-03-09")):
+        (tmp_path / sub).mkdir()
+        with open(tmp_path / sub / "SessionNotes.csv", "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([["Session Date", "Client", "Clinician", "Session Note"],
+                                      [day, f"Client {sub}", "Dana Whitfield", R1]])
+    scan(tmp_path / "a", tmp_path / "b", "--out", tmp_path / "out", "--ledger", tmp_path / "l.db")
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM notes").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM findings WHERE item = 'R1'").fetchone()[0] == 2
+
+
+def test_a_header_row_pasted_twice_is_no_note(tmp_path):
+    rows = [HEAD] + [[f"n{i}", "2026-03-02", f"C{i}", "Dana Whitfield", CLEAN] for i in range(3)]
+    rows += [HEAD] + [[f"m{i}", "2026-03-09", f"D{i}", "Dana Whitfield", R1 if i == 0 else CLEAN] for i in range(3)]
+    with open(tmp_path / "two.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(tmp_path / "two.xlsx")
+    for name in ("two.csv", "two.xlsx"):
+        _, got = read(tmp_path / name, Config())
+        assert len(got.notes) == 6 and not any(n.clinician == "Clinician" for n in got.notes), name
+        assert any("header row appears 1 more time" in w for w in got.warnings), got.warnings
+    res = scan(tmp_path / "two.csv", "--out", tmp_path / "out", "--ledger", tmp_path / "l.db")
+    assert "header row appears" in res.output
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        assert [r[0] for r in db.execute("SELECT key FROM clinicians")] == ["dana whitfield"]
+
+
+def test_dotted_dates_are_day_first():
+    assert parse_date("14.03.2026") == "2026-03-14"
+    assert parse_date("3.4.26") == "2026-04-03"
+    assert parse_date("14.03.2026 10:15") == "2026-03-14"
+    assert parse_date("1.2.3.4") is None
+
+
+def test_a_formula_note_cell_is_named_as_such(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEAD + ["Part A", "Part B"])
+    ws.append(["n1", "2026-03-02", "A", "Dana Whitfield", CLEAN, "", ""])
+    ws.append(["n2", "2026-03-03", "B", "Dana Whitfield", '=F3&" "&G3', "Client sobbed.", "I changed the subject."])
+    wb.save(tmp_path / "f.xlsx")
+    _, got = read(tmp_path / "f.xlsx", Config())
+    assert [n.note_id for n in got.notes] == ["n1"]
+    assert any("formula, not text" in w and "Paste Special" in w for w in got.warnings), got.warnings
+    assert not any("without note text" in w for w in got.warnings), got.warnings
+
+
+def test_notes_with_no_date_are_said_as_in_word_exports(tmp_path):
+    """A workbook whose date column is not recognised: its notes cannot make a repeated gap, and the run says so
+    (a Word export already said it note by note)."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["Note ID", "When", "Client", "Clinician", "Session Note"])
+    for i in range(3):
+        wb.active.append([f"n{i}", f"2026-03-0{i + 2}", f"C{i}", "Dana Whitfield", R1])
+    wb.save(tmp_path / "undated.xlsx")
+    _, got = read(tmp_path / "undated.xlsx", Config())
+    assert any("3 of 3 notes have no date" in w and "[columns] date" in w for w in got.warnings), got.warnings
+    with open(tmp_path / "bad.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["Session Date", "Clinician", "Session Note"], ["14/14/2026", "Dana W", R1],
+                                  ["2026-03-02", "Dana W", CLEAN]])
+    _, got = read(tmp_path / "bad.csv", Config())
+    assert any("1 of 2 notes have no date (row 2: '14/14/2026' is not a date)" in w for w in got.warnings), got.warnings
+
+
+def test_an_exempt_finding_says_its_exemption_once():
+    from notesplugin.model import Finding
+    from notesplugin.writers.comments import comment_text
+    f = Finding("n1", "a.docx", "rescuing", "R1", "redirect", "exempt", "grief", "x", 0, 1, {},
+                reason="changed the subject (exempt: crisis C1) [model 0.91]", exempt_by=("C1",))
+    assert comment_text(f) == ["R1 redirect — changed the subject (exempt: crisis C1) [model 0.91]"]
+    bare = Finding("n1", "a.docx", "rescuing", "R1", "redirect", "exempt", "grief", "x", 0, 1, {}, exempt_by=("C1",))
+    assert comment_text(bare) == ["R1 redirect", "exempt: crisis C1"]
