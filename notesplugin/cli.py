@@ -95,7 +95,11 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     cfg = _config(config_path)
     out = out_dir or cfg.output_dir or Path("notesplugin-out")
     _checklists(cfg.checklists)
-    bar = Progress(len(find_inputs(paths, out)), enabled=not quiet)
+    found = find_inputs(paths, out)
+    if not found:  # a scheduled scan pointed at the wrong (or an empty) folder is not a success
+        raise click.UsageError(printable(f"no exports found in {', '.join(map(str, paths))}: nothing scanned "
+                                         "(looked for .docx, .xlsx, .xlsm, .csv and .pdf files)"))
+    bar = Progress(len(found), enabled=not quiet)
     try:
         result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,
                           include_excerpts=include_excerpts, progress=bar.update,
@@ -135,6 +139,10 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
         sys.exit(EXIT_LETTERS)
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _summary(result, counts: dict, show_evidence: bool) -> None:
     click.echo(f"Scanned {counts['files']} file(s): {counts['notes']} notes read, "
                f"{counts['notes_skipped']} skipped, {counts['files_failed']} file(s) failed.")
@@ -147,8 +155,11 @@ def _summary(result, counts: dict, show_evidence: bool) -> None:
                    f"{model.get('examples', 0)} corrected sentences; notesplugin learn --status).")
     for r in result.files:
         if r.ok:
-            flagged = sum(f.status == "flagged" for f in r.findings)
-            click.echo(printable(f"  {Path(r.path).name}: {len(r.notes)} notes, {flagged} flagged -> "
+            # Notes flagged, as summary.xlsx counts them; findings beside ("10 notes, 7 flagged (11 findings)").
+            found = [f for f in r.findings if f.status == "flagged"]
+            notes = len({f.note_id for f in found})
+            more = f" ({_n(len(found), 'finding')})" if len(found) != notes else ""
+            click.echo(printable(f"  {Path(r.path).name}: {_n(len(r.notes), 'note')}, {notes} flagged{more} -> "
                                  f"{Path(r.output).name}"))
             for w in r.warnings:
                 click.echo(f"    note: {printable(w)}")
@@ -226,8 +237,12 @@ def checklist_show(config_path: str | None) -> None:
 
 @checklist.command("test")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def checklist_test(files: tuple[Path, ...]) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Practice config: with no FILE, its checklist files are tested too.")
+def checklist_test(files: tuple[Path, ...], config_path: str | None) -> None:
     """Run every item's examples (flag = must find it, ok = must not).
+
+    With no FILE, the practice config's own checklist files are tested with the shipped ones.
 
     \b
     Example:
@@ -235,11 +250,14 @@ def checklist_test(files: tuple[Path, ...]) -> None:
     """
     from notesplugin.checklists.selftest import run_examples
 
-    lists = _checklists(list(files))
+    lists = _checklists(list(files) or list(_config(config_path).checklists))
     # Every item, shipped ones too: a practice file may [[extend]] them or shadow their cues.
     results = run_examples(lists)
     failed = [r for r in results if not r.passed]
     for r in failed:
+        if not r.text:
+            click.echo(f"FAIL {r.item} has no flag example: add one (flag = [\"a sentence it must find\"])")
+            continue
         want = "should flag" if r.kind == "flag" else "should not flag"
         click.echo(f"FAIL {r.item} {want}: {r.text!r} (found: {', '.join(r.got) or 'nothing'})")
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
@@ -342,6 +360,8 @@ def init(path: Path, user: bool, force: bool) -> None:
     from notesplugin.config import user_config_path
     from notesplugin.init_config import write_config
 
+    if user and click.get_current_context().get_parameter_source("path") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("give --user or --path, not both")
     dest = user_config_path() if user else path
     try:
         written = write_config(dest, force=force)

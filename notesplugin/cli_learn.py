@@ -57,8 +57,11 @@ def learn_command(folder: Path | None, status: bool, undo: str | None, reset: bo
             if not yes and not click.confirm(f"Remove every stored correction in {store.root} and go back "
                                              "to the shipped model?", default=False):
                 raise click.Abort()
+            runs, examples = len(store.runs()), len(store.effective())
             store.reset()
-            click.echo(f"reset: no stored corrections; scan uses the shipped model {shipped}")
+            gone = (f"removed {examples} example{'s' if examples != 1 else ''} from {runs} learn "
+                    f"run{'s' if runs != 1 else ''}" if runs else "nothing was stored")
+            click.echo(f"reset: {gone}; scan uses the shipped model {shipped}")
             return
     except StoreError as exc:
         raise click.ClickException(printable(str(exc))) from None
@@ -77,7 +80,7 @@ def _learn(folder: Path, cfg, store) -> None:
         if not rep.ok:
             click.echo(f"error: {printable(rep.message)}", err=True)
             continue
-        click.echo(printable(f"{Path(rep.path).name}: {counts_line(rep)}"))
+        click.echo(printable(f"{_shown(Path(rep.path), folder)}: {counts_line(rep)}"))
         for line in rep.unparsed:
             click.echo(printable(f"  not understood: {_short(line)}"))
     for line in result.contradictions:
@@ -94,6 +97,14 @@ def _learn(folder: Path, cfg, store) -> None:
                    "owner-only or [learn] keep_text = false")
     if result.failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """The copy's path under FOLDER (subfolders are read too: reviewed/2026-03-09/x.annotated.xlsx)."""
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return path.name
 
 
 def _status(st) -> None:

@@ -143,10 +143,20 @@ def import_command(source: Path, ledger_path: str | None, config_path: str | Non
     from .ledger_admin import import_ledger
 
     cfg = _config(config_path)
+    target = cfg.ledger_target(ledger_path)
+    # A refused import into a ledger file that did not exist leaves no empty ledger and no new key
+    # behind: a second try would only be refused again by that key.
+    made = [f for f in ((target, Path(f"{target}-wal"), Path(f"{target}-shm"), cfg.ledger_key or Path(f"{target}.key"))
+                        if isinstance(target, Path) else ()) if not f.exists()]
     try:
-        with Ledger(cfg.ledger_target(ledger_path), file_mode=cfg.file_mode, dir_mode=cfg.dir_mode,
-                    key_path=cfg.ledger_key) as led:
+        with Ledger(target, file_mode=cfg.file_mode, dir_mode=cfg.dir_mode, key_path=cfg.ledger_key) as led:
             added = import_ledger(led, source)
     except LedgerError as exc:
+        if made and made[0] == target:
+            for f in made:
+                f.unlink(missing_ok=True)
+            key = cfg.ledger_key or Path(f"{target}.key")
+            raise click.ClickException(f"{str(exc).splitlines()[0]}. No ledger was made at {target}: to start one "
+                                       f"from this export, copy the exporting ledger's key file to {key} first") from None
         _fail(exc)
     click.echo(f"imported from {source}: " + ", ".join(f"{n} {t}" for t, n in added.items()))

@@ -176,5 +176,6 @@ def current_gaps(ledger: Ledger, config: Config, since: date | None = None) -> l
 def find_gap(ledger: Ledger, config: Config, clinician: str, topic: str, since: date | None = None) -> Gap | None:
     """The current gap for a clinician (any spelling of the name) and topic, or None."""
     ckey, _ = normalize_clinician(clinician)
-    found = _gaps(ledger, config, since, (ckey, topic))
+    plain = " ".join(topic.split()).lower()  # "Grief " is grief (a practice's own topic keeps its spelling)
+    found = _gaps(ledger, config, since, (ckey, topic)) or (plain != topic and _gaps(ledger, config, since, (ckey, plain)))
     return found[0] if found else None

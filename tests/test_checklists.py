@@ -250,6 +250,21 @@ def test_practice_file_extends_and_adds_items(tmp_path):
     assert "FAIL X1 should not flag" in res.output
 
 
+def test_checklist_test_reads_the_config_and_refuses_an_item_without_examples(tmp_path, monkeypatch):
+    """First-use review: with no FILE, `checklist test` ignored the practice's files; an item with no
+    flag example passed (as `doctor` said too)."""
+    own = tmp_path / "practice.toml"
+    own.write_text('checklist = "rescuing"\n[[item]]\nid = "X5"\nname = "untested"\n'
+                   "cues = ['''\\bzorbled\\b''']\n")
+    cfg = tmp_path / "notesplugin.toml"
+    cfg.write_text('[checklists]\nfiles = ["practice.toml"]\n')
+    res = CliRunner().invoke(main, ["checklist", "test", "--config", str(cfg)])
+    assert res.exit_code == 1 and "FAIL X5 has no flag example" in res.output, res.output
+    monkeypatch.chdir(tmp_path)  # the config found as a scan finds it
+    res = CliRunner().invoke(main, ["checklist", "test"])
+    assert res.exit_code == 1 and "X5" in res.output, res.output
+
+
 def test_explain_and_show():
     runner = CliRunner()
     res = runner.invoke(main, ["explain", "r3"])

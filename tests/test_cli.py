@@ -95,6 +95,8 @@ def test_init_user_writes_where_config_is_found(tmp_path):
     res = CliRunner().invoke(main, ["init", "--user"])
     assert res.exit_code == 0, res.output
     assert load_config().path == tmp_path / "xdg-config" / "notesplugin" / "notesplugin.toml"
+    both = CliRunner().invoke(main, ["init", "--user", "--path", str(tmp_path / "foo.toml")])
+    assert both.exit_code == 2 and "not both" in both.output and not (tmp_path / "foo.toml").exists()
 
 
 def test_write_config_refuses_a_folder(tmp_path):
@@ -273,3 +275,10 @@ def test_ledger_or_key_open_to_others_warns_and_fails_doctor(tmp_path):
         assert not check.ok and f"chmod 600 {exposed}" in check.detail
         exposed.chmod(0o600)
     assert {c.name: c for c in run_checks(None, led)}["ledger"].ok
+
+
+def test_a_folder_with_no_exports_is_not_a_quiet_success(tmp_path):
+    """First-use review: a scheduled scan pointed at an empty folder exited 0 with 'Scanned 0 file(s)'."""
+    (tmp_path / "empty").mkdir()
+    res = CliRunner().invoke(main, ["scan", str(tmp_path / "empty"), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert res.exit_code == 2 and "no exports found" in res.output and not (tmp_path / "out").exists(), res.output

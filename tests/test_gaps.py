@@ -126,6 +126,8 @@ def test_find_gap_accepts_any_spelling(tmp_path):
         led.record_scan(notes, [finding(n) for n in notes], "1")
         assert find_gap(led, Config(), "whitfield, dana", "grief") is not None
         assert find_gap(led, Config(), "Dana Whitfield", "anger") is None
+        # the topic as a user types it: capital letter, stray spaces (first-use review)
+        assert find_gap(led, Config(), "Dana Whitfield", " Grief ") is not None
 
 
 def test_week_of_is_monday():
@@ -163,6 +165,7 @@ def test_weekly_exports_letters_when_and_only_when_due(tmp_path):
     assert [(x["follow_up"], x["sessions"]) for x in r5.letters] == [(True, 4)]
     assert r5.new_gaps == []
     assert "Follow-up" in Path(r5.letters[0]["markdown"]).read_text()
+    assert "1 more session now adds to it." in Path(r5.letters[0]["markdown"]).read_text()  # grammar for one
     assert len(list((out / "letters").glob("*.md"))) == 2
     json.dumps(r5.to_dict())  # JSON-able
 

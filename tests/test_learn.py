@@ -172,6 +172,7 @@ def test_status_undo_and_reset(tmp_path):
     assert kept.exit_code == 1 and store.model_path.is_file()  # asked, refused: nothing removed
     gone = runner.invoke(main, ["learn", "--reset", "--yes", "--config", str(cfg_file)])
     assert gone.exit_code == 0 and not store.root.exists()
+    assert "reset: removed " in gone.output and " from 1 learn run;" in gone.output, gone.output  # says what it removed
     assert "scan uses the shipped model" in runner.invoke(main, ["learn", "--status", "--config", str(cfg_file)]).output
     assert runner.invoke(main, ["learn", "--config", str(cfg_file)]).exit_code == 2  # nothing to do: usage error
 

@@ -168,8 +168,9 @@ def test_ledger_commands_on_a_file(tmp_path):
     assert stat.S_IMODE((tmp_path / "x.jsonl").stat().st_mode) == 0o600
     refused = run(main, ["ledger", "import", str(tmp_path / "x.jsonl"), "--ledger", str(b)])
     assert refused.exit_code == 1 and "exported under another key" in refused.output
-    b.unlink()
-    b.with_name("b.db.key").unlink()
+    # the refused import left no empty ledger and no new key behind, and said what to do
+    assert not b.exists() and not b.with_name("b.db.key").exists()
+    assert "copy the exporting ledger's key file to" in refused.output, refused.output
     b.with_name("b.db.key").write_bytes(a.with_name("a.db.key").read_bytes())
     b.with_name("b.db.key").chmod(0o600)
     first = run(main, ["ledger", "import", str(tmp_path / "x.jsonl"), "--ledger", str(b)])

@@ -93,6 +93,14 @@ def test_an_older_schema_stops_the_scan_until_migrated(practice):
         led.record_scan(weeks(1), [], "1")
 
 
+def test_migrate_as_a_clinician_with_nothing_to_apply_is_no_failure(pg_cluster, practice):
+    url, key = practice
+    dana, dana_url = login(pg_cluster, url)
+    grant(url, dana, clinician="Dana Whitfield", key_path=key)
+    res = CliRunner().invoke(main, ["ledger", "migrate", "--ledger", dana_url, "--key", str(key)])
+    assert res.exit_code == 0 and "schema already current" in res.output, res.output
+
+
 def test_scan_and_doctor_against_the_practice_database(pg_cluster, practice, tmp_path):
     url, key = practice
     dana, dana_url = login(pg_cluster, url)

@@ -24,6 +24,8 @@ def run_examples(checklists: Checklists, only: set[str] | None = None) -> list[E
     for item in checklists.items:
         if only and item.id not in only:
             continue
+        if not item.flag:  # an item nothing shows it can find is untested: a failure, not a pass
+            out.append(ExampleResult(item.id, "flag", "", False, ()))
         for kind, examples in (("flag", item.flag), ("ok", item.ok)):
             for k, text in enumerate(examples):
                 note = Note(note_id=f"{item.id}-{kind}-{k}", file="<example>", text=text, date="2026-03-02")
