@@ -164,3 +164,28 @@ def test_an_exempt_finding_says_its_exemption_once():
     assert comment_text(f) == ["R1 redirect — changed the subject (exempt: crisis C1) [model 0.91]"]
     bare = Finding("n1", "a.docx", "rescuing", "R1", "redirect", "exempt", "grief", "x", 0, 1, {}, exempt_by=("C1",))
     assert comment_text(bare) == ["R1 redirect", "exempt: crisis C1"]
+
+
+def test_a_word_package_whose_main_part_has_another_name_is_read_and_annotated(tmp_path):
+    """Word Online may save the body as word/document2.xml; the root relationships say so."""
+    import re
+    import zipfile
+
+    import docx
+    d = docx.Document()
+    d.add_paragraph("Client: Kim T.")
+    d.add_paragraph("Date: 2026-03-04")
+    d.add_paragraph(R1)
+    d.save(tmp_path / "plain.docx")
+    with zipfile.ZipFile(tmp_path / "plain.docx") as src, zipfile.ZipFile(tmp_path / "doc2.docx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            name = info.filename.replace("word/document.xml", "word/document2.xml").replace(
+                "word/_rels/document.xml.rels", "word/_rels/document2.xml.rels")
+            if info.filename in ("_rels/.rels", "[Content_Types].xml"):
+                data = re.sub(rb"word/document\.xml", b"word/document2.xml", data)
+            dst.writestr(name, data)
+    res = scan(tmp_path / "doc2.docx", "--out", tmp_path / "out", "--no-ledger")
+    assert "doc2.docx: 1 note, 1 flagged" in res.output, res.output
+    with zipfile.ZipFile(tmp_path / "out" / "doc2.annotated.docx") as zf:
+        assert "word/comments.xml" in zf.namelist() and b"commentReference" in zf.read("word/document2.xml")

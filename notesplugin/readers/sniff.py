@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -180,13 +181,31 @@ def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            main = _main_part(zf) if "word/document.xml" not in names and "xl/workbook.xml" not in names else ""
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error):
         raise InputError(f"{path.name}: damaged or truncated file (broken zip); export the notes again") from None
-    if "word/document.xml" in names:
+    if "word/document.xml" in names or main.startswith("word/"):
         return "docx"
-    if "xl/workbook.xml" in names:
+    if "xl/workbook.xml" in names or main.startswith("xl/"):
         return "xlsx"
     raise InputError(f"{path.name}: a zip archive without Word or Excel content; export the notes as .docx or .xlsx")
+
+
+_OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?Target="/?([^"]+)"'
+                              rb'|<Relationship\b[^>]*?Target="/?([^"]+)"[^>]*?Type="[^"]*/officeDocument"')
+
+
+def _main_part(zf: zipfile.ZipFile) -> str:
+    """The package's main part as its root relationships name it (Word Online may write
+    word/document2.xml); "" when there is none to read."""
+    try:
+        info = zf.getinfo("_rels/.rels")
+    except KeyError:
+        return ""
+    if info.file_size > 1 << 20:
+        return ""
+    m = _OFFICE_DOCUMENT.search(zf.read(info))
+    return (m.group(1) or m.group(2)).decode("utf-8", "replace") if m else ""
 
 
 def require(path: Path, kind: str, *, read: bool = False) -> bytes | None:
