@@ -189,3 +189,16 @@ def test_a_word_package_whose_main_part_has_another_name_is_read_and_annotated(t
     assert "doc2.docx: 1 note, 1 flagged" in res.output, res.output
     with zipfile.ZipFile(tmp_path / "out" / "doc2.annotated.docx") as zf:
         assert "word/comments.xml" in zf.namelist() and b"commentReference" in zf.read("word/document2.xml")
+
+
+def test_a_mac_csv_with_a_multi_line_note_is_read(tmp_path):
+    """Excel's "CSV (Macintosh)": records end in CR; a note's own line break inside quotes is an LF."""
+    body = (b'Note ID,Session Date,Clinician,Session Note\r'
+            b'n1,2026-03-02,Dana Whitfield,"Client sobbed about her father\'s funeral.\nI changed the subject to her sleep schedule."\r'
+            b'n2,2026-03-03,Dana Whitfield,' + CLEAN.encode() + b'\r')
+    (tmp_path / "mac.csv").write_bytes(body)
+    _, got = read(tmp_path / "mac.csv", Config())
+    assert [n.note_id for n in got.notes] == ["n1", "n2"] and "\n" in got.notes[0].text
+    scan(tmp_path / "mac.csv", "--out", tmp_path / "out", "--no-ledger")
+    copy = (tmp_path / "out" / "mac.annotated.csv").read_bytes()
+    assert copy.count(b"\r") == 3 and b"R1" in copy.split(b"\r")[1]

@@ -133,11 +133,21 @@ class _Records:
             yield row, self.end
 
 
+def _newline(text: str) -> str:
+    """The record end the file uses most: a multi-line note's own line break (an LF inside quotes in
+    Excel's "CSV (Macintosh)", whose records end in CR) does not decide it."""
+    crlf = text.count("\r\n")
+    cr, lf = text.count("\r") - crlf, text.count("\n") - crlf
+    if crlf and crlf >= max(cr, lf):
+        return "\r\n"
+    return "\r" if cr > lf else "\n"
+
+
 def _dialect(path: Path, fh, start: int, encoding: str, errors: str, config: Config):
     """(delimiter, newline, layout, first rows) under the delimiter whose header best matches the roles."""
     fh.seek(start)
     text = fh.read(HEAD).decode(encoding, "replace")
-    newline = "\r\n" if "\r\n" in text else "\n" if "\n" in text or "\r" not in text else "\r"
+    newline = _newline(text)
     try:
         first = csv.Sniffer().sniff(text, delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
