@@ -480,8 +480,11 @@ def test_footnote_text_is_read_with_its_note_and_annotated_in_place(tmp_path):
     assert len(_comments(dest)) == 1
     with zipfile.ZipFile(dest) as zf:
         notes_xml, body_xml = zf.read("word/footnotes.xml").decode(), zf.read("word/document.xml").decode()
-    assert "commentRangeStart" in notes_xml and "commentRangeEnd" in notes_xml
-    assert "commentRangeStart" not in body_xml
+    # highlighted where it is; the comment on the footnote's mark in the body (LibreOffice 7.4 cannot
+    # open a file with a comment inside a footnote: a third hostile battery)
+    assert "w:highlight" in notes_xml and "comment" not in notes_xml
+    assert body_xml.count("commentRangeStart") == 1 and "commentReference" in body_xml
+    assert body_xml.index("commentRangeStart") < body_xml.index("footnoteReference") < body_xml.index("commentRangeEnd")
     assert read_docx(dest, CFG).notes[0].text == note.text
 
 

@@ -41,6 +41,23 @@ _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 RT_COMMENTS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
 
 
+_NOTE_STORIES = {qn("w:footnote"): qn("w:footnoteReference"), qn("w:endnote"): qn("w:endnoteReference")}
+
+
+def _note_reference(pkg: WordPackage, story):
+    """The body run that holds the mark of a footnote or endnote (None for other stories, or when
+    the body has no such mark). LibreOffice (7.4) cannot open a file with a comment inside a
+    footnote; on the footnote's mark it opens in Word and LibreOffice alike."""
+    tag = _NOTE_STORIES.get(getattr(story, "tag", None))
+    if tag is None:
+        return None
+    want = story.get(qn("w:id"))
+    for mark in pkg.document.iter(tag):
+        if mark.get(qn("w:id")) == want and mark.getparent() is not None and mark.getparent().tag == qn("w:r"):
+            return mark.getparent()
+    return None
+
+
 def _color(f: Finding):
     if f.checklist == "crisis":
         return COLORS["crisis"]
@@ -161,6 +178,10 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
         first = runs[0]
         # A comment's range stays in one story: the main text, one text box or one footnote.
         last = [rp for rp in runs if story_of(rp[0]) is story_of(first[0])][-1]
+        ref = _note_reference(pkg, story_of(first[0]))
+        if ref is not None:  # a finding in a footnote: the comment sits on its mark in the body
+            first = last = (ref, None)
+            touched.add(ref.getroottree().getroot())
         lines = comment_text(f)
         if comments is None:
             comments_name, comments = _comments(pkg)
