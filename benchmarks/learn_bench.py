@@ -152,8 +152,9 @@ class Shipped:
         sents, _, ndate = self.engine._prepare(note)
         words = sorted(set(tokens(note.text)))
         out: set[str] = set()
-        for feats in self.engine.model.read(self.engine, note, sents, ndate).feats:
-            out.update(topic_features(feats, words))  # the sentence's own features and the topic's
+        reading = self.engine.model.read(self.engine, note, sents, ndate)
+        for k, feats in enumerate(reading.feats):
+            out.update(topic_features(feats, words, reading.rule_topics(k)))  # the sentence's own features and the topic's
         return frozenset(out)
 
     def figures(self, name: str, rows: list[dict]) -> dict:

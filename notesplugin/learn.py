@@ -248,7 +248,7 @@ class _Learner:
             ex = {"run": self.run, "file": digest(file), "note": digest(note.text), "sentence": digest(sents[k].text),
                   "item": item, "label": y, "kind": kind, "feats": feats}
             if topic and self.items[item].checklist == "rescuing":
-                tf = topic_features(reading.feats[k], words)
+                tf = topic_features(reading.feats[k], words, reading.rule_topics(k))
                 ex["topic"], ex["tfeats"] = topic, tf if self.keep else [f for f in tf if f in self.tvocab]
             if self.keep:
                 ex["text"] = sents[k].text

@@ -36,10 +36,13 @@ def test_model_scores_from_word_rows_equal_the_feature_strings(notes):
             assert all(math.isclose(slow[lab], reading.p[k][i], rel_tol=1e-12, abs_tol=1e-12)
                        for i, lab in enumerate(m.labels))
             assert reading.feats[k] == feats
-            fast_topic = m.topic_of(add(m.topic_rows.sentence_topic(feats), add(m.topic_rows.note(words), m.topic_bias)))
-            assert fast_topic[0] == m.topic(topic_features(feats, words))[0]
+            rules = reading.rule_topics(k)
+            fast_topic = m.topic_of(add(m.topic_rows.sentence_topic(feats, rules),
+                                        add(m.topic_rows.note(words), m.topic_bias)))
+            assert fast_topic[0] == m.topic(topic_features(feats, words, rules))[0]
             # the topic straight from the words, as the scan asks for it, reads the same rows
-            assert sorted(m.topic_rows.topic_sentence(*reading.parts.args(k))) == sorted(m.topic_rows.sentence_topic(feats))
+            assert sorted(m.topic_rows.topic_sentence(*reading.parts.args(k), rules)) == \
+                sorted(m.topic_rows.sentence_topic(feats, rules))
             assert reading.topic(k) == fast_topic[0]
             for label in m.labels:  # `explain`'s words from the rows, as Model.why picks them from strings
                 want = [f.split(":", 1)[1].replace("_", " ") for f, _ in m.why(label, reading.parts.readable(k))]

@@ -76,11 +76,12 @@ def sentence_features(own: Sequence[str], quoted: Sequence[str], before: list[Se
     return sorted(out)
 
 
-def topic_features(feats: Sequence[str], note_words: Sequence[str]) -> list[str]:
+def topic_features(feats: Sequence[str], note_words: Sequence[str], rules: Sequence[str] = ()) -> list[str]:
     """What the topic reads: the sentence, its whole window of context pooled, and
     every word of the note. The topic is the issue the client was in, which the
-    note as a whole names far more often than the act's own sentence does."""
-    out = set(feats)
+    note as a whole names far more often than the act's own sentence does.
+    rules: the rules' topic words around the act, as features (`reader.rule_topics`)."""
+    out = set(feats) | set(rules)
     out.update("p:" + f[3:] for f in feats if f.startswith("p1:"))
     out.update("d:" + t for t in note_words)
     cl = clusters()  # the sentence's own word groups (c:) are in feats already
@@ -139,9 +140,11 @@ class Rows:
         return self._sum(own, quoted, before, after, section, facts, base, pool=False)
 
     def topic_scores(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
-                     after: Sequence[str], section: str, facts: tuple[str, ...], base: Sequence[float]) -> list[float]:
+                     after: Sequence[str], section: str, facts: tuple[str, ...], base: Sequence[float],
+                     rules: Sequence[str] = ()) -> list[float]:
         """base plus the rows of `topic_sentence` (the same arguments), summed kind by kind as in `scores`."""
-        return self._sum(own, quoted, before, after, section, facts, base, pool=True)
+        rows = [r for r in map(self.full, set(rules)) if r is not None]
+        return self._sum(own, quoted, before, after, section, facts, add(rows, base) if rows else base, pool=True)
 
     def _sum(self, own, quoted, before, after, section, facts, base, pool: bool) -> list[float]:
         parts = [base, self._part("wq", (own, quoted), self._word_rows, own, quoted),
@@ -211,14 +214,16 @@ class Rows:
         return map(get, set(words))
 
     def topic_sentence(self, own: Sequence[str], quoted: Sequence[str], before: list[Sequence[str]],
-                       after: Sequence[str], section: str, facts: tuple[str, ...]) -> list[tuple[float, ...]]:
+                       after: Sequence[str], section: str, facts: tuple[str, ...],
+                       rules: Sequence[str] = ()) -> list[tuple[float, ...]]:
         """The rows of exactly what `sentence_topic` reads for `sentence_features` of the same
-        arguments, straight from the words (the topic of every act in a scan asks for it)."""
-        return self._rows(own, quoted, before, after, section, facts, pool=True)
+        arguments and the same rules, straight from the words (the topic of every act in a scan asks for it)."""
+        return self._rows(own, quoted, before, after, section, facts, pool=True) + \
+            [r for r in map(self.full, set(rules)) if r is not None]
 
-    def sentence_topic(self, feats: Sequence[str]) -> list[tuple[float, ...]]:
+    def sentence_topic(self, feats: Sequence[str], rules: Sequence[str] = ()) -> list[tuple[float, ...]]:
         """The rows of the sentence's part of `topic_features` (all but d: and dc:)."""
-        fs = set(feats)
+        fs = set(feats) | set(rules)
         fs.update("p:" + f[3:] for f in feats if f.startswith("p1:"))
         return [r for r in map(self.full, fs) if r is not None]
 

@@ -129,6 +129,17 @@ def note_parts(engine: "Engine", note: Note, sents: list, ndate: date | None,
     return Parts(own, quoted, sections, all_facts, words)
 
 
+def rule_topics(engine: "Engine", sents: list, k: int) -> tuple[str, ...]:
+    """The rules' topic words around an act, as features of the topic head (the same code trains
+    and scans): the topics whose words sentence k holds (rs:) and the topic the rules pick over its
+    emotion window (rt:; "none" where no topic word is there). Grouped folds on the training sets:
+    topic 0.814 -> 0.826 (README: what the topic reads)."""
+    s = sents[k]
+    own = engine._topic_counts(s.text, s.present, True)
+    window = [(sents[j].text, 1.5 if j == k else 1.0, sents[j].present) for j in range(engine._window_start(sents, k), k + 1)]
+    return tuple(sorted({"rs:" + t for t in own} | {"rt:" + (engine.topic_of(window) or "none")}))
+
+
 _BLANKS = re.compile(" +")
 
 
@@ -384,8 +395,12 @@ class NoteReading:
             m = self.model
             if self._note_rows is None:  # the whole note's part, shared by every act in it
                 self._note_rows = add(m.topic_rows.note(sorted(set(tokens(self.note.text)))), m.topic_bias)
-            got = self._topics[k] = m.topic_of(m.topic_rows.topic_scores(*self.parts.args(k), self._note_rows))[0]
+            got = self._topics[k] = m.topic_of(m.topic_rows.topic_scores(*self.parts.args(k), self._note_rows,
+                                                                          self.rule_topics(k)))[0]
         return got
+
+    def rule_topics(self, k: int) -> tuple[str, ...]:
+        return rule_topics(self.engine, self.sents, k)
 
     def merge(self, rules: list[Finding], learned: list[Finding], items: list["Item"] | None = None) -> list[Finding]:
         """Rules and model together; a sentence both found is one finding, credited to both.

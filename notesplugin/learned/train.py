@@ -19,7 +19,7 @@ from notesplugin.checklists.engine import Engine
 from notesplugin.learned.corpus import as_note, load_set
 from notesplugin.learned.model import FORMAT, dump, logit as _logit
 from notesplugin.learned.features import clusters_fingerprint, note_terms, tokens, topic_features
-from notesplugin.learned.reader import actor_allows, note_features
+from notesplugin.learned.reader import actor_allows, note_features, rule_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "corpus" / "manifest.toml"
@@ -96,7 +96,8 @@ def examples(engine: Engine, named_sets: list[tuple[str, list[dict]]]):
                         y[lab] = 1
                 is_r = any(y.get(lab) == 1 for lab in LABELS[:7])
                 topic = topic_at.get(k) or (one_topic if is_r else None)
-                out.append((set_name, n, fs, y, topic, topic_features(fs, note_words) if topic else None))
+                out.append((set_name, n, fs, y, topic,
+                            topic_features(fs, note_words, rule_topics(engine, sents, k)) if topic else None))
             for lab in gold:
                 if lab in LABELS and not where.get(lab):
                     unlocated.append((lab, list(range(base, len(out)))))
