@@ -281,9 +281,11 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
     """
     cfg = _config(config_path)
     lists = _checklists(cfg.checklists)
-    item = lists.get(item_id.upper())
+    # by id (R3) or by name (reassure), as corrections may name them
+    item = lists.get(item_id.upper()) or next((i for i in lists.items if i.name == item_id.strip().lower()), None)
     if item is None:
-        raise click.UsageError(f"no item {item_id!r}; known: {', '.join(i.id for i in lists.items)}")
+        raise click.UsageError(f"no item {item_id!r}; known: "
+                               f"{', '.join(f'{i.id} ({i.name})' for i in lists.items)}")
     click.echo(f"{item.id} {item.name} ({item.checklist} checklist)")
     click.echo(f"What: {item.what}")
     click.echo(f"Why:  {item.why}")

@@ -270,7 +270,9 @@ def test_explain_and_show():
     res = runner.invoke(main, ["explain", "r3"])
     assert res.exit_code == 0 and "R3 reassure" in res.output and "Why:" in res.output
     res = runner.invoke(main, ["explain", "R99"])
-    assert res.exit_code == 2
+    assert res.exit_code == 2 and "R3 (reassure)" in res.output
+    res = runner.invoke(main, ["explain", "Reassure"])  # by name, as corrections may say it
+    assert res.exit_code == 0 and res.output.startswith("R3 reassure")
     res = runner.invoke(main, ["checklist", "show"])
     assert res.exit_code == 0 and "C5" in res.output and "R7" in res.output
 
