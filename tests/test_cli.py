@@ -282,3 +282,15 @@ def test_a_folder_with_no_exports_is_not_a_quiet_success(tmp_path):
     (tmp_path / "empty").mkdir()
     res = CliRunner().invoke(main, ["scan", str(tmp_path / "empty"), "--out", str(tmp_path / "out"), "--no-ledger"])
     assert res.exit_code == 2 and "no exports found" in res.output and not (tmp_path / "out").exists(), res.output
+
+
+def test_a_second_scan_says_the_gaps_still_open(tmp_path):
+    """First-use review: on a second scan of the same week the terminal named no gap, which reads as 'no gaps'."""
+    samples = Path(__file__).resolve().parents[1] / "sample_notes"
+    args = ["scan", str(samples), "--ledger", str(tmp_path / "l.db")]
+    first = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0 and "Repeated gap:" in first.output and "still open" not in first.output, first.output
+    again = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b")])
+    assert again.exit_code == 0 and "Repeated gap:" not in again.output
+    n = first.output.count("Repeated gap:")
+    assert f"{n} repeated gap{'s' if n != 1 else ''} still open from earlier scans" in again.output, again.output
