@@ -177,7 +177,7 @@ def _summary(result, counts: dict, show_evidence: bool) -> None:
         click.echo(printable(f"Letter written: {letter if isinstance(letter, str) else letter.get('docx') or letter}"))
     older = len(sessions) - len({(g.get("clinician"), g.get("topic")) for g in hist.get("new_gaps", []) or []})
     if older > 0:  # quiet is not "no gaps": they were named (and written to) on an earlier scan
-        click.echo(f"{older} repeated gap{'s' if older != 1 else ''} still open from earlier scans "
+        click.echo(f"{_n(older, 'repeated gap')} still open from earlier scans "
                    "(notesplugin gaps; summary.xlsx, Open gaps)")
     click.echo(printable(f"Outputs in {result.out_dir}/ (findings.jsonl, run.json, summary.xlsx)"))
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import stat
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
+from lxml import etree
+
 from notesplugin import safety
 from notesplugin.model import InputError
+from notesplugin.package_names import PKG_REL, resolve
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = b"PK\x03\x04"
@@ -191,21 +193,26 @@ def _zip_kind(path: Path) -> str:
     raise InputError(f"{path.name}: a zip archive without Word or Excel content; export the notes as .docx or .xlsx")
 
 
-_OFFICE_DOCUMENT = re.compile(rb'<Relationship\b[^>]*?Type="[^"]*/officeDocument"[^>]*?Target="/?([^"]+)"'
-                              rb'|<Relationship\b[^>]*?Target="/?([^"]+)"[^>]*?Type="[^"]*/officeDocument"')
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 
 
 def _main_part(zf: zipfile.ZipFile) -> str:
     """The package's main part as its root relationships name it (Word Online may write
-    word/document2.xml); "" when there is none to read."""
+    word/document2.xml); "" when there is none to read. Read as word_package reads relationships."""
     try:
         info = zf.getinfo("_rels/.rels")
     except KeyError:
         return ""
     if info.file_size > 1 << 20:
         return ""
-    m = _OFFICE_DOCUMENT.search(zf.read(info))
-    return (m.group(1) or m.group(2)).decode("utf-8", "replace") if m else ""
+    try:
+        root = etree.fromstring(zf.read(info), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return ""
+    for r in root.iter(f"{{{PKG_REL}}}Relationship"):
+        if r.get("Type") == _OFFICE_DOCUMENT and r.get("TargetMode") != "External":
+            return resolve("", r.get("Target", ""))
+    return ""
 
 
 def require(path: Path, kind: str, *, read: bool = False) -> bytes | None:
