@@ -29,7 +29,8 @@ from notesplugin.config import Config
 from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, ReadResult, Segment
 from notesplugin.sources import DocxSource
-from notesplugin.readers.columns import parse_date  # one date parser for every reader
+from notesplugin.readers.columns import Layout, detect_layout, norm_header, parse_date  # one date parser, one column detector
+from notesplugin.readers.columns import role_lookup as column_lookup
 from notesplugin.readers.docx_bounds import Block, note_starts
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.docx_text import (
@@ -159,7 +160,7 @@ def _table_header(tbl, index: dict, roles: dict[str, str], note_labels: set[str]
             if not label:
                 continue
             role = roles.get(norm_label(label))
-            if role is None and (body or norm_label(label) in note_labels or len(value) > 200):
+            if role is None and (body or norm_label(label) in note_labels or len(value) > 200 or _sentences(value)):
                 body.extend(tcs[k + 1:k + 2] if norm_label(label) in note_labels else tcs[k:k + 2])
             else:
                 pairs.append((label, value))
@@ -167,6 +168,61 @@ def _table_header(tbl, index: dict, roles: dict[str, str], note_labels: set[str]
     if header:
         header.body = body
     return header
+
+
+def _sentences(value: str) -> bool:
+    """A label's value that is written prose ("I quickly changed the subject to her work."), not a
+    field ("Individual, 53 min"): a note section in a label|value table, so it is checked."""
+    words = value.split()
+    return len(words) >= 12 or (len(words) >= 5 and value.rstrip()[-1:] in ".!?")
+
+
+def _notes_table(rows: list[list[str]], config: Config, lookup: dict) -> Layout | None:
+    """A table laid out like an export sheet: a header row naming a note column and at least one
+    of ID/clinician/client/date, then one note per row. Found by the same column detector as
+    XLSX and CSV. A label|value table (each row starting with a label) is not one."""
+    if len(rows) < 2 or max(len(r) for r in rows) < 3:
+        return None
+    layout = detect_layout(rows[:2], config, lookup)
+    if layout is None or not set(layout.roles) & {"note_id", "clinician", "client", "date"}:
+        return None
+    if any(len(c) > 40 or len(c.split()) > 5 for c in rows[layout.header_row - 1]):
+        return None  # a header cell is short; a long one is note text
+    head = rows[layout.header_row - 1]
+    for row in rows[layout.header_row:]:
+        first = next((c for c in row if c), "")
+        if row != head and norm_header(first) in lookup:
+            return None
+    return layout
+
+
+def _table_drafts(tbl, n_tbl: int, layout: Layout, index: dict, config: Config) -> tuple[list[_Draft], int]:
+    """One draft per data row of a notes table; (drafts, rows with other cells but no note text)."""
+    label = {role: config.columns[role][0] for role in ROLES}  # read back to the role by header_values
+    drafts, skipped = [], 0
+    head = [" ".join(h.split()).casefold() for h in layout.headers]
+    for tr in list(tbl.iterchildren(W_TR))[layout.header_row:]:
+        tcs = list(tr.iterchildren(W_TC))
+        texts = [_cell_text(tc, index) for tc in tcs]
+        if [" ".join(t.split()).casefold() for t in texts] == head:
+            continue  # the header row repeated at a page break
+        draft = _Draft(_Header([]))
+        for c in layout.text_cols:
+            for p in (tcs[c].iter(W_P) if c < len(tcs) else ()):
+                text = paragraph_text(p)[0] if p in index else ""
+                if text.strip():
+                    draft.pieces.append((text, _cell_loc(p, tbl, n_tbl, index), 0))
+        for role, c in layout.roles.items():
+            if role in label and c < len(texts) and texts[c]:
+                draft.header.pairs.append((label[role], texts[c]))
+        used = set(layout.roles.values()) | set(layout.text_cols)
+        draft.header.pairs += [(layout.headers[c], t) for c, t in enumerate(texts)
+                               if c not in used and t and c < len(layout.headers) and layout.headers[c]]
+        if draft.pieces:
+            drafts.append(draft)
+        elif any(texts):
+            skipped += 1
+    return drafts, skipped
 
 
 def _header_if_enough(pairs: list[tuple[str, str]], roles: dict[str, str], lines: bool = False) -> _Header | None:
@@ -283,8 +339,10 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
     roles = role_lookup(config)
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
     inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
+    lookup = column_lookup(config)
 
-    # Flatten to top-level items: _Para, or ("tbl", element, table number).
+    # Flatten to top-level items: _Para, ("tbl", element, table number) or a notes table
+    # ("rows", element, table number, layout).
     items: list = []
     for n_tbl, block in _enumerate_tables(_blocks(body, index)):
         if block.tag == W_P:
@@ -293,11 +351,14 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
             items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels),
                                label_pairs(text, inline), sep))
         else:
-            items.append(("tbl", block, n_tbl))
+            rows = [[_cell_text(tc, index) for tc in tr.iterchildren(W_TC)] for tr in block.iterchildren(W_TR)]
+            layout = _notes_table(rows, config, lookup)
+            items.append(("rows", block, n_tbl, layout) if layout else ("tbl", block, n_tbl))
+    skipped = 0
     line_headers = _line_headers(items, roles)
     headers: dict[int, tuple[int, _Header]] = dict(line_headers)
     for i, item in enumerate(items):
-        if isinstance(item, tuple):
+        if isinstance(item, tuple) and item[0] == "tbl":
             h = _table_header(item[1], index, roles, note_labels)
             if h:
                 headers[i] = (i, h)
@@ -308,7 +369,9 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
         if k >= 0 and isinstance(items[k], _Para) and _all_bold(items[k].p, items[k].text.strip()):
             items[k].title = True
     headers, kept_as_text = _note_starts(items, headers, roles)
-    split_on_pages = not headers
+    row_tables = any(isinstance(item, tuple) and item[0] == "rows" for item in items)
+    split_on_pages = not headers and not row_tables
+    rows_skipped = 0
 
     drafts: list[_Draft] = [_Draft()]
     pending: list[_Para] = []  # titles/blank lines that may precede a header
@@ -348,6 +411,13 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
                 drafts.append(_Draft())
             if title:
                 flush_pending()
+        elif isinstance(item, tuple) and item[0] == "rows":
+            pending.clear()  # a title right before the table is dropped
+            row_drafts, n_skipped = _table_drafts(item[1], item[2], item[3], index, config)
+            rows_skipped += n_skipped
+            if drafts[-1].header or drafts[-1].pieces:
+                drafts.append(_Draft())
+            drafts[-1:] = row_drafts + [_Draft()]  # text after the table is not the last row's
         elif isinstance(item, _Para):
             breaks = split_on_pages and (page_break_offsets(item.p) or item.p.xpath("./w:pPr/w:sectPr"))
             if (item.title or not item.text.strip()) and not breaks:
@@ -365,17 +435,28 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
         i += 1
     flush_pending()
 
+    warnings: list[str] = []
+    if row_tables:
+        # Beside a notes table, short header-less text is its title or a signature line.
+        loose = [d for d in drafts if d.pieces and d.header is None and sum(len(t) for t, _, _ in d.pieces) < 200]
+        drafts = [d for d in drafts if not any(d is x for x in loose)]
+        if loose:
+            n = sum(len(d.pieces) for d in loose)
+            warnings.append(f"{path.name}: {n} short line{'s' if n > 1 else ''} outside the notes table "
+                            f"(a title or a signature) {'were' if n > 1 else 'was'} not checked")
+        if rows_skipped:
+            warnings.append(f"{path.name}: {rows_skipped} table row{'s' if rows_skipped > 1 else ''} with no "
+                            "note text skipped")
+        skipped += rows_skipped
     filled = [d for d in drafts if d.pieces]
-    if not headers and len(filled) == 1:
+    if not headers and len(filled) == 1 and filled[0].header is None:
         filled[0].header = _page_header(doc, roles, note_labels, inline)
 
     unread = _add_footnotes(drafts, plist, doc)
-    warnings: list[str] = []
     if kept_as_text:
         warnings.append(f"{path.name}: {kept_as_text} label block{'s' if kept_as_text > 1 else ''} inside notes "
                         f"{'were' if kept_as_text > 1 else 'was'} kept as note text")
     notes: list[Note] = []
-    skipped = 0
     for draft in drafts:
         if not draft.pieces:
             # Only the last block can be text-less (see _merged); without a note ID it is
