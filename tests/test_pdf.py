@@ -488,3 +488,84 @@ def test_a_pdf_named_docx_and_a_docx_named_pdf_are_told_to_rename(tmp_path):
     with pytest.raises(InputError, match=r"other.pdf: this is really a .docx file named .pdf; rename it to other.docx"):
         sniff(tmp_path / "other.pdf")
     assert sniff(SINGLE) == "pdf"
+
+
+def test_a_hyphen_at_a_line_end_gives_a_highlight_line_by_line(tmp_path):
+    # pdfium gives no line break after a line-end hyphen: the two printed lines used to be one
+    # reader line, and the highlight a box over both of them whole
+    lines = ["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: h-2",
+             "Client arrived on time. Client cried about her mother's death. I quickly changed the sub-",
+             "ject to her work schedule. We agreed to meet next week."]
+    path = _canvas_pdf(tmp_path / "h2.pdf", [lines])
+    result, source = read_pdf(path, Config())
+    note = result.notes[0]
+    start = note.text.index("I quickly")
+    end = note.text.index("schedule.") + len("schedule.")
+    assert [seg.location["line"] for seg, _, _ in note.locate(start, end)] == [4, 5]
+    from notesplugin.model import Finding
+    from notesplugin.writers.pdf_writer import quads
+    f = Finding(note_id=note.note_id, file=note.file, checklist="rescuing", item="R1", name="redirect",
+                status="flagged", topic="grief", evidence=note.text[start:end], start=start, end=end, location={})
+    boxes = quads(note, f, source)[1]
+    assert len(boxes) == 2 and boxes[0][0] > 250 and boxes[1][2] < 250  # the sentence, not both lines whole
+
+
+def test_a_two_column_page_joins_each_column_s_wrapped_lines(tmp_path):
+    from reportlab.pdfgen import canvas
+    left = ["Client described the week in detail,", "including her commute and the long hours.",
+            "Client cried about her mother's death.", "I quickly changed the subject to her", "work schedule. We met."]
+    right = ["Later in the session client was sad and", "tearful about losing his old job at the",
+             "mill. I reassured him it would all work", "out. Plan: continue weekly sessions."]
+    path = tmp_path / "cols.pdf"
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    c.setFont("Helvetica", 10)
+    for k, line in enumerate(["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: c-1"]):
+        c.drawString(72, 700 - 14 * k, line)
+    for col, x in ((left, 72), (right, 320)):
+        for k, line in enumerate(col):
+            c.drawString(x, 640 - 14 * k, line)
+    c.save()
+    result, _ = read_pdf(path, Config())
+    text = result.notes[0].text
+    assert "I quickly changed the subject to her work schedule." in text
+    assert "I reassured him it would all work out." in text
+
+
+def test_the_narrative_row_of_a_label_value_table_is_note_text(tmp_path):
+    from reportlab.pdfgen import canvas
+    path = tmp_path / "lv.pdf"
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    c.setFont("Helvetica", 10)
+    rows = [("Client", "Ana R."), ("Date of Service", "03/02/2026"), ("Clinician", "Dana Whitfield, LPC"),
+            ("Note ID", "lv-1"), ("Narrative", "Client cried about her mother's death. I quickly changed the")]
+    y = 700
+    for label, value in rows:
+        c.drawString(72, y, label)
+        c.drawString(190, y, value)
+        y -= 14
+    for line in ["subject to her work schedule. Client described the week in detail,", "and her sleep. Plan: weekly."]:
+        c.drawString(190, y, line)
+        y -= 14
+    c.save()
+    result, _ = read_pdf(path, Config())
+    [note] = result.notes
+    assert note.note_id == "lv-1" and "Narrative" not in note.fields
+    assert note.text.startswith("Client cried about her mother's death. I quickly changed the subject to her work")
+    seg = note.segments[0]
+    assert seg.offset == len("Narrative") + 1  # the highlight maps past the label cell
+
+
+def test_text_typed_into_a_form_field_is_read(tmp_path):
+    from reportlab.pdfgen import canvas
+    path = tmp_path / "form.pdf"
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    c.setFont("Helvetica", 10)
+    for k, line in enumerate(["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: f-1", "Narrative:"]):
+        c.drawString(72, 700 - 14 * k, line)
+    c.acroForm.textfield(name="narrative", x=72, y=560, width=460, height=70, fontSize=9, borderWidth=0,
+                         value="Client cried about her mother's death. I changed the subject to her work schedule.",
+                         fieldFlags="multiline")
+    c.save()
+    result, _ = read_pdf(path, Config())
+    assert "I changed the subject to her work schedule." in result.notes[0].text
+    assert PdfReader(path).get_fields()["narrative"]["/V"]  # the input itself is not flattened

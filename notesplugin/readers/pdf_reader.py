@@ -24,7 +24,7 @@ from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, PdfSource, ReadResult, Segment
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.readers.docx_reader import ROLES, header_values, norm_label, role_lookup
-from notesplugin.readers.pdf_text import Line, drop_running, joiner, page_lines, starts_paragraph
+from notesplugin.readers.pdf_text import Line, drop_running, joiner, page_lines, right_edges, starts_paragraph
 
 FIX_EXPORT = "export the note again as a text PDF"
 _PREAMBLE_LINES = 8  # letterhead lines above the first header
@@ -71,9 +71,15 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
 
 def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[tuple]]:
     pages, boxes, total = [], [], 0
+    forms = pdfium_c.FPDF_GetFormType(doc.raw) != pdfium_c.FORMTYPE_NONE
     for i in range(len(doc)):
         try:
             page = doc[i]
+            if forms and pdfium_c.FPDFPage_Flatten(page.raw, pdfium_c.FLAT_PRINT) == pdfium_c.FLATTEN_SUCCESS:
+                # text typed into form fields is drawn by the fields, not the page: read it as
+                # printed (in memory only; the file is not changed)
+                page.close()
+                page = doc[i]
             textpage = page.get_textpage()
         except pdfium.PdfiumError:
             raise InputError(f"{name}: damaged PDF (page {i + 1} cannot be read); {FIX_EXPORT}") from None
@@ -116,8 +122,17 @@ def _table_row(line: Line) -> list[tuple[str, str]] | None:
     return [(lb.rstrip(": "), v) for lb, v in zip(labels, cells[1::2])]
 
 
-def _headers(lines: list[Line], roles: dict[str, str], inline) -> dict[int, tuple[int, list]]:
-    """{first line index: (last line index, pairs)} for each header block."""
+def _note_cell(line: Line, note_labels: set[str]) -> int:
+    """Where the text starts on a `Narrative<gap>text` line of a label|value table: after the
+    note label's cell; 0 on any other line."""
+    label, tab, _ = line.text.partition("\t")
+    return len(label) + 1 if tab and norm_label(label.rstrip(": ")) in note_labels else 0
+
+
+def _headers(lines: list[Line], roles: dict[str, str], inline,
+             note_labels: set[str] = frozenset()) -> dict[int, tuple[int, list]]:
+    """{first line index: (last line index, pairs)} for each header block. A note label's row
+    ("Narrative<gap>Client cried ...") ends the block: its value is note text."""
     out: dict[int, tuple[int, list]] = {}
     i = 0
     while i < len(lines):
@@ -129,6 +144,8 @@ def _headers(lines: list[Line], roles: dict[str, str], inline) -> dict[int, tupl
         pairs: list = []
         last, kept, j = i, 0, i
         while j < len(lines):
+            if _note_cell(lines[j], note_labels):
+                break
             pp = _field_line(lines[j], roles, inline)
             row = pp is None and seen and j == last + 1 and _table_row(lines[j])
             pp = row or pp
@@ -182,9 +199,8 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
         raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
     source = PdfSource(pages=len(pages), javascript=javascript)
     inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
-    headers = _headers(body, roles, inline)
-    rights = sorted(ln.right for ln in body if len(ln.text) >= 30) or sorted(ln.right for ln in body)
-    right_edge = rights[int(0.9 * (len(rights) - 1))]
+    headers = _headers(body, roles, inline, note_labels)
+    edges = right_edges(body)
 
     drafts: list[tuple[list, list[Line]]] = [([], [])]  # (header pairs, lines)
     i = 0
@@ -216,7 +232,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
         if not lines:
             continue
         # Over-long notes are the pipeline's to skip and count, as for every format.
-        notes.append(_note(path, len(notes) + 1, pairs, lines, right_edge, roles, source, config.day_first))
+        notes.append(_note(path, len(notes) + 1, pairs, lines, edges, roles, source, note_labels, config.day_first))
     if javascript:
         warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
     ids = [n.note_id for n in notes]
@@ -226,21 +242,23 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     return ReadResult(notes, warnings, skipped), source
 
 
-def _note(path: Path, position: int, pairs: list, lines: list[Line], right_edge: float,
-          roles: dict[str, str], source: PdfSource, day_first: bool = False) -> Note:
+def _note(path: Path, position: int, pairs: list, lines: list[Line], edges: dict[int, float],
+          roles: dict[str, str], source: PdfSource, note_labels: set[str], day_first: bool = False) -> Note:
     parts: list[str] = []
     segs: list[Segment] = []
     pos = 0
     prev: Line | None = None
     for line in lines:
         if prev is not None:
-            sep = "\n" if starts_paragraph(prev, line, right_edge) else joiner(prev, line)
+            sep = "\n" if starts_paragraph(prev, line, edges[id(prev)]) else joiner(prev, line)
             parts.append(sep)
             pos += len(sep)
-        parts.append(line.text)
-        segs.append(Segment(pos, pos + len(line.text), {"page": line.page, "line": line.number}))
+        skip = _note_cell(line, note_labels)
+        text = line.text[skip:]
+        parts.append(text)
+        segs.append(Segment(pos, pos + len(text), {"page": line.page, "line": line.number}, skip))
         source.lines[(line.page, line.number)] = line.pdf
-        pos += len(line.text)
+        pos += len(text)
         prev = line
     values, fields, date = header_values(pairs, roles, day_first)
     return Note(note_id=values.get("note_id") or f"{path_text(path.stem)}#{position}", file=path_text(path), text="".join(parts),

@@ -54,7 +54,6 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # a surrogate pair or a dropped char: positions would drift, go char by char
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, k) or 32) for k in range(n))
-    text = text.replace("\ufffe", "-")  # pdfium's mark for a hyphen ending a line
     is_generated = pdfium_c.FPDFText_IsGenerated
     loose_box, rect = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FS_RECTF()
     rect_ref = ctypes.byref(rect)
@@ -65,6 +64,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     size = 0.0
     last_right = None
     space = ""  # "real": the PDF has a space here; "generated": pdfium put one in
+    soft = None  # the box of a hyphen pdfium marked as breaking a word at a line end
     for k, ch in enumerate(text):
         if ch in "\r\n" or ch.isspace():
             generated = is_generated(raw, k) == 1
@@ -76,6 +76,18 @@ def page_lines(textpage, page_no: int) -> list[Line]:
             continue
         loose_box(raw, k, rect_ref)
         left, right = rect.left, rect.right
+        if ch == "\ufffe":  # pdfium's mark for a hyphen at a line end; it gives no line break after it
+            soft = (left, right)
+            continue
+        if soft is not None:
+            chars.append("-")
+            xs.append(soft)
+            last_right = soft[1]
+            if bottom is not None and rect.top < bottom + 0.5 * (top - bottom):
+                # the word goes on on the next printed line: that is a new line (joiner reads "follow-up")
+                _close(lines, page_no, chars, xs, bottom, top, size)
+                chars, xs, bottom, top, size, last_right, space = [], [], None, None, 0.0, None, ""
+            soft = None
         if not size:
             size = (rect.top - rect.bottom) / LOOSE_EM or 10.0
         if last_right is not None:
@@ -146,12 +158,37 @@ def joiner(prev: Line, cur: Line) -> str:
     return "" if _HYPHENATED.search(prev.text) and cur.text[:1].islower() else " "
 
 
+def right_edges(lines: list[Line]) -> dict[int, float]:
+    """The right margin of each line's column, {id(line): x}: the 90th percentile of the right
+    ends of full lines starting within 40 pt of its left. With one margin for a whole page, every
+    line of the left column of a two-column page would look short and end a paragraph."""
+    full = [ln for ln in lines if len(ln.text) >= 30] or lines
+    if not full:
+        return {}
+    buckets: dict[int, list[float]] = {}
+    for ln in full:
+        buckets.setdefault(int(ln.left // 20), []).append(ln.right)
+    overall = sorted(ln.right for ln in full)
+    overall_edge = overall[int(0.9 * (len(overall) - 1))]
+    edge_of: dict[int, float] = {}
+    out: dict[int, float] = {}
+    for ln in lines:
+        b = int(ln.left // 20)
+        if b not in edge_of:
+            near = sorted(r for k in range(b - 2, b + 3) for r in buckets.get(k, ()))
+            edge_of[b] = near[int(0.9 * (len(near) - 1))] if near else overall_edge
+        out[id(ln)] = edge_of[b]
+    return out
+
+
 def starts_paragraph(prev: Line, cur: Line, right_edge: float) -> bool:
     """Whether `cur` starts a new paragraph after `prev` (which may be on the page before).
 
     A wrapped line ends where the next word would not fit: if the next line's first word
     would have fitted after `prev`, `prev` ended its paragraph. On the same page a gap
     clearly larger than the font's line height also ends one."""
+    if _HYPHENATED.search(prev.text) and cur.text[:1].islower():
+        return False  # a word broken at the line end goes on
     fits = prev.right + 0.3 * prev.size + _first_word_width(cur) <= right_edge + 1.0
     if prev.page != cur.page and _END.search(prev.text) and _LABEL_START.match(cur.text):
         return True  # no gap to measure over a page break: a sentence end then "Plan: ..."
