@@ -104,11 +104,13 @@ class ReadResult:
 class PdfLine:
     """One text line of a PDF page as the reader saw it, in PDF user space (y runs up).
 
-    `xs[i]` is the (left, right) of character i of `text`, or None for a character the
-    reader put in (a space or tab between table cells); `bottom`/`top` span the line's font."""
+    `xs[i]` is the (left, right, bottom, top) box of character i of `text`, or None for a
+    character the reader put in (a space or tab between table cells); `bottom`/`top` span the
+    line's font. Characters keep their own height because on a page whose content is drawn
+    turned, a line runs up the page."""
 
     text: str
-    xs: tuple[tuple[float, float] | None, ...]
+    xs: tuple[tuple[float, float, float, float] | None, ...]
     bottom: float
     top: float
 

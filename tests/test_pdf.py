@@ -569,3 +569,33 @@ def test_text_typed_into_a_form_field_is_read(tmp_path):
     result, _ = read_pdf(path, Config())
     assert "I changed the subject to her work schedule." in result.notes[0].text
     assert PdfReader(path).get_fields()["narrative"]["/V"]  # the input itself is not flattened
+
+
+def test_on_a_page_drawn_turned_the_highlight_covers_the_sentence_not_the_line(tmp_path):
+    from reportlab.pdfgen import canvas
+    from pypdf import PdfWriter
+    tmp = tmp_path / "flat.pdf"
+    c = canvas.Canvas(str(tmp), pagesize=(612, 792))
+    c.translate(612, 0)
+    c.rotate(90)  # landscape drawing on a portrait page; /Rotate 90 shows it upright
+    c.setFont("Helvetica", 10)
+    for k, line in enumerate(["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: r-1",
+                              "Client cried about her mother's death. I quickly changed the subject to her work "
+                              "schedule. We agreed to meet next week."]):
+        c.drawString(72, 540 - 14 * k, line)
+    c.save()
+    w = PdfWriter(clone_from=PdfReader(tmp))
+    w.pages[0].rotate(90)
+    w.write(tmp_path / "turned.pdf")
+    result, source = read_pdf(tmp_path / "turned.pdf", Config())
+    note = result.notes[0]
+    start = note.text.index("I quickly")
+    end = note.text.index("schedule.") + len("schedule.")
+    from notesplugin.model import Finding
+    from notesplugin.writers.pdf_writer import quads
+    f = Finding(note_id=note.note_id, file=note.file, checklist="rescuing", item="R1", name="redirect",
+                status="flagged", topic="grief", evidence=note.text[start:end], start=start, end=end, location={})
+    [(x0, y0, x1, y1)] = quads(note, f, source)[1]
+    line = source.lines[(1, note.segments[-1].location["line"])]
+    # the text runs up the page: the box is the sentence's stretch of it, not the whole printed line
+    assert y1 - y0 < 0.75 * (line.top - line.bottom) and x1 - x0 < 20

@@ -59,7 +59,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     rect_ref = ctypes.byref(rect)
     lines: list[Line] = []
     chars: list[str] = []
-    xs: list[tuple[float, float] | None] = []
+    xs: list[tuple[float, float, float, float] | None] = []
     bottom = top = None
     size = 0.0
     last_right = None
@@ -77,7 +77,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
         loose_box(raw, k, rect_ref)
         left, right = rect.left, rect.right
         if ch == "\ufffe":  # pdfium's mark for a hyphen at a line end; it gives no line break after it
-            soft = (left, right)
+            soft = (left, right, rect.bottom, rect.top)
             continue
         if soft is not None:
             chars.append("-")
@@ -100,7 +100,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
                 xs.append(None)
         space = ""
         chars.append(ch)
-        xs.append((left, right))
+        xs.append((left, right, rect.bottom, rect.top))
         last_right = right
         if bottom is None or rect.bottom < bottom:
             bottom = rect.bottom
@@ -118,7 +118,7 @@ def _close(lines: list[Line], page_no: int, chars: list[str], xs: list, bottom, 
         return
     real = [x for x in xs if x]
     pdf = PdfLine("".join(chars), tuple(xs), bottom, top)
-    lines.append(Line(page_no, len(lines) + 1, pdf, real[0][0], max(r for _, r in real), size))
+    lines.append(Line(page_no, len(lines) + 1, pdf, real[0][0], max(x[1] for x in real), size))
 
 
 def _running_key(line: Line) -> tuple:

@@ -52,7 +52,8 @@ def quads(note: Note, f: Finding, source: PdfSource) -> dict[int, list[tuple[flo
             continue
         xs = [x for x in line.xs[lo:hi] if x]
         if xs:
-            out[page].append((min(x[0] for x in xs), line.bottom, max(x[1] for x in xs), line.top))
+            # the characters' own box: on a page drawn turned, the line's height is its length
+            out[page].append((min(x[0] for x in xs), min(x[2] for x in xs), max(x[1] for x in xs), max(x[3] for x in xs)))
     return out
 
 
