@@ -323,8 +323,8 @@ def explain(item_id: str, config_path: str | None, trace_text: str | None) -> No
                        f"{'' if item.note_veto else ' but a rule finding of this item (note_veto = false)'}; from "
                        f"{h['adds']:.2f} up a note with none gets the sentence the crisis heads read likeliest.")
         click.echo("Words and facts that weigh most:")
-        click.echo("  for:     " + ", ".join(learned["for"]))
-        click.echo("  against: " + ", ".join(learned["against"]))
+        click.echo("  for:     " + "; ".join(learned["for"]))
+        click.echo("  against: " + "; ".join(learned["against"]))
         click.echo("A finding names what made it (rules, model or both) and, for the model, the words that weighed most.")
     if trace_text is not None:
         _trace(item.id, trace_text, lists)

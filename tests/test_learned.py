@@ -156,6 +156,17 @@ def test_explain_says_what_the_model_weighs():
     assert summary and summary["for"] and summary["against"] and 0 < summary["threshold"] < 1
 
 
+def test_explain_names_features_in_words_not_internal_keys():
+    from notesplugin.learned.reader import _readable
+    model = Reader.default().model
+    group = next(f[2:] for f in model.weights if f.startswith("c:"))
+    assert _readable("c:" + group, model).startswith("words like ")
+    assert _readable("f:s:o") == "someone else is its subject" and _readable("s:reass") == "reass..."
+    for item in ("R1", "R3", "R7", "C1"):
+        shown = model_summary(item)["for"] + model_summary(item)["against"]
+        assert not [x for x in shown if x.startswith(("c ", "fact ", "s ", "f "))], shown
+
+
 @pytest.mark.parametrize("name", MANIFEST.get("holdout", []))
 def test_floor_on_sets_never_trained_on(name):
     assert name not in MANIFEST["train"], f"{name} is both trained on and held out"

@@ -444,10 +444,40 @@ class Reader:
         return NoteReading(self, engine, note, sents, ndate, shown)
 
 
-def _readable(feature: str) -> str:
+# What the facts the rules work out for a sentence mean, for `explain` (the model's own names stay in
+# findings.jsonl's reasons, where they are keys).
+FACTS = {
+    "t": "the clinician named in it", "o": "someone else named in it (client, family, staff)",
+    "s:t": "the clinician is its subject", "s:o": "someone else is its subject",
+    "said:client": "the client's own quoted words", "said:clin": "the clinician's own quoted words",
+    "elided": "opens on a verb with no subject (the writer's act)", "fp": "written in the first person",
+    "passive": "written in the passive", "sec:client": "in a client section (Subjective, Data)",
+    "sec:clin": "in a clinician section (Intervention, Plan)",
+    "emo": "the client in a difficult emotion in or just before it",
+    "age:0": "dated the session day", "age:7": "dated within a week before",
+    "age:30": "dated within a month before", "age:old": "dated over a month before",
+}
+
+
+def _group_words(group: str, model: Model, n: int = 3) -> list[str]:
+    """A few words of a word group, those the model weighs most on their own."""
+    from notesplugin.learned.features import clusters
+    weight = {f[2:]: sum(abs(w) for _, w in row) for f, row in model.weights.items() if f.startswith("w:")}
+    members = [w for w, c in clusters().items() if c == group]
+    return sorted(members, key=lambda w: (-weight.get(w, 0.0), len(w), w))[:n]
+
+
+def _readable(feature: str, model: Model | None = None) -> str:
     kind, _, rest = feature.partition(":")
+    if kind == "f":
+        return FACTS.get(rest, "fact " + rest)
+    if kind == "c":
+        words = _group_words(rest, model) if model is not None else []
+        return f"words like {'/'.join(words)}" if words else "a word group"
+    if kind == "s":
+        return rest + "..."  # a five-letter stem: "reass..." is reassure, reassurance, a typed reassurd
     where = {"w": "", "b": "", "q": "quoted ", "p1": "just before: ", "p": "before: ", "n": "after: ",
-             "h": "section ", "f": "fact "}.get(kind, kind + " ")
+             "h": "section "}.get(kind, kind + " ")
     return where + rest.replace("_", " ")
 
 
@@ -466,5 +496,5 @@ def model_summary(item_id: str, n: int = 10) -> dict | None:
             "act": {"threshold": m.thresholds.get("act", 1.0), "floor": act["floor"], "gap": act["gap"],
                     "items": act["items"]} if act else None,
             "notes": m.meta.get("notes", 0),
-            "for": [_readable(f) for w, f in ws[:n] if w > 0],
-            "against": [_readable(f) for w, f in reversed(ws[-n:]) if w < 0]}
+            "for": [_readable(f, m) for w, f in ws[:n] if w > 0],
+            "against": [_readable(f, m) for w, f in reversed(ws[-n:]) if w < 0]}
