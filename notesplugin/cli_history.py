@@ -113,6 +113,6 @@ def letter_command(clinician: str, topic: str, kind: str, out_dir: str | None, l
             files = write_letter(gap, cfg, out, kind)
         except (LetterError, OSError) as exc:
             raise click.ClickException(printable(str(exc).splitlines()[0])) from None
-        led.record_letter(gap.clinician_key, gap.topic, kind, gap.session_keys, files.docx)
+        led.record_letter(gap.clinician_key, gap.topic, kind, gap.session_keys, Path(files.docx).absolute())
     click.echo(printable(f"wrote {files.markdown}"))
     click.echo(printable(f"wrote {files.docx}"))

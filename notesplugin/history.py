@@ -74,8 +74,10 @@ def _letters(led: Ledger, result: HistoryResult, notes: list[Note], findings: li
             except Exception as exc:  # noqa: BLE001 - isolated per gap, reported as one line
                 result.letter_errors.append(f"letter for {gap.clinician} / {gap.topic} not written: {_why(exc)}")
                 continue
-            led.record_letter(gap.clinician_key, gap.topic, AUTO_KIND, gap.session_keys, files.docx, run.run_id)
-        gap.letter = str(files.docx)
+            # recorded in full: `gaps` and the summary are read from other folders than the scan's
+            path = str(Path(files.docx).absolute())
+            led.record_letter(gap.clinician_key, gap.topic, AUTO_KIND, gap.session_keys, path, run.run_id)
+        gap.letter = path
         result.letters.append({"clinician": gap.clinician, "topic": gap.topic, "follow_up": follow_up,
                                "sessions": len(gap.sessions), **files.to_dict()})
 

@@ -189,6 +189,7 @@ def _file_boundary(res: FileResult, path: Path):
                                     "please report this with the file type and size (not its content)")
     if not res.ok:
         res.notes, res.findings, res.skipped = [], [], 0
+        res.kind = res.kind or EXPECT.get(path.suffix.lower(), path.suffix.lower().lstrip("."))  # named by its suffix
         res.error = path_text(res.error)  # a name's non-UTF-8 bytes would stop run.json being written
     res.warnings = [path_text(w) for w in res.warnings]
 

@@ -305,3 +305,19 @@ def test_gaps_in_sql_follow_the_rule(tmp_path):
             assert (got[k].first_met, got[k].session_keys) == (first, members)
 
     check()
+
+
+def test_a_letter_is_recorded_with_its_full_path_when_out_was_relative(tmp_path, monkeypatch):
+    # `gaps` and the summary are read from other folders than the scan's: a path as typed
+    # ("reviewed/letters/...") would point nowhere there
+    monkeypatch.chdir(tmp_path)
+    led, cfg = tmp_path / "ledger.db", Config()
+    notes = [session(str(k), D0 + timedelta(days=7 * k), file=f"week{k}.csv") for k in range(3)]
+    res = after_scan(notes, [finding(n) for n in notes], cfg, Path("reviewed"), ledger_path=led, today=D0)
+    assert res.letters and not Path(res.letters[0]["docx"]).is_absolute()  # the terminal says it as typed
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    with Ledger(led) as ledger:
+        [gap] = current_gaps(ledger, cfg)
+    assert Path(gap.letter).is_absolute() and Path(gap.letter).is_file()

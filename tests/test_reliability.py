@@ -445,7 +445,7 @@ def test_broken_practice_checklist_is_a_usage_error_everywhere(tmp_path, command
     result = CliRunner().invoke(main, [*args, "--config", str(cfg)])
     assert result.exit_code == 2, (result.output, result.exception)
     assert isinstance(result.exception, SystemExit)
-    assert "mine.toml: item #1 (X1) cues[0]: pattern does not compile" in result.stderr
+    assert 'mine.toml: item #1 (X1) cues[0]: pattern "(unclosed" does not compile' in result.stderr
 
 
 # ---- a worker killed under --jobs (#12 item 10) ----------------------------------------
@@ -538,3 +538,4 @@ def test_practice_cue_needing_backtracking_refused_at_load(tmp_path, cue):
         load([tmp_path / "mine.toml"])
     result = CliRunner().invoke(main, ["checklist", "test", str(tmp_path / "mine.toml")])
     assert result.exit_code == 2 and "linear time" in result.stderr
+    assert f'pattern "{cue}"' in result.stderr and "b'" not in result.stderr  # as typed, no Python reprs

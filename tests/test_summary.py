@@ -137,3 +137,11 @@ def test_a_date_in_the_last_week_there_is_does_not_stop_the_summary(tmp_path):
     ws = build_workbook(res, Config())["By week"]
     weeks = [day(r[0]) for r in rows(ws)[1:] if hasattr(r[0], "year")]
     assert weeks == [date(9999, 12, 27)]
+
+
+def test_a_file_that_failed_keeps_its_type(tmp_path):
+    from notesplugin.pipeline import process_file
+    for name in ("broken.docx", "broken.xlsx", "broken.pdf"):
+        (tmp_path / name).write_bytes(b"not a real file at all")
+        res = process_file(tmp_path / name, tmp_path / ("out-" + name), Config())
+        assert not res.ok and res.kind == name.rsplit(".", 1)[1]  # the Files sheet's Type, not blank

@@ -87,7 +87,7 @@ def _compile(pattern: Any, where: str, linear: bool = False) -> re.Pattern:
     try:
         compiled = re.compile(pattern, FLAGS)  # Python's syntax: the literal gate reads it with re's parser
     except re.error as exc:
-        raise ChecklistError(f"{where}: pattern does not compile ({exc}); fix the regex {pattern[:60]!r}") from None
+        raise ChecklistError(f"{where}: pattern {_shown(pattern)} does not compile ({exc}); fix the regex") from None
     if not linear:
         return compiled
     import re2
@@ -95,9 +95,20 @@ def _compile(pattern: Any, where: str, linear: bool = False) -> re.Pattern:
         return re2.compile(pattern, _re2_options())
     except re2.error as exc:
         raise ChecklistError(
-            f"{where}: pattern {pattern[:60]!r} needs a backtracking feature ({exc}); a practice's cues must run "
+            f"{where}: pattern {_shown(pattern)} needs a backtracking feature ({_why(exc)}); a practice's cues must run "
             "in linear time: rewrite it without lookarounds (?= ?! ?<= ?<!), backreferences or possessive "
             "repeats") from None
+
+
+def _shown(pattern: str) -> str:
+    """The pattern as the practice typed it (a repr would double every backslash)."""
+    return f'"{pattern[:60]}{"..." if len(pattern) > 60 else ""}"'
+
+
+def _why(exc: Exception) -> str:
+    """RE2's reason, which it gives as bytes."""
+    arg = exc.args[0] if exc.args else ""
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
 def _re2_options():
