@@ -19,8 +19,11 @@ EXIT_PARTIAL = 3
 @click.option("--reset", is_flag=True, help="Remove every stored example: back to the shipped model.")
 @click.option("--yes", is_flag=True, help="Do not ask before --reset.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Practice config (notesplugin.toml).")
+@click.option("--ledger", "ledger_path", metavar="PATH",
+              help="The ledger your scans use, when not the configured one: corrections are kept in learned/ "
+                   "beside it, and scans with that ledger use them.")
 def learn_command(folder: Path | None, status: bool, undo: str | None, reset: bool, yes: bool,
-                  config_path: str | None) -> None:
+                  config_path: str | None, ledger_path: str | None) -> None:
     """Learn from the supervisor's corrections in a folder of annotated copies.
 
     Write corrections in the copy's Review column (workbooks, CSV) or as a
@@ -39,7 +42,7 @@ def learn_command(folder: Path | None, status: bool, undo: str | None, reset: bo
 
     if sum(map(bool, (folder, status, undo, reset))) != 1:
         raise click.UsageError("give a FOLDER of annotated copies, or one of --status, --undo RUN, --reset")
-    cfg = _config(config_path)
+    cfg = _config(config_path).with_ledger(ledger_path)
     store = Store.for_config(cfg)
     shipped = Reader.default().model.fingerprint
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,13 @@ class Config:
 
     def ledger_path(self) -> Path:
         return self.ledger or Path(platformdirs.user_data_dir(APP)) / "ledger.sqlite3"
+
+    def with_ledger(self, override: str | os.PathLike | None) -> "Config":
+        """This config with a --ledger file as its ledger path: what sits beside the ledger (the
+        practice's learned/ corrections) follows the ledger a command actually uses. A
+        postgresql:// URL keeps the local path."""
+        target = self.ledger_target(override) if override else None
+        return replace(self, ledger=target) if isinstance(target, Path) else self
 
     def ledger_target(self, override: str | os.PathLike | None = None) -> Path | str:
         """--ledger (a file or a postgresql:// URL), else [ledger] url, else [ledger] path or the default."""

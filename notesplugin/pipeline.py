@@ -394,6 +394,8 @@ def scan(paths: Iterable[Path], out_dir: Path, config: Config, *, ledger: bool =
          comment_date: datetime | None = None, summary: bool = True, summary_since: date | None = None,
          progress: Callable[[FileResult], None] | None = None) -> ScanResult:
     out_dir = Path(out_dir)
+    if ledger:
+        config = config.with_ledger(ledger_path)  # the practice model kept beside the ledger used
     with contextlib.ExitStack() as stack:
         try:
             ensure_dir(out_dir, config.dir_mode)

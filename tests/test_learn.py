@@ -543,3 +543,26 @@ def test_an_ok_does_not_move_an_item_that_learns_from_corrections_only(tmp_path)
     assert (crisis[0], 0) in by_item  # the `not` is kept
     assert (crisis[0], 1) not in by_item  # the `ok` is not, for this item
     assert any(e["item"] not in only_corrections and e["label"] == 1 for e in rows)  # rescuing confirmations are
+
+
+def test_corrections_follow_the_ledger_a_command_uses(tmp_path, monkeypatch):
+    # trying the tool with a scratch --ledger must not teach the practice's real model
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    _export_xlsx(tmp_path / "exports" / "notes.xlsx")
+    scratch = tmp_path / "try" / "ledger.sqlite3"
+    run = CliRunner().invoke(main, ["scan", str(tmp_path / "exports"), "--out", str(tmp_path / "reviewed"),
+                                    "--ledger", str(scratch)])
+    assert run.exit_code == 0, run.output
+    _review_xlsx(tmp_path / "reviewed" / "notes.annotated.xlsx", {"n2": "not R1"})
+    taught = CliRunner().invoke(main, ["learn", str(tmp_path / "reviewed"), "--ledger", str(scratch)])
+    assert taught.exit_code == 0, taught.output
+    assert (scratch.parent / "learned").is_dir() and not (tmp_path / "home" / "notesplugin" / "learned").exists()
+
+    def judged(out: str, *ledger: str) -> str:
+        res = CliRunner().invoke(main, ["scan", str(tmp_path / "exports"), "--out", str(tmp_path / out), *ledger])
+        assert res.exit_code == 0, res.output
+        return json.loads((tmp_path / out / "run.json").read_text())["judgement"]["model"]["kind"]
+
+    assert judged("a", "--ledger", str(scratch)) == "practice"
+    assert judged("b") == "shipped"  # the default ledger's folder holds no corrections
