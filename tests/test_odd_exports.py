@@ -202,3 +202,15 @@ def test_a_mac_csv_with_a_multi_line_note_is_read(tmp_path):
     scan(tmp_path / "mac.csv", "--out", tmp_path / "out", "--no-ledger")
     copy = (tmp_path / "out" / "mac.annotated.csv").read_bytes()
     assert copy.count(b"\r") == 3 and b"R1" in copy.split(b"\r")[1]
+
+
+def test_excel_escapes_in_cells_are_read_as_the_characters_they_stand_for(tmp_path):
+    # exports that copy Windows line ends into cells carry Excel's escape _x000D_ for the CR
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEAD)
+    ws.append(["E-1", "2026-03-02", "Client A", "Dana Smith, LPC",
+               "Client sobbed about her father's funeral._x000D_\nI changed the subject to her sleep schedule._x0009_"])
+    wb.save(tmp_path / "esc.xlsx")
+    _, got = read(tmp_path / "esc.xlsx", Config())
+    assert got.notes[0].text == "Client sobbed about her father's funeral.\nI changed the subject to her sleep schedule."

@@ -1,6 +1,7 @@
 """XLSX/XLSM exports -> Notes: one note per row, header row found on any sheet."""
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from itertools import islice
@@ -41,10 +42,21 @@ def read_xlsx(path: Path, config: Config) -> ReadResult:
     return result
 
 
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _text(value):
+    """A string cell as Excel shows it: `_x000D_` is Excel's own escape for a carriage return
+    (written by exports that copy Windows line ends into cells), `_x0009_` for a tab."""
+    if isinstance(value, str) and "_x" in value:
+        return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), value)
+    return value
+
+
 def _values(ws):
     """Rows of cell values, formulas marked: a formula is not note text (a summary sheet's counts)."""
     for row in ws.iter_rows():
-        yield tuple(Formula(c.value) if c.data_type == "f" else c.value for c in row)
+        yield tuple(Formula(c.value) if c.data_type == "f" else _text(c.value) for c in row)
 
 
 def _read(path: Path, config: Config) -> ReadResult:
