@@ -214,3 +214,13 @@ def test_excel_escapes_in_cells_are_read_as_the_characters_they_stand_for(tmp_pa
     wb.save(tmp_path / "esc.xlsx")
     _, got = read(tmp_path / "esc.xlsx", Config())
     assert got.notes[0].text == "Client sobbed about her father's funeral.\nI changed the subject to her sleep schedule."
+
+
+def test_excel_text_formulas_in_a_csv_give_their_value(tmp_path):
+    # ="00121" keeps an ID's leading zeros in Excel; the ID is 00121
+    (tmp_path / "safe.csv").write_text(
+        "Note ID,Session Date,Client,Clinician,Session Note\n"
+        f'"=""00121""","=""2026-03-02""",Client A,"Dana Smith, LPC","{R1}"\n'
+        f'="00122",2026-03-03,Client B,"Dana Smith, LPC","{CLEAN}"\n', encoding="utf-8")
+    _, got = read(tmp_path / "safe.csv", Config())
+    assert [(n.note_id, n.date) for n in got.notes] == [("00121", "2026-03-02"), ("00122", "2026-03-03")]

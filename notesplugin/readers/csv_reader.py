@@ -133,6 +133,14 @@ class _Records:
             yield row, self.end
 
 
+def _excel_text(value: str) -> str:
+    """`="00121"` -> `00121`: exports write IDs and dates as a text formula so Excel keeps their
+    leading zeros; the value is what Excel shows."""
+    if len(value) >= 3 and value[:2] == '="' and value[-1] == '"' and '"' not in value[2:-1].replace('""', ''):
+        return value[2:-1].replace('""', '"')
+    return value
+
+
 def _newline(text: str) -> str:
     """The record end the file uses most: a multi-line note's own line break (an LF inside quotes in
     Excel's "CSV (Macintosh)", whose records end in CR) does not decide it."""
@@ -188,6 +196,8 @@ def read_csv(path: Path, config: Config) -> ReadResult:
                     ends.append(end)
                     fields.append(len(row))
                     if number > layout.header_row:
+                        if any(v[:2] == '="' for v in row):
+                            row = [_excel_text(v) for v in row]
                         note = reader.note(row, number, len(notes))
                         if note:
                             notes.append(note)
