@@ -102,3 +102,19 @@ def test_prose_rows_of_a_label_value_note_are_checked_and_short_fields_stay_fiel
                                     "--ledger", str(tmp_path / "l.db")])
     assert res.exit_code == 0, res.output
     assert [(f["note_id"], f["item"]) for f in _findings(tmp_path / "out")] == [("D25", "R1")]
+
+
+def test_a_clinician_cell_merged_down_over_several_notes_names_each_of_them(tmp_path):
+    doc = Document()
+    t = _table(doc, [["Week of 2026-03-02", "", "", "", ""],
+                     ["Client", "Clinician", "Note ID", "Date of Service", "Note"],
+                     ["Ann Lee", CLIN, "M-1", "2026-03-02", R1], ["", "", "M-2", "2026-03-03", R3],
+                     ["Cy Dee", "", "M-3", "2026-03-04", CLEAN]])
+    t.cell(0, 0).merge(t.cell(0, 4))  # a title row spanning the table (gridSpan)
+    t.cell(2, 0).merge(t.cell(3, 0))  # Ann Lee's two sessions (vMerge)
+    t.cell(2, 1).merge(t.cell(4, 1))  # one clinician's block
+    doc.save(tmp_path / "merged.docx")
+    _, got = read(tmp_path / "merged.docx", Config())
+    assert [(n.note_id, n.client, n.clinician) for n in got.notes] == [
+        ("M-1", "Ann Lee", CLIN), ("M-2", "Ann Lee", CLIN), ("M-3", "Cy Dee", CLIN)]
+    assert [n.text for n in got.notes] == [R1, R3, CLEAN]

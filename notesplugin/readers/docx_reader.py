@@ -41,6 +41,8 @@ from notesplugin.word_package import WordPackage
 
 ROLES = ("note_id", "clinician", "client", "date")
 W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
+W_TCPR, W_TRPR, W_VAL = qn("w:tcPr"), qn("w:trPr"), qn("w:val")
+W_VMERGE, W_GRIDSPAN, W_GRIDBEFORE = qn("w:vMerge"), qn("w:gridSpan"), qn("w:gridBefore")
 W_SECTPR = qn("w:sectPr")
 
 
@@ -196,19 +198,46 @@ def _notes_table(rows: list[list[str]], config: Config, lookup: dict) -> Layout 
     return layout
 
 
+def _grid(tr) -> list[tuple[object | None, bool]]:
+    """A row's cells by grid column: (w:tc, continues the cell above). A cell spanning columns
+    (gridSpan) stands in its first one (None in the others); columns a row skips (gridBefore)
+    are None; a vertically merged cell's later rows (vMerge without restart) continue it."""
+    def number(el, default: int) -> int:
+        try:
+            return max(0, min(64, int(el.get(W_VAL)))) if el is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    out: list[tuple[object | None, bool]] = [(None, False)] * number(tr.find(f"{W_TRPR}/{W_GRIDBEFORE}"), 0)
+    for tc in tr.iterchildren(W_TC):
+        vm = tc.find(f"{W_TCPR}/{W_VMERGE}")
+        out.append((tc, vm is not None and vm.get(W_VAL, "continue") != "restart"))
+        out.extend([(None, False)] * (number(tc.find(f"{W_TCPR}/{W_GRIDSPAN}"), 1) - 1))
+    return out
+
+
+def _grid_texts(tr, index: dict) -> list[str]:
+    return [_cell_text(tc, index) if tc is not None else "" for tc, _ in _grid(tr)]
+
+
 def _table_drafts(tbl, n_tbl: int, layout: Layout, index: dict, config: Config) -> tuple[list[_Draft], int]:
-    """One draft per data row of a notes table; (drafts, rows with other cells but no note text)."""
+    """One draft per data row of a notes table; (drafts, rows with other cells but no note text).
+    A cell merged down over several rows (one clinician's block of notes) gives each its value."""
     label = {role: config.columns[role][0] for role in ROLES}  # read back to the role by header_values
     drafts, skipped = [], 0
     head = [" ".join(h.split()).casefold() for h in layout.headers]
+    above: list[str] = []
     for tr in list(tbl.iterchildren(W_TR))[layout.header_row:]:
-        tcs = list(tr.iterchildren(W_TC))
-        texts = [_cell_text(tc, index) for tc in tcs]
+        cells = _grid(tr)
+        texts = [(above[c] if c < len(above) else "") if cont else (_cell_text(tc, index) if tc is not None else "")
+                 for c, (tc, cont) in enumerate(cells)]
+        above = texts
         if [" ".join(t.split()).casefold() for t in texts] == head:
             continue  # the header row repeated at a page break
         draft = _Draft(_Header([]))
         for c in layout.text_cols:
-            for p in (tcs[c].iter(W_P) if c < len(tcs) else ()):
+            tc, cont = cells[c] if c < len(cells) else (None, False)
+            for p in (tc.iter(W_P) if tc is not None and not cont else ()):
                 text = paragraph_text(p)[0] if p in index else ""
                 if text.strip():
                     draft.pieces.append((text, _cell_loc(p, tbl, n_tbl, index), 0))
@@ -351,7 +380,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
             items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels),
                                label_pairs(text, inline), sep))
         else:
-            rows = [[_cell_text(tc, index) for tc in tr.iterchildren(W_TC)] for tr in block.iterchildren(W_TR)]
+            rows = [_grid_texts(tr, index) for tr in block.iterchildren(W_TR)]
             layout = _notes_table(rows, config, lookup)
             items.append(("rows", block, n_tbl, layout) if layout else ("tbl", block, n_tbl))
     skipped = 0
