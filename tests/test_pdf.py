@@ -599,3 +599,19 @@ def test_on_a_page_drawn_turned_the_highlight_covers_the_sentence_not_the_line(t
     line = source.lines[(1, note.segments[-1].location["line"])]
     # the text runs up the page: the box is the sentence's stretch of it, not the whole printed line
     assert y1 - y0 < 0.75 * (line.top - line.bottom) and x1 - x0 < 20
+
+
+def test_a_sentence_wrapped_at_one_and_a_half_line_spacing_is_one_sentence(tmp_path):
+    # ghostscript and CUPS prints of fonts with tall boxes set single spacing at ~1.55 em
+    from reportlab.pdfgen import canvas
+    path = tmp_path / "spaced.pdf"
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    c.setFont("Helvetica", 10)
+    lines = ["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: s-1",
+             "Client cried about her mother's death. I quickly changed the subject to her work and the",
+             "schedule for next week. We met again."]
+    for k, line in enumerate(lines):
+        c.drawString(72, 700 - 15.5 * k, line)
+    c.save()
+    result, _ = read_pdf(path, Config())
+    assert "I quickly changed the subject to her work and the schedule for next week." in result.notes[0].text
