@@ -615,3 +615,35 @@ def test_a_sentence_wrapped_at_one_and_a_half_line_spacing_is_one_sentence(tmp_p
     c.save()
     result, _ = read_pdf(path, Config())
     assert "I quickly changed the subject to her work and the schedule for next week." in result.notes[0].text
+
+
+def _paged(path: Path, pages: list[list[str]], top: float = 750) -> Path:
+    from reportlab.pdfgen import canvas
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    for lines in pages:
+        c.setFont("Helvetica", 10)
+        for k, line in enumerate(lines):
+            c.drawString(72, top - 16 * k, line)
+        c.showPage()
+    c.save()
+    return path
+
+
+def test_one_note_a_page_with_its_header_at_the_top_keeps_every_header_line(tmp_path):
+    # the clinician's line repeats at the same place on every page, as a running header would;
+    # the note ID and date beside it change, so the band is each page's own note header
+    pages = [["Progress Note", f"Note ID: P-{k}", f"Date of Service: 2026-03-0{k + 1}", f"Client: Client {k}",
+              "Clinician: Dana Whitfield", "Client reviewed her week and her sleep log."] for k in (1, 2, 3)]
+    result, _ = read_pdf(_paged(tmp_path / "chart.pdf", pages), Config())
+    assert [(n.note_id, n.clinician, n.date) for n in result.notes] == [
+        ("P-1", "Dana Whitfield", "2026-03-02"), ("P-2", "Dana Whitfield", "2026-03-03"),
+        ("P-3", "Dana Whitfield", "2026-03-04")]
+
+
+def test_a_header_repeated_on_every_page_of_one_note_is_still_page_furniture(tmp_path):
+    body = ["Client reviewed her week, her sleep log and the long hours at work in detail today."] * 3
+    pages = [["Client: Ann Lee   Date of Service: 03/02/2026", f"Page {k} of 3", *body] for k in (1, 2, 3)]
+    pages[0] = ["Client: Ann Lee   Date of Service: 03/02/2026", "Page 1 of 3", "Note ID: R-1",
+                "Clinician: Dana Whitfield", *body]
+    result, _ = read_pdf(_paged(tmp_path / "one.pdf", pages), Config())
+    assert len(result.notes) == 1 and "Page" not in result.notes[0].text

@@ -193,12 +193,16 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
                          f"or {FIX_EXPORT}")
     roles = role_lookup(config)
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
-    body = [ln for lines in drop_running(pages, boxes, lambda ln: norm_label(ln.text.strip()) in note_labels)
+    inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
+
+    def field(ln: Line) -> bool:
+        return any(roles.get(norm_label(lb)) for lb, _ in _field_line(ln, roles, inline) or ())
+
+    body = [ln for lines in drop_running(pages, boxes, lambda ln: norm_label(ln.text.strip()) in note_labels, field)
             for ln in lines]
     if not body:
         raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
     source = PdfSource(pages=len(pages), javascript=javascript)
-    inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
     headers = _headers(body, roles, inline, note_labels)
     edges = right_edges(body)
 

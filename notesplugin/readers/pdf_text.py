@@ -16,7 +16,10 @@ import pypdfium2.raw as pdfium_c
 
 from notesplugin.model import PdfLine
 
-_PAGE_NO = re.compile(r"\b(page\s*)?\d+(\s*(of|/)\s*\d+)?\b", re.I)
+# A page number in a running line: "Page 2", "Page 2 of 5", "p. 2", "2 of 5", " 2/5" at the end.
+# Only these: a note ID or a date that changes from page to page is what a note header holds.
+_PAGE_NO = re.compile(r"\b(?:page|pg\.?|p\.)\s*\d+(?:\s*(?:of|/)\s*\d+)?\b|(?:^|\s)\d{1,3}\s*(?:of|/)\s*\d{1,3}\s*$",
+                      re.I)
 _PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
 _LABEL_START = re.compile(r"^[A-Z][A-Za-z/&() -]{0,30}:\s")  # "Interventions: ..." starts a section
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
@@ -125,11 +128,15 @@ def _running_key(line: Line) -> tuple:
     return (round(line.pdf.bottom), _PAGE_NO.sub("#", line.text.lower()).strip())
 
 
-def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: False) -> list[list[Line]]:
+def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: False,
+                 field=lambda line: False) -> list[list[Line]]:
     """Remove page headers and footers: a line in the top/bottom band that repeats at the same
     height with the same text (page numbers aside) on at least 2 pages and half of them, or a
     lone "Page 2 of 5" there. `keep(line)` spares a line that only looks like one (a note title
-    at the top of every page when each note starts a page)."""
+    at the top of every page when each note starts a page). `field(line)`: a note header's
+    `Label: value` line. When any such line in a page's band changes from page to page (a note
+    ID, a date, a client), the band holds each page's own note header, and none of its field
+    lines is dropped, not even the clinician's name that every note repeats."""
     def in_band(line: Line, box: tuple) -> bool:
         bottom, top = box[1], box[3]
         band = (top - bottom) * BAND
@@ -141,7 +148,9 @@ def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: 
     need = max(2, (len(pages) + 1) // 2)
     out = []
     for lines, box in zip(pages, boxes):
-        out.append([ln for ln in lines if not in_band(ln, box) or keep(ln)
+        band = [ln for ln in lines if in_band(ln, box)]
+        own_header = any(field(ln) and counts[_running_key(ln)] < need for ln in band)
+        out.append([ln for ln in lines if not in_band(ln, box) or keep(ln) or (own_header and field(ln))
                     or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text))])
     return out
 
