@@ -647,3 +647,42 @@ def test_a_header_repeated_on_every_page_of_one_note_is_still_page_furniture(tmp
                 "Clinician: Dana Whitfield", *body]
     result, _ = read_pdf(_paged(tmp_path / "one.pdf", pages), Config())
     assert len(result.notes) == 1 and "Page" not in result.notes[0].text
+
+
+def _type3_pdf(path: Path, pages: list[bytes]) -> Path:
+    """Pages drawn with a Type3 font whose glyphs have private names and no ToUnicode: codes
+    1, 2, 3 ... say nothing about which letter is drawn (how some print drivers subset fonts)."""
+    procs = b" ".join(b"/g%d 4 0 R" % k for k in range(1, 40))
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"",
+            b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 500 700] /FontMatrix [0.001 0 0 0.001 0 0] "
+            b"/CharProcs << " + procs + b" >> /Encoding << /Type /Encoding /Differences [1 "
+            + b" ".join(b"/g%d" % k for k in range(1, 40)) + b"] >> /FirstChar 1 /LastChar 39 /Widths ["
+            + b" ".join([b"500"] * 39) + b"] /Resources << >> >>",
+            b"<< /Length 33 >>\nstream\n500 0 d0 60 0 380 500 re f\nendstream"]
+    kids = []
+    for content in pages:
+        objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /T3 3 0 R "
+                    b"/F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents %d 0 R >>" % len(objs))
+        kids.append(len(objs))
+    objs[1] = b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % len(kids)
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_a_pdf_whose_fonts_map_no_letters_is_named_not_passed_as_clean(tmp_path):
+    symbols = b"BT /T3 10 Tf 60 650 Td <0102030405060708090A0B0C0D0E0F101112131415> Tj ET"
+    plain = (b"BT /F1 10 Tf 72 650 Td (Client: Ann Lee) Tj 0 -14 Td (Date of Service: 03/02/2026) Tj "
+             b"0 -14 Td (Note ID: u-1) Tj 0 -14 Td (Client reviewed her week.) Tj ET")
+    with pytest.raises(InputError, match=r"symbols\.pdf: the PDF's text cannot be read .*run OCR"):
+        read_pdf(_type3_pdf(tmp_path / "symbols.pdf", [symbols, symbols]), Config())
+    result, _ = read_pdf(_type3_pdf(tmp_path / "mixed.pdf", [plain, symbols]), Config())
+    assert [n.note_id for n in result.notes] == ["u-1"] and result.notes[0].text == "Client reviewed her week."
+    assert any("page 2 cannot be read" in w for w in result.warnings)

@@ -99,6 +99,15 @@ def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[lis
     return pages, boxes
 
 
+def _unmapped(lines: list[Line]) -> bool:
+    """A page whose characters are mostly control codes, private-use or replacement characters:
+    a font with no map from its glyphs to letters. Read as it is, it would be checked as
+    symbols and pass as a clean note."""
+    text = "".join(ln.text for ln in lines).replace(" ", "").replace("\t", "")
+    bad = sum(1 for ch in text if ch < " " or "\ue000" <= ch <= "\uf8ff" or ch == "\ufffd")
+    return bool(text) and bad > 0.3 * len(text)
+
+
 def _javascript(doc: pdfium.PdfDocument) -> bool:
     return pdfium_c.FPDFDoc_GetJavaScriptActionCount(doc.raw) > 0
 
@@ -191,6 +200,12 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     if not any(ln.text.strip() for lines in pages for ln in lines):
         raise InputError(f"{path.name}: the PDF has no text layer (a scan?); run OCR first, e.g. ocrmypdf, "
                          f"or {FIX_EXPORT}")
+    unmapped = [k for k, lines in enumerate(pages) if _unmapped(lines)]
+    if len(unmapped) == len(pages):
+        raise InputError(f"{path.name}: the PDF's text cannot be read (its fonts map no letters, so it reads as "
+                         f"symbols); run OCR first, e.g. ocrmypdf, or {FIX_EXPORT}")
+    for k in unmapped:
+        pages[k] = []
     roles = role_lookup(config)
     note_labels = {norm_label(n) for n in config.columns.get("note", [])}
     inline = inline_labels(n for role in ROLES for n in config.columns.get(role, []))
@@ -237,6 +252,10 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
             continue
         # Over-long notes are the pipeline's to skip and count, as for every format.
         notes.append(_note(path, len(notes) + 1, pairs, lines, edges, roles, source, note_labels, config.day_first))
+    if unmapped:
+        listed = ", ".join(str(k + 1) for k in unmapped[:10]) + (", ..." if len(unmapped) > 10 else "")
+        warnings.append(f"{path.name}: the text of page{'s' if len(unmapped) > 1 else ''} {listed} cannot be read "
+                        "(fonts that map no letters) and was not checked; run OCR on the file, e.g. ocrmypdf")
     if javascript:
         warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
     ids = [n.note_id for n in notes]
