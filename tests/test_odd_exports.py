@@ -224,3 +224,24 @@ def test_excel_text_formulas_in_a_csv_give_their_value(tmp_path):
         f'="00122",2026-03-03,Client B,"Dana Smith, LPC","{CLEAN}"\n', encoding="utf-8")
     _, got = read(tmp_path / "safe.csv", Config())
     assert [(n.note_id, n.date) for n in got.notes] == [("00121", "2026-03-02"), ("00122", "2026-03-03")]
+
+
+def test_a_csv_with_stray_nul_bytes_is_read_and_utf16_without_its_mark_too(tmp_path):
+    text = ("Note ID,Session Date,Client,Clinician,Session Note\r\n"
+            f'N-1,2026-03-02,Client A,"Dana Smith, LPC","{R1}"\r\n'
+            f'N-2,2026-03-03,Client B,"Dana Smith, LPC","{CLEAN}"\r\n')
+    padded = text.encode().replace(b"N-2,", b"N-2\x00,").replace(b"schedule.", b"schedule.\x00\x00")
+    (tmp_path / "nul.csv").write_bytes(padded)
+    kind, got = read(tmp_path / "nul.csv", Config())
+    assert [n.note_id for n in got.notes] == ["N-1", "N-2"] and got.notes[0].text == R1
+    assert any("NUL bytes" in w for w in got.warnings)
+    (tmp_path / "u16.csv").write_bytes(text.encode("utf-16-le"))
+    _, got = read(tmp_path / "u16.csv", Config())
+    assert [n.note_id for n in got.notes] == ["N-1", "N-2"] and any("UTF-16-LE" in w for w in got.warnings)
+    (tmp_path / "bin.csv").write_bytes(bytes(range(256)) * 20)
+    res = CliRunner().invoke(main, ["scan", str(tmp_path / "bin.csv"), "--out", str(tmp_path / "o"), "--no-ledger"])
+    assert res.exit_code == 3 and "bin.csv: " in res.stderr and "export the notes again as CSV" in res.stderr
+    res = CliRunner().invoke(main, ["scan", str(tmp_path / "u16.csv"), str(tmp_path / "nul.csv"),
+                                    "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "u16.annotated.csv").read_bytes().decode("utf-16-le").startswith("Note ID,")

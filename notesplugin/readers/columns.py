@@ -244,7 +244,8 @@ def cell_str(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
-    return str(value).strip()
+    text = str(value).strip()
+    return text.replace("\x00", "").strip() if "\x00" in text else text  # an exporter's NUL padding
 
 
 class RowReader:

@@ -18,6 +18,7 @@ from notesplugin.readers.columns import (
     SCAN_ROWS, Layout, RowReader, detect_layout, no_note_column, role_lookup, seen_columns, skipped_warning,
     unattributed_warning,
 )
+from notesplugin.readers.sniff import text_nuls
 from notesplugin.sources import CsvSource
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -79,8 +80,15 @@ def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
     for bom, enc in BOMS:
         if head.startswith(bom):
             return bom, enc, "strict" if enc == "utf-8" else "replace", []
+    notes: list[str] = []
     if b"\x00" in head[:4096]:
-        raise InputError(f"{path.name}: not a text CSV (binary or UTF-16); export the notes again as CSV (UTF-8)")
+        kind = text_nuls(head[:4096])
+        if kind.startswith("utf-16"):
+            return b"", kind, "replace", [f"{path.name}: read as {kind.upper()} (no byte-order mark); "
+                                         "export as CSV UTF-8 to avoid this"]
+        if not kind:
+            raise InputError(f"{path.name}: not a text CSV (binary data); export the notes again as CSV (UTF-8)")
+        notes.append(f"{path.name}: NUL bytes in the file were left out of the notes (the copy keeps them)")
     fh.seek(0)
     utf8 = codecs.getincrementaldecoder("utf-8")()
     try:  # the common case, at C speed
@@ -88,7 +96,7 @@ def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
             utf8.decode(chunk)
         utf8.decode(b"", final=True)
         fh.seek(0)
-        return b"", "utf-8", "strict", []
+        return b"", "utf-8", "strict", notes
     except UnicodeDecodeError:
         pass
     good = bad = 0  # non-ASCII characters on valid UTF-8 lines; lines that are not UTF-8
@@ -103,11 +111,11 @@ def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
             good += len(text) - len(text.encode("ascii", "ignore"))
     fh.seek(0)
     if not bad:
-        return b"", "utf-8", "strict", []
+        return b"", "utf-8", "strict", notes
     if good > bad:  # a stray byte in an otherwise UTF-8 file
-        return b"", "utf-8", "replace", [f"{path.name}: read as UTF-8; {bad} line(s) hold bytes that are not UTF-8, "
+        return b"", "utf-8", "replace", notes + [f"{path.name}: read as UTF-8; {bad} line(s) hold bytes that are not UTF-8, "
                                          "shown as \ufffd in the findings (the copy keeps the original bytes)"]
-    return b"", "cp1252", LATIN_FALLBACK, [f"{path.name}: not UTF-8, read as Windows-1252 (latin-1); "
+    return b"", "cp1252", LATIN_FALLBACK, notes + [f"{path.name}: not UTF-8, read as Windows-1252 (latin-1); "
                                            "export as CSV UTF-8 to avoid this"]
 
 

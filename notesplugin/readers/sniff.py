@@ -154,7 +154,8 @@ def sniff(path: Path, want: str | None = None) -> str:
                              f"rename it to {path.stem}{SAVE_AS[got]}")
         return got
     if want == "csv":
-        if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")) \
+                and not text_nuls(head[:4096]):
             raise InputError(f"{name}: binary data, not a CSV text file; export the notes again as .csv")
         return "csv"
     if b"\x00" not in head[:4096] and (b"," in head[:4096] or b"\t" in head[:4096] or b";" in head[:4096]):
@@ -236,3 +237,14 @@ def require(path: Path, kind: str, *, read: bool = False) -> bytes | None:
         raise InputError(f"{path.name}: cannot read the file ({exc.strerror}); "
                          "check the path and permissions") from None
     return data
+
+
+def text_nuls(sample: bytes) -> str:
+    """Why a CSV's NUL bytes still make a text file: "utf-16-le" / "utf-16-be" (UTF-16 without
+    its BOM: every other byte NUL), "stray" (a few NULs a exporter padded with), else ""."""
+    even, odd = sample[0::2], sample[1::2]
+    if odd and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return "stray" if sample.count(0) <= max(4, len(sample) // 100) else ""
