@@ -245,3 +245,21 @@ def test_a_csv_with_stray_nul_bytes_is_read_and_utf16_without_its_mark_too(tmp_p
                                     "--out", str(tmp_path / "out"), "--no-ledger"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "u16.annotated.csv").read_bytes().decode("utf-16-le").startswith("Note ID,")
+
+
+def test_a_strict_open_xml_workbook_is_named_with_its_fix(tmp_path):
+    import zipfile
+    wb = openpyxl.Workbook()
+    wb.active.append(HEAD)
+    wb.active.append(["S-1", "2026-03-02", "Client A", "Dana Smith, LPC", R1])
+    wb.save(tmp_path / "plain.xlsx")
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as src, zipfile.ZipFile(tmp_path / "strict.xlsx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "_rels/.rels":
+                data = data.replace(b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+                                    b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument")
+            dst.writestr(item, data)
+    res = CliRunner().invoke(main, ["scan", str(tmp_path / "strict.xlsx"), "--out", str(tmp_path / "o"), "--no-ledger"])
+    assert res.exit_code == 3 and "strict.xlsx: saved as Strict Open XML" in res.stderr
+    assert "save it as Excel Workbook (.xlsx)" in res.stderr

@@ -216,6 +216,15 @@ def _main_part(zf: zipfile.ZipFile) -> str:
     return ""
 
 
+def _strict(zf: zipfile.ZipFile) -> bool:
+    """ISO 29500 Strict: the root relationship and every part use purl.oclc.org namespaces."""
+    try:
+        info = zf.getinfo("_rels/.rels")
+    except KeyError:
+        return False
+    return info.file_size <= 1 << 20 and b"purl.oclc.org/ooxml/officeDocument" in zf.read(info)
+
+
 def require(path: Path, kind: str, *, read: bool = False) -> bytes | None:
     """InputError unless path is a usable `kind` ('docx'/'xlsx') package within the safety caps.
 
@@ -230,6 +239,10 @@ def require(path: Path, kind: str, *, read: bool = False) -> bytes | None:
             data = path.read_bytes()
         with zipfile.ZipFile(io.BytesIO(data) if read else path) as zf:
             safety.check_package(zf, path.name, kind)
+            if _strict(zf):
+                raise InputError(f"{path.name}: saved as Strict Open XML, which the file libraries here do not read; "
+                                 f"open it in {'Word' if kind == 'docx' else 'Excel'} and save it as "
+                                 f"{'Word Document (.docx)' if kind == 'docx' else 'Excel Workbook (.xlsx)'}")
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error):
         # NotImplementedError: a compression method zipfile lacks; EOFError/BadZipFile: truncated data
         raise InputError(f"{path.name}: damaged or truncated file (broken zip); export the notes again") from None
