@@ -263,3 +263,17 @@ def test_a_strict_open_xml_workbook_is_named_with_its_fix(tmp_path):
     res = CliRunner().invoke(main, ["scan", str(tmp_path / "strict.xlsx"), "--out", str(tmp_path / "o"), "--no-ledger"])
     assert res.exit_code == 3 and "strict.xlsx: saved as Strict Open XML" in res.stderr
     assert "save it as Excel Workbook (.xlsx)" in res.stderr
+
+
+def test_hidden_sheets_beside_visible_ones_are_named_not_read(tmp_path):
+    wb = openpyxl.Workbook()
+    notes, gone = wb.active, wb.create_sheet("Deleted notes")
+    notes.title = "Notes"
+    for ws, nid, text in ((notes, "V-1", CLEAN), (gone, "D-1", R1)):
+        ws.append(HEAD)
+        ws.append([nid, "2026-03-02", "Client A", "Dana Smith, LPC", text])
+    gone.sheet_state = "hidden"
+    wb.save(tmp_path / "deleted.xlsx")
+    _, got = read(tmp_path / "deleted.xlsx", Config())
+    assert [n.note_id for n in got.notes] == ["V-1"]
+    assert any("hidden sheet 'Deleted notes' not read" in w for w in got.warnings)

@@ -70,6 +70,13 @@ def _read(path: Path, config: Config) -> ReadResult:
     not_notes: list[str] = []
     try:
         sheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]  # not chartsheets
+        # A hidden sheet beside visible ones is the export's own ("Deleted notes", an audit
+        # trail, lookups): not the week's notes. A workbook of hidden sheets only is read.
+        hidden = [ws.title for ws in sheets if getattr(ws, "sheet_state", "visible") != "visible"]
+        if hidden and len(hidden) < len(sheets):
+            sheets = [ws for ws in sheets if ws.title not in hidden]
+        else:
+            hidden = []
         # A cover sheet with a lone "Notes: ..." cell gives a layout with no ID/client/date
         # column; it is not read when another sheet has a real header row.
         bare = set()
@@ -122,4 +129,8 @@ def _read(path: Path, config: Config) -> ReadResult:
                          "formulas or numbers (a summary?), not notes; export the notes themselves")
     if not found:
         raise no_note_column(path.name, seen_columns(first_rows))
-    return ReadResult(notes, skipped_warning(path.name, skipped, again, formulas) + unattributed_warning(path.name, notes), skipped, XlsxSource(path, header_rows))
+    shown = ", ".join(f"'{t}'" for t in hidden[:5]) + (", ..." if len(hidden) > 5 else "")
+    unread = [f"{path.name}: hidden sheet{'s' if len(hidden) > 1 else ''} {shown} not read; unhide "
+              f"{'them' if len(hidden) > 1 else 'it'} in Excel to check {'their' if len(hidden) > 1 else 'its'} notes"] if hidden else []
+    return ReadResult(notes, unread + skipped_warning(path.name, skipped, again, formulas) + unattributed_warning(path.name, notes),
+                      skipped, XlsxSource(path, header_rows))
