@@ -27,7 +27,9 @@ _DELETED = {qn("w:del"), qn("w:moveFrom")}
 # Run children that `paragraph_text` turns into text; a run holding only these
 # (plus formatting and harmless markers) can be split safely.
 TEXT_CHILDREN = {W_T, W_TAB, W_BR, W_CR, W_NBH}
-HARMLESS_CHILDREN = {W_RPR, qn("w:lastRenderedPageBreak"), qn("w:softHyphen")}
+# Children a run may be cut around: a symbol (w:sym, a Wingdings arrow before a note) stays on
+# its side of the cut as it is.
+HARMLESS_CHILDREN = {W_RPR, qn("w:lastRenderedPageBreak"), qn("w:softHyphen"), qn("w:sym")}
 
 RunMap = list[tuple[object, int, int]]
 

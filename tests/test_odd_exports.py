@@ -277,3 +277,25 @@ def test_hidden_sheets_beside_visible_ones_are_named_not_read(tmp_path):
     _, got = read(tmp_path / "deleted.xlsx", Config())
     assert [n.note_id for n in got.notes] == ["V-1"]
     assert any("hidden sheet 'Deleted notes' not read" in w for w in got.warnings)
+
+
+def test_a_word_run_starting_with_a_symbol_is_cut_at_the_sentence(tmp_path):
+    import re
+    import zipfile
+
+    import docx
+    from docx.oxml import parse_xml
+    doc = docx.Document()
+    for line in ("Note ID: W-1", "Date of Service: 2026-03-02", "Client: Ann Lee", "Clinician: Dana Smith"):
+        doc.add_paragraph(line)
+    p = doc.add_paragraph()
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    p._p.append(parse_xml(f'<w:r {w}><w:sym w:font="Wingdings" w:char="F0E0"/><w:tab/>'
+                          f'<w:t xml:space="preserve">Client cried at the funeral. I changed the subject to her sleep.</w:t></w:r>'))
+    doc.save(tmp_path / "sym.docx")
+    scan(tmp_path / "sym.docx", "--out", tmp_path / "out", "--no-ledger")
+    with zipfile.ZipFile(tmp_path / "out" / "sym.annotated.docx") as z:
+        xml = z.read("word/document.xml").decode()
+    [covered] = re.findall(r'commentRangeStart w:id="0"/>(.*?)<w:commentRangeEnd w:id="0"/>', xml)
+    assert re.sub(r"<[^>]+>", "", covered) == "I changed the subject to her sleep."
+    assert xml.count('w:char="F0E0"') == 1  # the symbol kept, once
