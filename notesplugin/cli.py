@@ -98,7 +98,7 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     found = find_inputs(paths, out)
     if not found:  # a scheduled scan pointed at the wrong (or an empty) folder is not a success
         raise click.UsageError(printable(f"no exports found in {', '.join(map(str, paths))}: nothing scanned "
-                                         "(looked for .docx, .xlsx, .xlsm, .csv and .pdf files)"))
+                                         "(looked for .docx, .docm, .xlsx, .xlsm, .csv and .pdf files)"))
     bar = Progress(len(found), enabled=not quiet)
     try:
         result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,

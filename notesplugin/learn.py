@@ -28,7 +28,7 @@ from notesplugin.learned.store import Store, digest, key
 from notesplugin.ledger import new_run_id
 from notesplugin.model import InputError, Note
 
-KINDS = (".xlsx", ".xlsm", ".csv", ".docx", ".pdf")
+KINDS = (".xlsx", ".xlsm", ".csv", ".docx", ".docm", ".pdf")
 _QUOTES = re.compile(r'["“][^"”]*["”]')
 
 

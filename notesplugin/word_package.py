@@ -33,6 +33,13 @@ from notesplugin.package_names import CT_NS, PKG_REL, rels_name, resolve
 NOTE_PARTS = ((RT.FOOTNOTES, "footnote", CT.WML_FOOTNOTES), (RT.ENDNOTES, "endnote", CT.WML_ENDNOTES))
 
 
+# The main part of a document, a macro-enabled document (.docm) and their templates: one
+# WordprocessingML body each; the macros are parts the annotated copy keeps byte for byte.
+MAIN_TYPES = {CT.WML_DOCUMENT_MAIN, "application/vnd.ms-word.document.macroEnabled.main+xml",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+              "application/vnd.ms-word.template.macroEnabledTemplate.main+xml"}
+
+
 @dataclass(frozen=True)
 class Rel:
     rid: str
@@ -58,7 +65,7 @@ class WordPackage:
             raise KeyError("no main document part")
         self.main = mains[0]
         ctype = self.content_type(self.main)
-        if ctype != CT.WML_DOCUMENT_MAIN:
+        if ctype not in MAIN_TYPES:
             raise ValueError(f"not a Word document (content type {ctype})")
         self.document = self.xml(self.main)
         self.body = self.document.find(qn("w:body"))

@@ -4,6 +4,7 @@ pasted twice, dotted dates, a note cell that is a formula."""
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 
 import openpyxl
@@ -299,3 +300,28 @@ def test_a_word_run_starting_with_a_symbol_is_cut_at_the_sentence(tmp_path):
     [covered] = re.findall(r'commentRangeStart w:id="0"/>(.*?)<w:commentRangeEnd w:id="0"/>', xml)
     assert re.sub(r"<[^>]+>", "", covered) == "I changed the subject to her sleep."
     assert xml.count('w:char="F0E0"') == 1  # the symbol kept, once
+
+
+def test_a_macro_enabled_word_document_is_read_and_its_macros_kept(tmp_path):
+    import zipfile
+
+    import docx
+    d = docx.Document()
+    for line in ("Note ID: M-1", "Date of Service: 2026-03-02", "Client: Ann Lee", "Clinician: Dana Smith", R1):
+        d.add_paragraph(line)
+    d.save(tmp_path / "plain.docx")
+    vba = bytes(range(256)) * 4
+    with zipfile.ZipFile(tmp_path / "plain.docx") as src, zipfile.ZipFile(tmp_path / "notes.docm", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                                    b"application/vnd.ms-word.document.macroEnabled.main+xml")
+            dst.writestr(item, data)
+        dst.writestr("word/vbaProject.bin", vba)
+    (tmp_path / "plain.docx").unlink()
+    scan(tmp_path, "--out", tmp_path / "out", "--no-ledger")  # a folder: .docm files are found
+    found = [json.loads(x) for x in (tmp_path / "out" / "findings.jsonl").read_text().splitlines()]
+    assert [(f["note_id"], f["item"]) for f in found] == [("M-1", "R1")]
+    with zipfile.ZipFile(tmp_path / "out" / "notes.annotated.docm") as z:
+        assert z.read("word/vbaProject.bin") == vba

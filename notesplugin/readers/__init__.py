@@ -14,7 +14,7 @@ from notesplugin.config import Config
 from notesplugin.model import Note, ReadResult
 from notesplugin.readers.sniff import sniff
 
-SUFFIXES = (".docx", ".xlsx", ".xlsm", ".csv", ".pdf")
+SUFFIXES = (".docx", ".docm", ".xlsx", ".xlsm", ".csv", ".pdf")
 
 
 def read(path: Path, config: Config) -> tuple[str, ReadResult]:

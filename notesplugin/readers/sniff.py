@@ -26,7 +26,7 @@ from notesplugin.package_names import PKG_REL, resolve
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP = b"PK\x03\x04"
 PDF = b"%PDF-"  # may follow a little junk; readers accept it within the first 1 KB
-EXPECT = {".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".pdf": "pdf"}
+EXPECT = {".docx": "docx", ".docm": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".pdf": "pdf"}
 SAVE_AS = {"docx": ".docx", "xlsx": ".xlsx", "csv": ".csv", "pdf": ".pdf"}
 LEGACY = {".doc": "docx", ".xls": "xlsx"}  # never read, but walked so the user hears how to convert them
 # Document types notes are sometimes saved as but that are not read: walked so each is named with its fix.
