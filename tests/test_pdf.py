@@ -511,14 +511,18 @@ def test_a_hyphen_at_a_line_end_gives_a_highlight_line_by_line(tmp_path):
 
 
 def test_a_two_column_page_joins_each_column_s_wrapped_lines(tmp_path):
+    import textwrap
+
     from reportlab.pdfgen import canvas
-    left = ["Client described the week in detail,", "including her commute and the long hours.",
-            "Client cried about her mother's death.", "I quickly changed the subject to her", "work schedule. We met."]
-    right = ["Later in the session client was sad and", "tearful about losing his old job at the",
-             "mill. I reassured him it would all work", "out. Plan: continue weekly sessions."]
+    # wrapped as a word processor wraps: a line ends where the next word would not fit
+    left = textwrap.wrap("Client described the week in detail, including her commute and the long hours. "
+                         "Client cried about her mother's death. I quickly changed the subject to her work "
+                         "schedule. We met.", 36)
+    right = textwrap.wrap("Later in the session client was sad and tearful about losing his old job at the mill. "
+                          "I reassured him it would all work out. Plan: continue weekly sessions.", 36)
     path = tmp_path / "cols.pdf"
     c = canvas.Canvas(str(path), pagesize=(612, 792))
-    c.setFont("Helvetica", 10)
+    c.setFont("Courier", 10)
     for k, line in enumerate(["Client: Ana R.", "Date of Service: 03/02/2026", "Note ID: c-1"]):
         c.drawString(72, 700 - 14 * k, line)
     for col, x in ((left, 72), (right, 320)):
@@ -686,3 +690,15 @@ def test_a_pdf_whose_fonts_map_no_letters_is_named_not_passed_as_clean(tmp_path)
     result, _ = read_pdf(_type3_pdf(tmp_path / "mixed.pdf", [plain, symbols]), Config())
     assert [n.note_id for n in result.notes] == ["u-1"] and result.notes[0].text == "Client reviewed her week."
     assert any("page 2 cannot be read" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("name", ["libreoffice_arial_notes.pdf", "libreoffice_courier_notes.pdf"])
+def test_a_word_note_exported_by_libreoffice_keeps_its_wrapped_sentences_whole(name):
+    # LibreOffice gives each glyph its own box: sizes read from boxes made an 11 pt line that
+    # starts "s" look like 5 pt type, and every wrapped line a new paragraph (three fictional
+    # notes, exported from Writer in Liberation Sans / Liberation Mono)
+    result, _ = read_pdf(Path(__file__).parent / "data" / name, Config())
+    texts = " ".join(n.text for n in result.notes)
+    assert len(result.notes) == 3
+    assert "I quickly changed the subject to her work schedule." in texts
+    assert "I reassured him it would all work out." in texts

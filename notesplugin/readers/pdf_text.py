@@ -8,6 +8,7 @@ a tab so `Label<gap>value` cells can be read as fields.
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     """The lines of one page (pypdfium2 PdfTextPage). Hot loop: pdfium is called once or
     twice per character, through its raw functions.
 
-    Sizes come from the characters' boxes (the font size pdfium reports ignores the text
-    matrix: 1.0 in PDFs drawn by cairo). A space pdfium put in is kept only where the gap is
+    A line's size is its first character's font size times its matrix's scale (_font_size).
+    A space pdfium put in is kept only where the gap is
     word-sized: pdfium also "finds" spaces in kerned words ("P etra")."""
     raw = textpage.raw
     n = textpage.count_chars()
@@ -60,6 +61,8 @@ def page_lines(textpage, page_no: int) -> list[Line]:
     is_generated = pdfium_c.FPDFText_IsGenerated
     loose_box, rect = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FS_RECTF()
     rect_ref = ctypes.byref(rect)
+    matrix = pdfium_c.FS_MATRIX()
+    matrix_ref = ctypes.byref(matrix)
     lines: list[Line] = []
     chars: list[str] = []
     xs: list[tuple[float, float, float, float] | None] = []
@@ -92,7 +95,7 @@ def page_lines(textpage, page_no: int) -> list[Line]:
                 chars, xs, bottom, top, size, last_right, space = [], [], None, None, 0.0, None, ""
             soft = None
         if not size:
-            size = (rect.top - rect.bottom) / LOOSE_EM or 10.0
+            size = _font_size(raw, k, matrix, matrix_ref) or (rect.top - rect.bottom) / LOOSE_EM or 10.0
         if last_right is not None:
             gap = left - last_right
             if gap > max(size, 4.0) and space != "real":  # justified text widens real spaces
@@ -111,6 +114,17 @@ def page_lines(textpage, page_no: int) -> list[Line]:
             top = rect.top
     _close(lines, page_no, chars, xs, bottom, top, size)
     return lines
+
+
+def _font_size(raw, k: int, matrix, matrix_ref) -> float:
+    """Character k's size on the page: its font size times the scale of its matrix (a PDF may
+    set text at size 1 and scale it, as cairo does). Its box would not do: LibreOffice's PDFs
+    give each glyph its own box, so an 11 pt line starting "s" read as 5 pt and one starting
+    "C" as 7 pt, and wrapped lines looked like new paragraphs."""
+    size = pdfium_c.FPDFText_GetFontSize(raw, k)
+    if size <= 0 or not pdfium_c.FPDFText_GetMatrix(raw, k, matrix_ref):
+        return 0.0
+    return size * math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
 
 
 def _close(lines: list[Line], page_no: int, chars: list[str], xs: list, bottom, top, size: float) -> None:
@@ -174,18 +188,22 @@ def right_edges(lines: list[Line]) -> dict[int, float]:
     full = [ln for ln in lines if len(ln.text) >= 30] or lines
     if not full:
         return {}
+
+    def p90(values: list[float]) -> float:  # rounded up: of two full lines, the longer sets the margin
+        return values[math.ceil(0.9 * (len(values) - 1))]
+
     buckets: dict[int, list[float]] = {}
     for ln in full:
         buckets.setdefault(int(ln.left // 20), []).append(ln.right)
     overall = sorted(ln.right for ln in full)
-    overall_edge = overall[int(0.9 * (len(overall) - 1))]
+    overall_edge = p90(overall)
     edge_of: dict[int, float] = {}
     out: dict[int, float] = {}
     for ln in lines:
         b = int(ln.left // 20)
         if b not in edge_of:
             near = sorted(r for k in range(b - 2, b + 3) for r in buckets.get(k, ()))
-            edge_of[b] = near[int(0.9 * (len(near) - 1))] if near else overall_edge
+            edge_of[b] = p90(near) if near else overall_edge
         out[id(ln)] = edge_of[b]
     return out
 
