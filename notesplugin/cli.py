@@ -89,7 +89,7 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     5 history recorded but some letters not written (each gap named). When
     several apply: 4, then 3, then 5.
     """
-    from notesplugin.pipeline import find_inputs
+    from notesplugin.pipeline import archives, find_inputs
     from notesplugin.pipeline import scan as run_scan
 
     cfg = _config(config_path)
@@ -97,8 +97,10 @@ def scan(paths: tuple[Path, ...], out_dir: Path | None, config_path: str | None,
     _checklists(cfg.checklists)
     found = find_inputs(paths, out)
     if not found:  # a scheduled scan pointed at the wrong (or an empty) folder is not a success
+        zipped = archives(paths)
+        hint = f"; {zipped[0].name} is an archive: unzip it and scan the folder it makes" if zipped else ""
         raise click.UsageError(printable(f"no exports found in {', '.join(map(str, paths))}: nothing scanned "
-                                         "(looked for .docx, .docm, .xlsx, .xlsm, .csv and .pdf files)"))
+                                         f"(looked for .docx, .docm, .xlsx, .xlsm, .csv and .pdf files){hint}"))
     bar = Progress(len(found), enabled=not quiet)
     try:
         result = run_scan(paths, out, cfg, ledger=not no_ledger, ledger_path=ledger_path, jobs=jobs,

@@ -108,6 +108,17 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
     return list(unique.values())
 
 
+def archives(paths: Iterable[Path]) -> list[Path]:
+    """Zip and 7z archives among `paths` or directly in the folders given: an "export all"
+    download scanned before it was unpacked."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        for f in (sorted(p.iterdir()) if p.is_dir() else [p]):
+            if f.suffix.lower() in (".zip", ".7z") and f.is_file():
+                out.append(f)
+    return out
+
+
 def annotated_name(path: Path, taken: set[str]) -> str:
     base = f"{path.stem}.annotated"
     name, n = f"{base}{path.suffix.lower()}", 2

@@ -503,7 +503,7 @@ def test_symlink_loop_fifo_and_dangling_link_each_one_line(tmp_path):
 
 UNREAD = {"notes.ods": "OpenDocument spreadsheet", "notes.odt": "OpenDocument text",
           "notes.rtf": "Rich Text", "notes.txt": "plain-text file", "notes.xlsb": "Excel binary workbook",
-          "notes.docm": "macro-enabled Word document", "notes.pages": "Apple Pages", "notes.numbers": "Apple Numbers",
+          "notes.dotx": "Word template", "notes.pages": "Apple Pages", "notes.numbers": "Apple Numbers",
           "notes.tsv": "tab-separated"}
 
 
@@ -697,3 +697,12 @@ def test_a_sheet_whose_xml_is_broken_is_one_line_with_the_fix(tmp_path):
     bad = rezip(good, tmp_path / "bad.xlsx", {"xl/worksheets/sheet1.xml": sheet[: len(sheet) // 2]})
     with pytest.raises(InputError, match=r"^bad\.xlsx: not a usable workbook \(ParseError in a sheet\); open it in Excel"):
         readers.read(bad, Config())
+
+
+def test_a_folder_holding_only_a_zip_of_exports_says_to_unzip_it(tmp_path):
+    src = tmp_path / "download"
+    src.mkdir()
+    (src / "export.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert result.exit_code == 2
+    assert "export.zip is an archive: unzip it" in result.stderr

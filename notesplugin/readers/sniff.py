@@ -38,7 +38,9 @@ UNREAD = {
             "otherwise save it as .docx",
     ".tsv": "tab-separated text, not read; export the notes as .csv",
     ".xlsb": "an Excel binary workbook, not read; open it in Excel and save it as .xlsx",
-    ".docm": "a macro-enabled Word document, not read; open it in Word and save it as .docx",
+    ".dotx": "a Word template, not read; if it holds notes, open it in Word and save it as .docx",
+    ".dotm": "a Word template, not read; if it holds notes, open it in Word and save it as .docx",
+    ".xltx": "an Excel template, not read; if it holds notes, open it in Excel and save it as .xlsx",
     ".pages": "an Apple Pages document, not read; export it from Pages to Word and save it as .docx",
     ".numbers": "an Apple Numbers spreadsheet, not read; export it from Numbers to Excel and save it as .xlsx",
     ".wpd": "a WordPerfect document, not read; open it in Word or LibreOffice and save it as .docx",
@@ -260,4 +262,5 @@ def text_nuls(sample: bytes) -> str:
         return "utf-16-le"
     if even and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
         return "utf-16-be"
-    return "stray" if sample.count(0) <= max(4, len(sample) // 100) else ""
+    controls = sum(1 for b in sample if b < 32 and b not in (0, 9, 10, 13))
+    return "stray" if sample.count(0) <= max(4, len(sample) // 100) and controls <= len(sample) // 100 else ""
