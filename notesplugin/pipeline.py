@@ -89,10 +89,13 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
+            seen = {os.path.realpath(p)}  # a linked folder is walked once: a link to a parent is no loop
+            for root, dirs, files in os.walk(p, followlinks=True):
                 rootp = Path(root)
                 dirs[:] = sorted(d for d in dirs
-                                 if not d.startswith(".") and os.path.realpath(rootp / d) != skip)
+                                 if not d.startswith(".") and os.path.realpath(rootp / d) != skip
+                                 and os.path.realpath(rootp / d) not in seen)
+                seen.update(os.path.realpath(rootp / d) for d in dirs)
                 for name in sorted(files):
                     if name.startswith(("~$", ".")) or ".annotated." in name or name == "summary.xlsx":
                         continue

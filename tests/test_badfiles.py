@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import struct
 import zipfile
 from pathlib import Path
@@ -706,3 +707,18 @@ def test_a_folder_holding_only_a_zip_of_exports_says_to_unzip_it(tmp_path):
     result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "out"), "--no-ledger"])
     assert result.exit_code == 2
     assert "export.zip is an archive: unzip it" in result.stderr
+
+
+def test_a_linked_folder_is_walked_once_and_a_link_to_a_parent_is_no_loop(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    make_csv(elsewhere / "linked.csv")
+    src = tmp_path / "in"
+    src.mkdir()
+    make_csv(src / "own.csv")
+    os.symlink(elsewhere, src / "week2")  # the practice links last week's export folder in
+    os.symlink(src, src / "again")  # and a link back up
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert sorted(Path(k).name for k in run["files"]) == ["linked.csv", "own.csv"]
