@@ -18,6 +18,7 @@ W_TAB = qn("w:tab")
 W_BR = qn("w:br")
 W_CR = qn("w:cr")
 W_NBH = qn("w:noBreakHyphen")
+W_VANISH = qn("w:vanish")
 W_TXBX = qn("w:txbxContent")
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 W_TYPE = qn("w:type")
@@ -58,8 +59,16 @@ def _own_runs(p) -> Iterator[object]:
                 ok = False
                 break
             node = node.getparent()
-        if ok and node is p:
+        if ok and node is p and not _hidden(r):
             yield r
+
+
+def _hidden(r) -> bool:
+    """A run formatted Hidden (w:vanish): Word neither shows nor prints it, so it is not the
+    note anyone reads (an EHR's hidden field, a deleted sentence kept as hidden text)."""
+    for v in r.iterfind(f"{W_RPR}/{W_VANISH}"):
+        return v.get(qn("w:val"), "true") not in ("0", "false", "off")
+    return False
 
 
 def paragraph_text(p) -> tuple[str, RunMap]:

@@ -325,3 +325,23 @@ def test_a_macro_enabled_word_document_is_read_and_its_macros_kept(tmp_path):
     assert [(f["note_id"], f["item"]) for f in found] == [("M-1", "R1")]
     with zipfile.ZipFile(tmp_path / "out" / "notes.annotated.docm") as z:
         assert z.read("word/vbaProject.bin") == vba
+
+
+def test_hidden_word_text_is_not_note_text(tmp_path):
+    import zipfile
+
+    import docx
+    d = docx.Document()
+    for line in ("Note ID: H-1", "Date of Service: 2026-03-02", "Client: Ann Lee", "Clinician: Dana Smith"):
+        d.add_paragraph(line)
+    p = d.add_paragraph("Client reviewed her week. ")
+    hidden = p.add_run("I changed the subject to her sleep schedule when she sobbed.")
+    hidden.font.hidden = True  # w:vanish: Word neither shows nor prints it
+    p.add_run(" We agreed the plan.")
+    d.save(tmp_path / "hidden.docx")
+    _, got = read(tmp_path / "hidden.docx", Config())
+    assert got.notes[0].text == "Client reviewed her week.  We agreed the plan."
+    scan(tmp_path / "hidden.docx", "--out", tmp_path / "out", "--no-ledger")
+    assert (tmp_path / "out" / "findings.jsonl").read_text() == ""
+    with zipfile.ZipFile(tmp_path / "out" / "hidden.annotated.docx") as z:
+        assert b"I changed the subject to her sleep schedule" in z.read("word/document.xml")  # kept as it was
