@@ -345,3 +345,20 @@ def test_hidden_word_text_is_not_note_text(tmp_path):
     assert (tmp_path / "out" / "findings.jsonl").read_text() == ""
     with zipfile.ZipFile(tmp_path / "out" / "hidden.annotated.docx") as z:
         assert b"I changed the subject to her sleep schedule" in z.read("word/document.xml")  # kept as it was
+
+
+def test_html_and_json_note_cells_are_read_as_the_text_they_show(tmp_path):
+    from notesplugin.readers.markup import plain_text
+    html = "<p>Client cried about her mother&#39;s death.</p><p>I changed the subject&nbsp;to her sleep.<br>Plan: weekly</p>"
+    assert plain_text(html) == "Client cried about her mother's death.\nI changed the subject to her sleep.\nPlan: weekly"
+    doc = '{"subjective": "Client sobbed at the funeral.", "intervention": "I changed the subject.", "risk": null}'
+    assert plain_text(doc) == "Subjective: Client sobbed at the funeral.\nIntervention: I changed the subject."
+    for plain in ("Client said 2 < 3 and {braces} are fine.", "{not json", "x <b unclosed"):
+        assert plain_text(plain) == plain
+    rows = [HEAD, ["P-1", "2026-03-02", "Client A", "Dana Smith, LPC",
+                   "<div>Client sobbed about her father&#39;s funeral.<br>I changed the subject to her sleep schedule.</div>"]]
+    with open(tmp_path / "portal.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    scan(tmp_path / "portal.csv", "--out", tmp_path / "out", "--no-ledger")
+    [f] = [json.loads(x) for x in (tmp_path / "out" / "findings.jsonl").read_text().splitlines()]
+    assert (f["item"], f["evidence"]) == ("R1", "I changed the subject to her sleep schedule.")

@@ -19,6 +19,7 @@ from openpyxl.utils.datetime import from_excel
 from notesplugin.config import Config
 from notesplugin.dates import full_year
 from notesplugin.model import InputError, Note, Segment
+from notesplugin.readers.markup import plain_text
 
 SCAN_ROWS = 30
 ROLES = ("note", "note_id", "clinician", "client", "date")
@@ -279,6 +280,8 @@ class RowReader:
                 formula = formula or isinstance(text, Formula)
                 text = None
             text = cell_str(text).replace("\r\n", "\n").replace("\r", "\n") if text is not None else ""
+            if "<" in text or text[:1] == "{":
+                text = plain_text(text)  # a web EHR's HTML or JSON: the text it shows
             if not text:
                 continue
             if parts:
