@@ -18,7 +18,9 @@ def ensure_dir(path: Path, mode: int = 0o700) -> Path:
 def atomic_path(dest: Path, mode: int = 0o600) -> Iterator[Path]:
     """Yield a temp path in dest's folder; on success it replaces dest."""
     dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    # the temp's name fits the file system even when dest's own name is near its limit
+    short = dest.name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".part", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

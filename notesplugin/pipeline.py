@@ -122,11 +122,22 @@ def archives(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+NAME_MAX = 255 - 15  # bytes in one file name on the usual file systems, less what atomic_path's temp adds
+
+
 def annotated_name(path: Path, taken: set[str]) -> str:
-    base = f"{path.stem}.annotated"
-    name, n = f"{base}{path.suffix.lower()}", 2
+    """`<stem>.annotated<suffix>`, numbered when taken; a stem too long for the file system once
+    ".annotated-2.xlsx" is added is cut (at a whole character) and marked with "~"."""
+    def fit(tail: str) -> str:
+        room = NAME_MAX - len(tail.encode())
+        raw = path.stem.encode("utf-8", "surrogateescape")
+        return path.stem if len(raw) <= room else raw[:room - 1].decode("utf-8", "ignore") + "~"
+
+    suffix = path.suffix.lower()
+    name, n = f"{fit('.annotated' + suffix)}.annotated{suffix}", 2
     while name in taken:
-        name, n = f"{base}-{n}{path.suffix.lower()}", n + 1
+        tail = f".annotated-{n}{suffix}"
+        name, n = f"{fit(tail)}{tail}", n + 1
     taken.add(name)
     return name
 

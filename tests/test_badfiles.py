@@ -722,3 +722,14 @@ def test_a_linked_folder_is_walked_once_and_a_link_to_a_parent_is_no_loop(tmp_pa
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert sorted(Path(k).name for k in run["files"]) == ["linked.csv", "own.csv"]
+
+
+def test_a_file_name_too_long_for_its_annotated_copy_gets_a_shortened_copy(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    long = src / ("Progress notes export " + "x" * 220 + ".csv")  # fits 255 bytes; ".annotated" would not
+    make_csv(long)
+    result = CliRunner().invoke(main, ["scan", str(src), "--out", str(tmp_path / "out"), "--no-ledger"])
+    assert result.exit_code == 0, result.output
+    [copy] = (tmp_path / "out").glob("*.annotated.csv")
+    assert len(copy.name.encode()) <= 255 and copy.name.startswith("Progress notes export xxx") and "~." in copy.name
