@@ -702,3 +702,13 @@ def test_a_word_note_exported_by_libreoffice_keeps_its_wrapped_sentences_whole(n
     assert len(result.notes) == 3
     assert "I quickly changed the subject to her work schedule." in texts
     assert "I reassured him it would all work out." in texts
+
+
+def test_an_encrypted_pdf_that_opens_without_a_password_is_named_truly(tmp_path):
+    from pypdf import PdfWriter
+    w = PdfWriter(clone_from=PdfReader(SINGLE))
+    w.encrypt(user_password="", owner_password="", algorithm="RC4-128")
+    w.write(tmp_path / "empty password.pdf")
+    with pytest.raises(InputError, match=r"empty password\.pdf: the PDF is encrypted \(it may open without a "
+                                         r"password.*without protection"):
+        read_pdf(tmp_path / "empty password.pdf", Config())

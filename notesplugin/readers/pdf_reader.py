@@ -60,7 +60,8 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         raise InputError(f"{name}: damaged or truncated PDF; {FIX_EXPORT}") from None
     if pdfium_c.FPDF_GetSecurityHandlerRevision(doc.raw) != -1:
         doc.close()  # owner-password (permissions) encryption: a copy could not keep it honestly
-        raise InputError(f"{name}: the PDF is encrypted (permissions password); {FIX_EXPORT} without protection")
+        raise InputError(f"{name}: the PDF is encrypted (it may open without a password, but an annotated copy "
+                         f"could not keep its protection); {FIX_EXPORT} without protection")
     if len(doc) > safety.MAX_PDF_PAGES:
         pages = len(doc)
         doc.close()
