@@ -362,3 +362,20 @@ def test_html_and_json_note_cells_are_read_as_the_text_they_show(tmp_path):
     scan(tmp_path / "portal.csv", "--out", tmp_path / "out", "--no-ledger")
     [f] = [json.loads(x) for x in (tmp_path / "out" / "findings.jsonl").read_text().splitlines()]
     assert (f["item"], f["evidence"]) == ("R1", "I changed the subject to her sleep schedule.")
+
+
+def test_word_altchunk_html_is_named_not_dropped_in_silence(tmp_path):
+    import zipfile
+
+    import docx
+    from docx.oxml import parse_xml
+    d = docx.Document()
+    for line in ("Note ID: A-1", "Date of Service: 2026-03-02", "Client: Ann Lee", "Clinician: Dana Smith",
+                 "Client reviewed her week."):
+        d.add_paragraph(line)
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    r = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    d.element.body.insert(len(d.element.body) - 1, parse_xml(f'<w:altChunk {w} {r} r:id="rIdChunk"/>'))
+    d.save(tmp_path / "chunk.docx")
+    _, got = read(tmp_path / "chunk.docx", Config())
+    assert any("imported HTML or RTF (altChunk)" in w for w in got.warnings)

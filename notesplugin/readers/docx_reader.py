@@ -44,6 +44,7 @@ W_TBL, W_TR, W_TC = qn("w:tbl"), qn("w:tr"), qn("w:tc")
 W_TCPR, W_TRPR, W_VAL = qn("w:tcPr"), qn("w:trPr"), qn("w:val")
 W_VMERGE, W_GRIDSPAN, W_GRIDBEFORE = qn("w:vMerge"), qn("w:gridSpan"), qn("w:gridBefore")
 W_SECTPR = qn("w:sectPr")
+W_ALTCHUNK = qn("w:altChunk")
 
 
 @lru_cache(maxsize=4096)  # called for every paragraph and field; labels repeat
@@ -501,10 +502,18 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
             skipped += 1
             continue
         notes.append(note)
+    chunks = sum(1 for _ in body.iter(W_ALTCHUNK))
+    if not notes and chunks:
+        raise InputError(f"{path.name}: the notes are imported HTML or RTF (altChunk) that Word converts on opening; "
+                         "open the file in Word, save it, and scan it again")
     if not notes and not warnings:
         raise InputError(f"{path.name}: no note text found; the body is empty (headers and footers are "
                          "not read) - export the notes as ordinary paragraphs")
     warnings.extend(_unattributed(notes, path))
+    if chunks:
+        warnings.append(f"{path.name}: {chunks} part{'s' if chunks > 1 else ''} of the document {'are' if chunks > 1 else 'is'} "
+                        "imported HTML or RTF (altChunk) that Word converts on opening, not read or checked; "
+                        "open the file in Word, save it, and scan it again")
     if unread:
         many = "s" if unread > 1 else ""
         warnings.append(f"{path.name}: {unread} footnote{many} or endnote{many} not referenced from a note's text "
