@@ -365,8 +365,6 @@ def test_html_and_json_note_cells_are_read_as_the_text_they_show(tmp_path):
 
 
 def test_word_altchunk_html_is_named_not_dropped_in_silence(tmp_path):
-    import zipfile
-
     import docx
     from docx.oxml import parse_xml
     d = docx.Document()

@@ -712,3 +712,16 @@ def test_an_encrypted_pdf_that_opens_without_a_password_is_named_truly(tmp_path)
     with pytest.raises(InputError, match=r"empty password\.pdf: the PDF is encrypted \(it may open without a "
                                          r"password.*without protection"):
         read_pdf(tmp_path / "empty password.pdf", Config())
+
+
+def test_text_cropped_away_is_not_note_text(tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.generic import RectangleObject
+    src = _paged(tmp_path / "full.pdf", [["Client: Ann Lee", "Date of Service: 03/02/2026", "Note ID: k-1",
+                                          "Client reviewed her week.", "", "", "", "", "", "", "", "",
+                                          "I changed the subject to her sleep when she sobbed."]], top=700)
+    w = PdfWriter(clone_from=PdfReader(src))
+    w.pages[0].cropbox = RectangleObject([0, 600, 612, 792])  # the lower part cropped away in an editor
+    w.write(tmp_path / "cropped.pdf")
+    result, _ = read_pdf(tmp_path / "cropped.pdf", Config())
+    assert result.notes[0].text == "Client reviewed her week."

@@ -84,7 +84,7 @@ def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[lis
             textpage = page.get_textpage()
         except pdfium.PdfiumError:
             raise InputError(f"{name}: damaged PDF (page {i + 1} cannot be read); {FIX_EXPORT}") from None
-        lines = page_lines(textpage, i + 1)
+        lines = _shown(page_lines(textpage, i + 1), page.get_cropbox())
         if page.get_rotation():  # pdfium orders a turned page's lines as displayed: put them back top-down
             lines.sort(key=lambda ln: -ln.pdf.bottom)
             for k, ln in enumerate(lines, 1):
@@ -98,6 +98,18 @@ def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[lis
             raise InputError(f"{name}: the PDF holds over {max_chars * 50:,} characters of text; "
                              "split the export into smaller files")
     return pages, boxes
+
+
+def _shown(lines: list[Line], crop: tuple) -> list[Line]:
+    """The lines inside the page's crop box: what viewers show and printers print. Text cropped
+    away (a sentence hidden by cropping the page) is not the note anyone reads."""
+    left, bottom, right, top = crop
+    kept = [ln for ln in lines
+            if ln.pdf.top > bottom and ln.pdf.bottom < top and ln.right > left and ln.left < right]
+    if len(kept) < len(lines):
+        for k, ln in enumerate(kept, 1):
+            ln.number = k
+    return kept
 
 
 def _unmapped(lines: list[Line]) -> bool:
