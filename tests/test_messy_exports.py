@@ -266,7 +266,7 @@ def test_docx_header_in_one_paragraph_with_line_breaks_and_dob(tmp_path):
     doc = Document()
     for nid, body in [("L-1", [B1]), ("L-2", [B2])]:
         p = doc.add_paragraph()
-        run = p.add_run(f"Patient Name: Jane D.    DOB: 01/05/1980")
+        run = p.add_run("Patient Name: Jane D.    DOB: 01/05/1980")
         run.add_break()
         p.add_run("Date of Service: 03/02/2026")
         p.runs[-1].add_break()

@@ -248,19 +248,25 @@ def test_a_csv_with_stray_nul_bytes_is_read_and_utf16_without_its_mark_too(tmp_p
     assert (tmp_path / "out" / "u16.annotated.csv").read_bytes().decode("utf-16-le").startswith("Note ID,")
 
 
-def test_a_strict_open_xml_workbook_is_named_with_its_fix(tmp_path):
+def _repack(src, dest, part: str, old: bytes, new: bytes, add: dict | None = None) -> None:
+    """A copy of a package with one part's bytes edited (and parts added)."""
     import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            zout.writestr(item, data.replace(old, new) if item.filename == part else data)
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+
+
+def test_a_strict_open_xml_workbook_is_named_with_its_fix(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.append(HEAD)
     wb.active.append(["S-1", "2026-03-02", "Client A", "Dana Smith, LPC", R1])
     wb.save(tmp_path / "plain.xlsx")
-    with zipfile.ZipFile(tmp_path / "plain.xlsx") as src, zipfile.ZipFile(tmp_path / "strict.xlsx", "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "_rels/.rels":
-                data = data.replace(b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
-                                    b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument")
-            dst.writestr(item, data)
+    _repack(tmp_path / "plain.xlsx", tmp_path / "strict.xlsx", "_rels/.rels",
+            b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+            b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument")
     res = CliRunner().invoke(main, ["scan", str(tmp_path / "strict.xlsx"), "--out", str(tmp_path / "o"), "--no-ledger"])
     assert res.exit_code == 3 and "strict.xlsx: saved as Strict Open XML" in res.stderr
     assert "save it as Excel Workbook (.xlsx)" in res.stderr
@@ -311,14 +317,9 @@ def test_a_macro_enabled_word_document_is_read_and_its_macros_kept(tmp_path):
         d.add_paragraph(line)
     d.save(tmp_path / "plain.docx")
     vba = bytes(range(256)) * 4
-    with zipfile.ZipFile(tmp_path / "plain.docx") as src, zipfile.ZipFile(tmp_path / "notes.docm", "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "[Content_Types].xml":
-                data = data.replace(b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
-                                    b"application/vnd.ms-word.document.macroEnabled.main+xml")
-            dst.writestr(item, data)
-        dst.writestr("word/vbaProject.bin", vba)
+    _repack(tmp_path / "plain.docx", tmp_path / "notes.docm", "[Content_Types].xml",
+            b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+            b"application/vnd.ms-word.document.macroEnabled.main+xml", {"word/vbaProject.bin": vba})
     (tmp_path / "plain.docx").unlink()
     scan(tmp_path, "--out", tmp_path / "out", "--no-ledger")  # a folder: .docm files are found
     found = [json.loads(x) for x in (tmp_path / "out" / "findings.jsonl").read_text().splitlines()]

@@ -517,7 +517,7 @@ def test_practice_cues_keep_their_meaning_on_re2(tmp_path):
     from notesplugin.checklists import load
     from notesplugin.checklists.engine import Engine
     from notesplugin.model import Note
-    cfg = _practice(tmp_path, r"\b(?P<act>TOLD)\s+(?:her|him)\s+(?-i:it)\s+would\b")
+    _practice(tmp_path, r"\b(?P<act>TOLD)\s+(?:her|him)\s+(?-i:it)\s+would\b")
     lists = load([tmp_path / "mine.toml"])
     x1 = lists.get("X1")
     assert type(x1.cues[0]).__module__.startswith("re2")  # a practice's cue runs on RE2 ...

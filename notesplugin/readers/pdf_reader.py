@@ -12,7 +12,6 @@ space; paragraphs with "\n".
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pypdfium2 as pdfium

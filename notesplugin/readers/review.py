@@ -18,7 +18,7 @@ from notesplugin import readers
 from notesplugin.config import Config
 from notesplugin.corrections import PREFIX
 from notesplugin.docx_text import W_P, W_T, body_paragraphs, child_text
-from notesplugin.model import InputError, Note
+from notesplugin.model import Note
 
 # The columns our writers add, in order (notesplugin.writers.xlsx_writer.ADDED; not imported:
 # a reader never imports a writer).
