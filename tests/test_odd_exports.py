@@ -231,7 +231,8 @@ def test_a_csv_with_stray_nul_bytes_is_read_and_utf16_without_its_mark_too(tmp_p
     text = ("Note ID,Session Date,Client,Clinician,Session Note\r\n"
             f'N-1,2026-03-02,Client A,"Dana Smith, LPC","{R1}"\r\n'
             f'N-2,2026-03-03,Client B,"Dana Smith, LPC","{CLEAN}"\r\n')
-    padded = text.encode().replace(b"N-2,", b"N-2\x00,").replace(b"schedule.", b"schedule.\x00\x00")
+    padded = (text.encode().replace(b"N-1,", b"N-1\x00\x00\x00\x00,").replace(b"N-2,", b"N-2\x00\x00\x00\x00,")
+              .replace(b"schedule.", b"schedule.\x00\x00"))  # a fixed-width exporter's padding: 3% of the bytes
     (tmp_path / "nul.csv").write_bytes(padded)
     kind, got = read(tmp_path / "nul.csv", Config())
     assert [n.note_id for n in got.notes] == ["N-1", "N-2"] and got.notes[0].text == R1

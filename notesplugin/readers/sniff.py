@@ -263,4 +263,5 @@ def text_nuls(sample: bytes) -> str:
     if even and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
         return "utf-16-be"
     controls = sum(1 for b in sample if b < 32 and b not in (0, 9, 10, 13))
-    return "stray" if sample.count(0) <= max(4, len(sample) // 100) and controls <= len(sample) // 100 else ""
+    # padding NULs in otherwise plain text; binary data has other control bytes as well
+    return "stray" if sample.count(0) <= max(4, len(sample) // 10) and controls <= len(sample) // 100 else ""
