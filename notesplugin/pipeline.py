@@ -92,10 +92,13 @@ def find_inputs(paths: Iterable[Path], out_dir: Path | None = None) -> list[Path
             seen = {os.path.realpath(p)}  # a linked folder is walked once: a link to a parent is no loop
             for root, dirs, files in os.walk(p, followlinks=True):
                 rootp = Path(root)
-                dirs[:] = sorted(d for d in dirs
-                                 if not d.startswith(".") and os.path.realpath(rootp / d) != skip
-                                 and os.path.realpath(rootp / d) not in seen)
-                seen.update(os.path.realpath(rootp / d) for d in dirs)
+                walk = []
+                for d in sorted(dirs):
+                    real = os.path.realpath(rootp / d)
+                    if not d.startswith(".") and real != skip and real not in seen:
+                        walk.append(d)
+                        seen.add(real)
+                dirs[:] = walk
                 for name in sorted(files):
                     if name.startswith(("~$", ".")) or ".annotated." in name or name == "summary.xlsx":
                         continue

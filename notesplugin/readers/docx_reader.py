@@ -189,9 +189,9 @@ def _notes_table(rows: list[list[str]], config: Config, lookup: dict) -> Layout 
     layout = detect_layout(rows[:2], config, lookup)
     if layout is None or not set(layout.roles) & {"note_id", "clinician", "client", "date"}:
         return None
-    if any(len(c) > 40 or len(c.split()) > 5 for c in rows[layout.header_row - 1]):
-        return None  # a header cell is short; a long one is note text
     head = rows[layout.header_row - 1]
+    if any(len(c) > 40 or len(c.split()) > 5 for c in head):
+        return None  # a header cell is short; a long one is note text
     for row in rows[layout.header_row:]:
         first = next((c for c in row if c), "")
         if row != head and norm_header(first) in lookup:
@@ -221,17 +221,18 @@ def _grid_texts(tr, index: dict) -> list[str]:
     return [_cell_text(tc, index) if tc is not None else "" for tc, _ in _grid(tr)]
 
 
-def _table_drafts(tbl, n_tbl: int, layout: Layout, index: dict, config: Config) -> tuple[list[_Draft], int]:
-    """One draft per data row of a notes table; (drafts, rows with other cells but no note text).
-    A cell merged down over several rows (one clinician's block of notes) gives each its value."""
+def _table_drafts(tbl, n_tbl: int, layout: Layout, rows: list[list[str]], index: dict,
+                  config: Config) -> tuple[list[_Draft], int]:
+    """One draft per data row of a notes table (`rows`: its cell texts by grid column, as read to
+    find it); (drafts, rows with other cells but no note text). A cell merged down over several
+    rows (one clinician's block of notes) gives each its value."""
     label = {role: config.columns[role][0] for role in ROLES}  # read back to the role by header_values
     drafts, skipped = [], 0
     head = [" ".join(h.split()).casefold() for h in layout.headers]
     above: list[str] = []
-    for tr in list(tbl.iterchildren(W_TR))[layout.header_row:]:
+    for tr, read in zip(list(tbl.iterchildren(W_TR))[layout.header_row:], rows[layout.header_row:]):
         cells = _grid(tr)
-        texts = [(above[c] if c < len(above) else "") if cont else (_cell_text(tc, index) if tc is not None else "")
-                 for c, (tc, cont) in enumerate(cells)]
+        texts = [(above[c] if c < len(above) else "") if cont else read[c] for c, (_, cont) in enumerate(cells)]
         above = texts
         if [" ".join(t.split()).casefold() for t in texts] == head:
             continue  # the header row repeated at a page break
@@ -383,7 +384,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
         else:
             rows = [_grid_texts(tr, index) for tr in block.iterchildren(W_TR)]
             layout = _notes_table(rows, config, lookup)
-            items.append(("rows", block, n_tbl, layout) if layout else ("tbl", block, n_tbl))
+            items.append(("rows", block, n_tbl, layout, rows) if layout else ("tbl", block, n_tbl))
     skipped = 0
     line_headers = _line_headers(items, roles)
     headers: dict[int, tuple[int, _Header]] = dict(line_headers)
@@ -443,11 +444,11 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
                 flush_pending()
         elif isinstance(item, tuple) and item[0] == "rows":
             pending.clear()  # a title right before the table is dropped
-            row_drafts, n_skipped = _table_drafts(item[1], item[2], item[3], index, config)
+            row_drafts, n_skipped = _table_drafts(item[1], item[2], item[3], item[4], index, config)
             rows_skipped += n_skipped
-            if drafts[-1].header or drafts[-1].pieces:
-                drafts.append(_Draft())
-            drafts[-1:] = row_drafts + [_Draft()]  # text after the table is not the last row's
+            if not (drafts[-1].header or drafts[-1].pieces):
+                drafts.pop()
+            drafts += row_drafts + [_Draft()]  # text after the table is not the last row's
         elif isinstance(item, _Para):
             breaks = split_on_pages and (page_break_offsets(item.p) or item.p.xpath("./w:pPr/w:sectPr"))
             if (item.title or not item.text.strip()) and not breaks:
@@ -469,7 +470,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
     if row_tables:
         # Beside a notes table, short header-less text is its title or a signature line.
         loose = [d for d in drafts if d.pieces and d.header is None and sum(len(t) for t, _, _ in d.pieces) < 200]
-        drafts = [d for d in drafts if not any(d is x for x in loose)]
+        drafts = [d for d in drafts if all(d is not x for x in loose)] if loose else drafts
         if loose:
             n = sum(len(d.pieces) for d in loose)
             warnings.append(f"{path.name}: {n} short line{'s' if n > 1 else ''} outside the notes table "

@@ -163,8 +163,9 @@ def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: 
     out = []
     for lines, box in zip(pages, boxes):
         band = [ln for ln in lines if in_band(ln, box)]
-        own_header = any(field(ln) and counts[_running_key(ln)] < need for ln in band)
-        out.append([ln for ln in lines if not in_band(ln, box) or keep(ln) or (own_header and field(ln))
+        fields = [ln for ln in band if field(ln)]
+        own = {id(ln) for ln in fields} if any(counts[_running_key(ln)] < need for ln in fields) else set()
+        out.append([ln for ln in lines if not in_band(ln, box) or keep(ln) or id(ln) in own
                     or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text))])
     return out
 
