@@ -123,3 +123,6 @@ class PdfSource:
     pages: int
     lines: dict[tuple[int, int], PdfLine] = field(default_factory=dict)
     javascript: bool = False  # the input holds JavaScript: never run, left out of the copy
+    # Encrypted with no password at all (user and owner both empty): (algorithm, /P permissions),
+    # so the copy is encrypted the same way; None: not encrypted.
+    encryption: tuple[str, int] | None = None

@@ -704,14 +704,35 @@ def test_a_word_note_exported_by_libreoffice_keeps_its_wrapped_sentences_whole(n
     assert "I reassured him it would all work out." in texts
 
 
-def test_an_encrypted_pdf_that_opens_without_a_password_is_named_truly(tmp_path):
-    from pypdf import PdfWriter
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_a_pdf_encrypted_with_no_password_at_all_is_read_and_its_copy_encrypted_the_same_way(tmp_path, algorithm):
+    # User and owner password both empty: no protection, every viewer opens and edits it, so it
+    # is read; pypdf cannot append to an encrypted file, so the copy is rewritten and encrypted
+    # again with the same algorithm and permissions (and still no password).
     w = PdfWriter(clone_from=PdfReader(SINGLE))
-    w.encrypt(user_password="", owner_password="", algorithm="RC4-128")
+    w.encrypt(user_password="", owner_password="", algorithm=algorithm, permissions_flag=-3904)
     w.write(tmp_path / "empty password.pdf")
-    with pytest.raises(InputError, match=r"empty password\.pdf: the PDF is encrypted \(it may open without a "
+    before = (tmp_path / "empty password.pdf").read_bytes()
+    res = process_file(tmp_path / "empty password.pdf", tmp_path / "out.pdf", Config())
+    assert res.ok, res.error
+    assert [n.note_id for n in res.notes] == [n.note_id for n in read_pdf(SINGLE, Config())[0].notes]
+    assert res.findings and (tmp_path / "empty password.pdf").read_bytes() == before
+    out = PdfReader(tmp_path / "out.pdf")
+    assert out.is_encrypted and out.decrypt("") == 2  # the empty password is still the owner's
+    enc = out.trailer["/Encrypt"].get_object()
+    assert int(enc["/P"]) & 0xFFFFFFFF == -3904 & 0xFFFFFFFF
+    assert (int(enc["/V"]), int(enc.get("/Length", 40))) == {"RC4-128": (2, 128), "AES-128": (4, 128),
+                                                            "AES-256": (5, 256)}[algorithm]
+    assert any(a.get_object()["/Subtype"] == "/Highlight" for a in out.pages[0]["/Annots"])
+
+
+def test_a_pdf_with_an_owner_password_is_still_refused_truly(tmp_path):
+    w = PdfWriter(clone_from=PdfReader(SINGLE))
+    w.encrypt(user_password="", owner_password="owner", algorithm="AES-128")
+    w.write(tmp_path / "permissions.pdf")
+    with pytest.raises(InputError, match=r"permissions\.pdf: the PDF is encrypted \(it may open without a "
                                          r"password.*without protection"):
-        read_pdf(tmp_path / "empty password.pdf", Config())
+        read_pdf(tmp_path / "permissions.pdf", Config())
 
 
 def test_text_cropped_away_is_not_note_text(tmp_path):

@@ -12,10 +12,13 @@ space; paragraphs with "\n".
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import DependencyError, PdfReadError
 
 from notesplugin import safety
 from notesplugin.config import Config
@@ -29,8 +32,9 @@ FIX_EXPORT = "export the note again as a text PDF"
 _PREAMBLE_LINES = 8  # letterhead lines above the first header
 
 
-def open_pdf(path: Path) -> pdfium.PdfDocument:
-    """The document, or InputError naming the file and the fix."""
+def open_pdf(path: Path) -> tuple[pdfium.PdfDocument, tuple[str, int] | None]:
+    """The document and its no-password encryption (no_password_encryption), or InputError
+    naming the file and the fix."""
     path = Path(path)
     name = path.name
     try:
@@ -57,7 +61,9 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         if "password" in str(exc).lower():
             raise InputError(f"{name}: the PDF is password-protected; {FIX_EXPORT} without a password") from None
         raise InputError(f"{name}: damaged or truncated PDF; {FIX_EXPORT}") from None
-    if pdfium_c.FPDF_GetSecurityHandlerRevision(doc.raw) != -1:
+    encrypted = pdfium_c.FPDF_GetSecurityHandlerRevision(doc.raw) != -1
+    encryption = no_password_encryption(data) if encrypted else None
+    if encrypted and encryption is None:
         doc.close()  # owner-password (permissions) encryption: a copy could not keep it honestly
         raise InputError(f"{name}: the PDF is encrypted (it may open without a password, but an annotated copy "
                          f"could not keep its protection); {FIX_EXPORT} without protection")
@@ -66,7 +72,7 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         doc.close()
         raise InputError(f"{name}: the PDF has {pages:,} pages (over {safety.MAX_PDF_PAGES:,}); "
                          "split the export into smaller files")
-    return doc
+    return doc, encryption
 
 
 def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[tuple]]:
@@ -201,9 +207,30 @@ def _merged(first: list, then: list, roles: dict[str, str]) -> list:
     return [(lb, v) for lb, v in first if roles.get(norm_label(lb)) not in later] + then
 
 
+def no_password_encryption(data: bytes) -> tuple[str, int] | None:
+    """(algorithm, permissions) of a PDF encrypted with an empty owner password, which sets no
+    protection at all (every viewer opens and edits it): the copy is encrypted the same way.
+    None for anything else: an owner (permissions) password the copy could not keep."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.decrypt("") != PasswordType.OWNER_PASSWORD:
+            return None
+        enc = reader.trailer["/Encrypt"].get_object()
+        v, r = int(enc.get("/V", 0)), int(enc.get("/R", 0))
+        bits = int(enc.get("/Length", 40))
+        cfm = str(enc.get("/CF", {}).get(enc.get("/StmF", "/Identity"), {}).get("/CFM", "")) if v == 4 else ""
+        algorithm = {(1, 2): "RC4-40", (2, 3): f"RC4-{bits}", (5, 5): "AES-256-R5", (5, 6): "AES-256"}.get(
+            (v, r), "AES-128" if cfm == "/AESV2" else "RC4-128" if v == 4 else "")
+        if algorithm not in ("RC4-40", "RC4-128", "AES-128", "AES-256-R5", "AES-256"):
+            return None
+        return algorithm, int(enc.get("/P", -4)) & 0xFFFFFFFF
+    except (PdfReadError, KeyError, TypeError, ValueError, AttributeError, NotImplementedError, DependencyError):
+        return None  # a handler pypdf cannot write (or read) again: refused as encrypted
+
+
 def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     path = Path(path)
-    doc = open_pdf(path)
+    doc, encryption = open_pdf(path)
     try:
         pages, boxes = _lines(doc, path.name, config.max_note_chars)
         javascript = _javascript(doc)
@@ -229,7 +256,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
             for ln in lines]
     if not body:
         raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
-    source = PdfSource(pages=len(pages), javascript=javascript)
+    source = PdfSource(pages=len(pages), javascript=javascript, encryption=encryption)
     headers = _headers(body, roles, inline, note_labels)
     edges = right_edges(body)
 

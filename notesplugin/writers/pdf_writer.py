@@ -218,11 +218,13 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
     scripted = False  # JavaScript the reader's count of named scripts does not see (an open action)
     try:
         writer = None
-        if not source.javascript and _xref_ok(data):
+        if not source.javascript and not source.encryption and _xref_ok(data):
             writer = PdfWriter(io.BytesIO(data), incremental=True)
             scripted = _scripted(writer.root_object, writer.pages)
         if writer is None or scripted:
             reader = PdfReader(io.BytesIO(data))
+            if source.encryption:  # no password at all (the reader checked): pypdf cannot append to it
+                reader.decrypt("")
             writer = PdfWriter(clone_from=reader)
             if source.javascript or scripted:
                 _strip_javascript(writer)
@@ -246,6 +248,9 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
     box = writer.pages[0].mediabox if pages else None
     add_pages(writer, findings_lines(name, here, shown), float(box.width) if box else 612.0,
               float(box.height) if box else 792.0)
+    if source.encryption:  # encrypted as the input was: same algorithm and permissions, still no password
+        algorithm, permissions = source.encryption
+        writer.encrypt(user_password="", owner_password="", permissions_flag=permissions, algorithm=algorithm)
     with atomic_path(dest, file_mode) as tmp:
         with open(tmp, "wb") as fh:
             writer.write(fh)
