@@ -126,3 +126,4 @@ class PdfSource:
     # Encrypted with no password at all (user and owner both empty): (algorithm, /P permissions),
     # so the copy is encrypted the same way; None: not encrypted.
     encryption: tuple[str, int] | None = None
+    digest: str = ""  # sha256 of the bytes read: the writer annotates only those same bytes

@@ -746,3 +746,16 @@ def test_text_cropped_away_is_not_note_text(tmp_path):
     w.write(tmp_path / "cropped.pdf")
     result, _ = read_pdf(tmp_path / "cropped.pdf", Config())
     assert result.notes[0].text == "Client reviewed her week."
+
+
+def test_a_pdf_changed_after_reading_gets_no_copy(tmp_path):
+    # The highlights are placed by the characters read: on other bytes they would land anywhere.
+    from notesplugin.writers.pdf_writer import write_pdf
+    src = tmp_path / "note.pdf"
+    shutil.copy(SINGLE, src)
+    result, source = read_pdf(src, Config())
+    with open(src, "ab") as fh:
+        fh.write(b"\n% saved again by the EHR\n")
+    with pytest.raises(InputError, match=r"note\.pdf: the file changed while it was being read"):
+        write_pdf(src, tmp_path / "out.pdf", result.notes, [], source)
+    assert not (tmp_path / "out.pdf").exists()

@@ -12,6 +12,7 @@ space; paragraphs with "\n".
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -32,9 +33,9 @@ FIX_EXPORT = "export the note again as a text PDF"
 _PREAMBLE_LINES = 8  # letterhead lines above the first header
 
 
-def open_pdf(path: Path) -> tuple[pdfium.PdfDocument, tuple[str, int] | None]:
-    """The document and its no-password encryption (no_password_encryption), or InputError
-    naming the file and the fix."""
+def open_pdf(path: Path) -> tuple[pdfium.PdfDocument, tuple[str, int] | None, str]:
+    """The document, its no-password encryption (no_password_encryption) and the sha256 of the
+    bytes read, or InputError naming the file and the fix."""
     path = Path(path)
     name = path.name
     try:
@@ -72,7 +73,7 @@ def open_pdf(path: Path) -> tuple[pdfium.PdfDocument, tuple[str, int] | None]:
         doc.close()
         raise InputError(f"{name}: the PDF has {pages:,} pages (over {safety.MAX_PDF_PAGES:,}); "
                          "split the export into smaller files")
-    return doc, encryption
+    return doc, encryption, hashlib.sha256(data).hexdigest()
 
 
 def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[tuple]]:
@@ -230,7 +231,7 @@ def no_password_encryption(data: bytes) -> tuple[str, int] | None:
 
 def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     path = Path(path)
-    doc, encryption = open_pdf(path)
+    doc, encryption, digest = open_pdf(path)
     try:
         pages, boxes = _lines(doc, path.name, config.max_note_chars)
         javascript = _javascript(doc)
@@ -256,7 +257,7 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
             for ln in lines]
     if not body:
         raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
-    source = PdfSource(pages=len(pages), javascript=javascript, encryption=encryption)
+    source = PdfSource(pages=len(pages), javascript=javascript, encryption=encryption, digest=digest)
     headers = _headers(body, roles, inline, note_labels)
     edges = right_edges(body)
 

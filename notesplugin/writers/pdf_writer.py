@@ -9,6 +9,7 @@ one whose cross-reference pointer is broken (an update could not chain to it).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -215,6 +216,9 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
     if dest.exists() and dest.resolve() == src.resolve():
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
     data = src.read_bytes()
+    if source.digest and hashlib.sha256(data).hexdigest() != source.digest:
+        raise InputError(f"{name}: the file changed while it was being read, so no copy was written; "
+                         "run the scan again")
     scripted = False  # JavaScript the reader's count of named scripts does not see (an open action)
     try:
         writer = None
