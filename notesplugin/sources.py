@@ -34,6 +34,7 @@ class XlsxSource:
 
     path: Path
     header_rows: dict[str, int] = field(default_factory=dict)  # sheet title -> 1-based row
+    stamp: tuple[int, int] | None = None  # (size, mtime_ns) when read; the writer refuses if it changed
 
 
 @dataclass

@@ -449,3 +449,17 @@ def test_libreoffice_opens_the_fixtures_before_annotation(tmp_path):
     """The fixtures themselves are valid: a conversion failure above is the copy's fault."""
     _to_pdf(_workbook(tmp_path / "practice.xlsx"), tmp_path)
     _to_pdf(_document(tmp_path / "note.docx"), tmp_path)
+
+
+def test_a_workbook_saved_again_after_reading_gets_no_copy(tmp_path):
+    # The writer patches the sheet the reader read; other bytes would get findings on the wrong rows.
+    import os
+    from notesplugin.model import InputError
+    src = _workbook(tmp_path / "practice.xlsx")
+    res = read_xlsx(src, Config())
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))  # Excel saved it again, same size
+    dest = tmp_path / "practice.annotated.xlsx"
+    with pytest.raises(InputError, match=r"practice\.xlsx: the file changed while it was being read"):
+        write_xlsx(res.source, dest, res.notes, [_finding(n, "it would all be fine") for n in res.notes])
+    assert not dest.exists()

@@ -60,6 +60,7 @@ def _values(ws):
 
 
 def _read(path: Path, config: Config) -> ReadResult:
+    st = path.stat()
     wb = open_workbook(path, read_only=True, data_only=False, keep_links=False)
     lookup = role_lookup(config)
     notes: list[Note] = []
@@ -133,4 +134,4 @@ def _read(path: Path, config: Config) -> ReadResult:
     unread = [f"{path.name}: hidden sheet{'s' if len(hidden) > 1 else ''} {shown} not read; unhide "
               f"{'them' if len(hidden) > 1 else 'it'} in Excel to check {'their' if len(hidden) > 1 else 'its'} notes"] if hidden else []
     return ReadResult(notes, unread + skipped_warning(path.name, skipped, again, formulas) + unattributed_warning(path.name, notes),
-                      skipped, XlsxSource(path, header_rows))
+                      skipped, XlsxSource(path, header_rows, (st.st_size, st.st_mtime_ns)))

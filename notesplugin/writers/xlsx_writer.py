@@ -225,6 +225,10 @@ def write_xlsx(source: XlsxSource, dest: Path, notes: list[Note], findings: list
     src, dest = Path(source.path), Path(dest)
     if src.suffix.lower() != dest.suffix.lower():
         raise ValueError(f"annotated copy must keep the extension {src.suffix}: {dest.name}")
+    st = src.stat()
+    if source.stamp is not None and (st.st_size, st.st_mtime_ns) != source.stamp:
+        raise InputError(f"{src.name}: the file changed while it was being read, so no copy was written; "
+                         "run the scan again")
     grouped = group_findings(notes, findings)
     by_sheet: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
