@@ -99,6 +99,27 @@ def _split_at(p, offset: int) -> bool:
     return True
 
 
+def _reference_first_in_content_control(last_run, comment_id: int) -> None:
+    """In the first paragraph of a block content control (w:sdt), put the comment's mark run at
+    the paragraph's start. LibreOffice (7.4) drops that paragraph's text up to the mark (all of
+    it when the mark follows the range end, as Word writes it); with the mark first it shows the
+    whole paragraph, highlighted, and the comment at its start. Word reads the range from its
+    start and end marks wherever the mark run sits."""
+    want = str(comment_id)
+    ref = next((r for r in last_run.itersiblings() if r.tag == qn("w:r")
+                and any(c.get(qn("w:id")) == want for c in r.iter(qn("w:commentReference")))), None)
+    p = ref.getparent() if ref is not None else None
+    if p is None or p.tag != qn("w:p") or p.getparent() is None or p.getparent().tag != qn("w:sdtContent"):
+        return
+    if any(x.tag in (qn("w:p"), qn("w:tbl"), qn("w:sdt")) for x in p.itersiblings(preceding=True)):
+        return  # not the control's first paragraph: LibreOffice shows it as it is
+    ppr = p.find(qn("w:pPr"))
+    if ppr is not None:
+        ppr.addnext(ref)
+    else:
+        p.insert(0, ref)
+
+
 def _span_runs(p, lo: int, hi: int, warnings: list[str], name: str) -> list:
     ok = _split_at(p, lo) & _split_at(p, hi)
     if not ok:
@@ -188,6 +209,7 @@ def write_docx(source: DocxSource, dest: Path, notes: list[Note], findings: list
         # as python-docx's Document.add_comment: the comment, then its range around the runs
         comment = comments.add_comment(text=lines[0], author=author, initials=initials)
         Run(first[0], None).mark_comment_range(Run(last[0], None), comment.comment_id)
+        _reference_first_in_content_control(last[0], comment.comment_id)
         for line in lines[1:]:
             comment.add_paragraph(line)
         if comment_date is not None:
