@@ -603,3 +603,63 @@ def test_footnotes_part_rewritten_only_when_a_finding_is_in_it(tmp_path):
     assert _members(in_body)["word/footnotes.xml"] == before["word/footnotes.xml"]
     changed = {n for n, data in _members(in_note).items() if before.get(n) != data}
     assert "word/footnotes.xml" in changed and changed <= DOCX_MAY_CHANGE | {"word/footnotes.xml"}
+
+
+def _content_control_note(path: Path, lead: list[str]) -> Path:
+    """A form-template note: the narrative in a rich-text block content control."""
+    d = Document()
+    for t in ("Client: Ann Lee", "Date: 03/02/2026", "Clinician: Dana Whitfield"):
+        d.add_paragraph(t)
+    paras = lead + [f"{T1} {T2}", T3]
+    inner = "".join(f"<w:p><w:r><w:t xml:space=\"preserve\">{t}</w:t></w:r></w:p>" for t in paras)
+    d.element.body.insert(len(d.element.body) - 1, parse_xml(
+        f'<w:sdt {nsdecls("w")}><w:sdtPr><w:alias w:val="Narrative"/><w:id w:val="12"/><w:richText/></w:sdtPr>'
+        f"<w:sdtContent>{inner}</w:sdtContent></w:sdt>"))
+    d.save(path)
+    return path
+
+
+@pytest.mark.parametrize("lead", [[], ["Session 4 of 12."]])
+def test_a_comment_in_a_content_control_keeps_its_range_and_libreoffice_shows_the_paragraph(tmp_path, lead):
+    # LibreOffice 7.4 drops the text of a control's first paragraph up to the comment's mark run,
+    # so there the mark run goes first; elsewhere it stays after the range end, as Word writes it.
+    src = _content_control_note(tmp_path / "form.docx", lead)
+    note = read_docx(src, CFG).notes[0]
+    dest = tmp_path / "form_out.docx"
+    write_docx(_source(src), dest, [note], [_finding(note, T2)])
+    assert _anchored(dest) == {"0": T2}
+    body = Document(dest).element.body
+    (p,) = [p for p in body.iter(qn("w:p")) if T2 in "".join(t.text for t in p.iter(qn("w:t")))]
+    kids = [k for k in p if k.tag != qn("w:pPr")]
+    first_is_mark = kids[0].find(qn("w:commentReference")) is not None
+    assert first_is_mark == (not lead)
+    if lead:
+        assert kids[-1].find(qn("w:commentReference")) is not None and kids[-2].tag == qn("w:commentRangeEnd")
+    if shutil.which("soffice") is None:
+        return
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(dest)], check=True, capture_output=True, timeout=180)
+    shown = subprocess.run(["pdftotext", str(tmp_path / "form_out.pdf"), "-"], capture_output=True, text=True).stdout \
+        if shutil.which("pdftotext") else ""
+    if shown:
+        assert T1 in " ".join(shown.split()) and T2 in " ".join(shown.split())
+
+
+@pytest.mark.parametrize("lead, dropped", [(["Weekly notes"], 1),
+                                           (["Sunrise Counselling LLC", "12 Main St, Springfield, IL"], 2),
+                                           (["Client cried about her dog today. I changed the subject."], 0)])
+def test_a_letterhead_before_the_first_of_several_notes_is_not_a_note(tmp_path, lead, dropped):
+    d = Document()
+    for t in lead:
+        d.add_paragraph(t)
+    for i, client in enumerate(("Ann Lee", "Bob Ray")):
+        for t in ("Progress Note", f"Note ID: L-{i + 1}", f"Date of Service: 03/0{i + 2}/2026", f"Client: {client}",
+                  "Clinician: Dana Whitfield", T1 if i == 0 else T3):
+            d.add_paragraph(t)
+    d.save(tmp_path / "chart.docx")
+    res = read_docx(tmp_path / "chart.docx", CFG)
+    assert [n.note_id for n in res.notes][-2:] == ["L-1", "L-2"]
+    assert len(res.notes) == 2 + (not dropped)  # prose before the first header stays a note (and is warned)
+    told = [w for w in res.warnings if "before the first note (a title or letterhead)" in w]
+    assert told == ([f"chart.docx: {dropped} short line{'s' if dropped > 1 else ''} before the first note (a title or "
+                     f"letterhead) {'were' if dropped > 1 else 'was'} not checked"] if dropped else [])

@@ -47,6 +47,9 @@ W_SECTPR = qn("w:sectPr")
 W_ALTCHUNK = qn("w:altChunk")
 
 
+_PREAMBLE_LINES = 8  # letterhead or title lines above the first of several note headers
+
+
 @lru_cache(maxsize=4096)  # called for every paragraph and field; labels repeat
 def norm_label(label: str) -> str:
     """'Note #' == 'note no.' == 'NOTE NUMBER'; punctuation and case ignored."""
@@ -480,6 +483,16 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
                             "note text skipped")
         skipped += rows_skipped
     filled = [d for d in drafts if d.pieces]
+    if len(filled) > 1 and filled[0].header is None and all(d.header is not None for d in filled[1:]) and \
+            len(filled[0].pieces) <= _PREAMBLE_LINES and sum(len(t) for t, _, _ in filled[0].pieces) < 300 and \
+            not any(_sentences(t) for t, _, _ in filled[0].pieces):
+        # Before the first of several note headers, a few short lines that are not prose are the
+        # practice's letterhead or the export's title ("Weekly notes"), as in PDF chart exports.
+        n = len(filled[0].pieces)
+        warnings.append(f"{path.name}: {n} short line{'s' if n > 1 else ''} before the first note (a title or "
+                        f"letterhead) {'were' if n > 1 else 'was'} not checked")
+        drafts = [d for d in drafts if d is not filled[0]]
+        filled = filled[1:]
     if not headers and len(filled) == 1 and filled[0].header is None:
         filled[0].header = _page_header(doc, roles, note_labels, inline)
 
