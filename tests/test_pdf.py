@@ -759,3 +759,30 @@ def test_a_pdf_changed_after_reading_gets_no_copy(tmp_path):
     with pytest.raises(InputError, match=r"note\.pdf: the file changed while it was being read"):
         write_pdf(src, tmp_path / "out.pdf", result.notes, [], source)
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_line_ending_on_i_inside_a_sentence_wraps_and_a_browser_address_footer_is_not_note_text(tmp_path):
+    # Chrome's "Save as PDF": a narrow column whose right edge the reader only estimates from the
+    # longest lines (another note's), and the page address with "1/2" at the foot of every page.
+    from reportlab.pdfgen import canvas
+    path = tmp_path / "chrome.pdf"
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    notes = [("C-1", ["Session focus: Client cried about her mother's death. I",
+                      "quickly changed the subject to her work schedule."]),
+             ("C-2", ["Session focus: Client was tearful about losing his old job today. We",
+                      "reviewed the plan for next session."])]
+    for k, (nid, body) in enumerate(notes, 1):
+        y = 700
+        for line in ["Progress Note", f"Note ID: {nid}", "Date of Service: 03/02/2026", "Client: Ann Lee",
+                     "Clinician: Dana Whitfield", ""] + body:
+            c.setFont("Helvetica", 10)
+            c.drawString(90, y, line)
+            y -= 14
+        c.setFont("Helvetica", 8)
+        c.drawString(20, 20, f"https://secure.example-ehr.com/clients/8f3a2c/notes/{nid.lower()}   {k}/2")
+        c.showPage()
+    c.save()
+    result, _ = read_pdf(path, Config())
+    assert [n.text for n in result.notes] == [
+        "Session focus: Client cried about her mother's death. I quickly changed the subject to her work schedule.",
+        "Session focus: Client was tearful about losing his old job today. We reviewed the plan for next session."]

@@ -20,6 +20,7 @@ from notesplugin.config import Config
 from notesplugin.dates import full_year
 from notesplugin.model import InputError, Note, Segment
 from notesplugin.readers.markup import plain_text
+from notesplugin.readers.wraps import unwrap
 
 SCAN_ROWS = 30
 ROLES = ("note", "note_id", "clinician", "client", "date")
@@ -282,6 +283,7 @@ class RowReader:
             text = cell_str(text).replace("\r\n", "\n").replace("\r", "\n") if text is not None else ""
             if "<" in text or text[:1] == "{":
                 text = plain_text(text)  # a web EHR's HTML or JSON: the text it shows
+            text = unwrap(text)  # Alt+Enter or a hard wrap inside a sentence is a space
             if not text:
                 continue
             if parts:

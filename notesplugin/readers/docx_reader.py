@@ -32,6 +32,7 @@ from notesplugin.sources import DocxSource
 from notesplugin.readers.columns import Layout, detect_layout, norm_header, parse_date  # one date parser, one column detector
 from notesplugin.readers.columns import role_lookup as column_lookup
 from notesplugin.readers.docx_bounds import Block, note_starts
+from notesplugin.readers.wraps import unwrap
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
 from notesplugin.docx_text import (
     NOTE_REFS, W_P, body_paragraphs, note_paragraphs, note_parts, page_break_offsets, paragraph_text,
@@ -243,7 +244,7 @@ def _table_drafts(tbl, n_tbl: int, layout: Layout, rows: list[list[str]], index:
         for c in layout.text_cols:
             tc, cont = cells[c] if c < len(cells) else (None, False)
             for p in (tc.iter(W_P) if tc is not None and not cont else ()):
-                text = paragraph_text(p)[0] if p in index else ""
+                text = unwrap(paragraph_text(p)[0]) if p in index else ""
                 if text.strip():
                     draft.pieces.append((text, _cell_loc(p, tbl, n_tbl, index), 0))
         for role, c in layout.roles.items():
@@ -380,7 +381,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
     items: list = []
     for n_tbl, block in _enumerate_tables(_blocks(body, index)):
         if block.tag == W_P:
-            text = paragraph_text(block)[0]
+            text = unwrap(paragraph_text(block)[0])  # a soft break inside a sentence is a space
             sep = is_rule(block, text) or _note_title(block, text.strip(), note_labels)
             items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels),
                                label_pairs(text, inline), sep))
@@ -431,7 +432,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
             drafts[-1].header = header
             for tc in header.body:
                 for p in tc.iter(W_P):
-                    text = paragraph_text(p)[0] if p in index else ""
+                    text = unwrap(paragraph_text(p)[0]) if p in index else ""
                     if text.strip():
                         drafts[-1].pieces.append((text, _cell_loc(p, item[1], item[2], index), 0))
             i = last + 1
@@ -463,7 +464,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
             flush_pending()
             for p in item[1].iter(W_P):
                 if p in index:
-                    text = paragraph_text(p)[0]
+                    text = unwrap(paragraph_text(p)[0])
                     if text.strip():
                         drafts[-1].pieces.append((text, _cell_loc(p, item[1], item[2], index), 0))
         i += 1

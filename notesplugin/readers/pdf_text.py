@@ -16,11 +16,14 @@ from dataclasses import dataclass
 import pypdfium2.raw as pdfium_c
 
 from notesplugin.model import PdfLine
+from notesplugin.readers.wraps import continues_sentence
 
 # A page number in a running line: "Page 2", "Page 2 of 5", "p. 2", "2 of 5", " 2/5" at the end.
 # Only these: a note ID or a date that changes from page to page is what a note header holds.
 _PAGE_NO = re.compile(r"\b(?:page|pg\.?|p\.)\s*\d+(?:\s*(?:of|/)\s*\d+)?\b|(?:^|\s)\d{1,3}\s*(?:of|/)\s*\d{1,3}\s*$",
                       re.I)
+# A browser's printed footer: the page's address, then often "2/3" ("Save as PDF" in Chrome or Edge).
+_URL_ONLY = re.compile(r"^\s*(?:https?|file)://\S+(?:\s+\d{1,3}\s*/\s*\d{1,3})?\s*$", re.I)
 _PAGE_ONLY = re.compile(r"^\s*(page\s*\d+(\s*(of|/)\s*\d+)?|[-–\s]*\d+[-–\s]*)\s*$", re.I)
 _LABEL_START = re.compile(r"^[A-Z][A-Za-z/&() -]{0,30}:\s")  # "Interventions: ..." starts a section
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
@@ -146,7 +149,7 @@ def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: 
                  field=lambda line: False) -> list[list[Line]]:
     """Remove page headers and footers: a line in the top/bottom band that repeats at the same
     height with the same text (page numbers aside) on at least 2 pages and half of them, or a
-    lone "Page 2 of 5" there. `keep(line)` spares a line that only looks like one (a note title
+    lone "Page 2 of 5" or a browser's address line ("https://... 2/3") there. `keep(line)` spares a line that only looks like one (a note title
     at the top of every page when each note starts a page). `field(line)`: a note header's
     `Label: value` line. When any such line in a page's band changes from page to page (a note
     ID, a date, a client), the band holds each page's own note header, and none of its field
@@ -166,7 +169,8 @@ def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: 
         fields = [ln for ln in band if field(ln)]
         own = {id(ln) for ln in fields} if any(counts[_running_key(ln)] < need for ln in fields) else set()
         out.append([ln for ln in lines if not in_band(ln, box) or keep(ln) or id(ln) in own
-                    or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text))])
+                    or (counts[_running_key(ln)] < need and not _PAGE_ONLY.match(ln.text)
+                        and not _URL_ONLY.match(ln.text))])
     return out
 
 
@@ -222,8 +226,8 @@ def starts_paragraph(prev: Line, cur: Line, right_edge: float) -> bool:
         return True  # no gap to measure over a page break: a sentence end then "Plan: ..."
     if fits and _END.search(prev.text):
         return True
-    if fits and prev.page == cur.page:
-        return True
+    if fits and prev.page == cur.page and not continues_sentence(prev.text, cur.text):
+        return True  # (a column's right edge is only estimated: "... death. I" / "quickly changed ...")
     if prev.page != cur.page:
         return False  # a sentence running over the page break
     # A wrapped line (the next word did not fit) starts a paragraph only after a gap clearly
