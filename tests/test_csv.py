@@ -213,3 +213,18 @@ def test_input_changed_after_reading_is_refused(tmp_path):
     with pytest.raises(InputError, match="changed while it was being read"):
         write_csv(res.source, tmp_path / "grow.out.csv", res.notes, [])
     assert not (tmp_path / "grow.out.csv").exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_csv_cut_inside_a_quoted_note_is_refused_not_read_as_a_shorter_note(tmp_path, encoding):
+    # Copied while the EHR (or a sync client) was still writing it: the last note stops mid-field.
+    whole = ('Note ID,Note\nq1,"Client wept.\nWe stayed with it."\nq2,"Client reviewed her week, and we agreed '
+             'the plan."\n')
+    src = tmp_path / "export.csv"
+    src.write_bytes(whole.encode(encoding))
+    assert [n.note_id for n in read_csv(src, Config()).notes] == ["q1", "q2"]
+    src.write_bytes(whole[:whole.index(", and we")].encode(encoding))
+    with pytest.raises(InputError, match=r"export\.csv: the file ends inside a quoted note \(cut off, or still being"):
+        read_csv(src, Config())
+    src.write_bytes(b'Note ID,Note\nq1,Client is 5\'6" tall and wept.')  # a stray quote, not an open field
+    assert [n.text for n in read_csv(src, Config()).notes] == ['Client is 5\'6" tall and wept.']

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -183,6 +184,20 @@ def _dialect(path: Path, fh, start: int, encoding: str, errors: str, config: Con
     return best[0], newline, best[1], best[2]
 
 
+def _ends_in_quotes(fh, start: int, size: int, encoding: str, errors: str, delimiter: str) -> bool:
+    """Whether the last record stops inside a quoted field: a copy taken while the export was
+    still being written. The lenient reader takes it as a whole (shorter) note, and a copy's new
+    columns would land inside the open quote."""
+    fh.seek(start)
+    text = fh.read(size - start).decode(encoding, errors)
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
 def read_csv(path: Path, config: Config) -> ReadResult:
     path = Path(path)
     try:
@@ -212,6 +227,9 @@ def read_csv(path: Path, config: Config) -> ReadResult:
             except csv.Error:
                 raise InputError(f"{path.name}: damaged CSV (unbalanced quotes); "
                                  "export the notes again as CSV") from None
+            if ends and _ends_in_quotes(fh, ends[-2] if len(ends) > 1 else len(bom), size, encoding, errors, delim):
+                raise InputError(f"{path.name}: the file ends inside a quoted note (cut off, or still being written "
+                                 "or synced); wait for it to finish, or export the notes again as CSV")
     except OSError as exc:
         raise _cannot_read(path, exc) from None
     return ReadResult(notes, warnings + skipped_warning(path.name, reader.skipped, reader.headers_again)
