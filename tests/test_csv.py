@@ -228,3 +228,14 @@ def test_a_csv_cut_inside_a_quoted_note_is_refused_not_read_as_a_shorter_note(tm
         read_csv(src, Config())
     src.write_bytes(b'Note ID,Note\nq1,Client is 5\'6" tall and wept.')  # a stray quote, not an open field
     assert [n.text for n in read_csv(src, Config()).notes] == ['Client is 5\'6" tall and wept.']
+
+
+def test_two_columns_named_note_are_both_read(tmp_path):
+    # A report builder's note type and the note itself, both captioned "Note": reading the first
+    # alone reported a clean week.
+    src = tmp_path / "dup.csv"
+    src.write_text("Note ID,Client,Note,Note\nd1,Ann Lee,Individual Progress Note,Client wept. I changed the subject.\n",
+                   encoding="utf-8")
+    (note,) = read_csv(src, Config()).notes
+    assert note.text == "Individual Progress Note\nClient wept. I changed the subject."
+    assert [s.location["column"] for s in note.segments] == ["C", "D"]

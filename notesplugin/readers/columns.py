@@ -132,8 +132,10 @@ def detect_layout(rows: Sequence[Sequence[Any]], config: Config, lookup: dict | 
         for c, key in enumerate(keys):
             if not key or c in layout.roles.values():
                 continue
-            if c == note_col or key in extra or key in SECTION_WORDS or (letter_ok and key in letters
-                                                                          and any(key in s for s in LETTER_SETS)):
+            # Two columns with the note column's very caption (a note type and the note, both
+            # "Note"): both are read, not the first alone, which may hold no prose at all.
+            if c == note_col or (note_col is not None and key == keys[note_col]) or key in extra \
+                    or key in SECTION_WORDS or (letter_ok and key in letters and any(key in s for s in LETTER_SETS)):
                 layout.text_cols.append(c)
         if note_col is not None:
             layout.roles["note"] = note_col
