@@ -499,3 +499,38 @@ def test_rows_missing_from_the_sheet_are_created_in_order():
     assert rows == [b"1", b"2", b"3", b"4", b"6"]
     assert b'<row r="4"><y/></row>' in out and b'<dimension ref="A1:C6"/>' in out
     assert out.index(b"<cols>") < out.index(b"<sheetData>")
+
+
+def _with_saved_values(path, values: dict[str, tuple[str, str]]):
+    """Give formula cells the value Excel saves beside them ({ref: (type, value)}), as Excel does;
+    openpyxl writes formulas with an empty value."""
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, (kind, value) in values.items():
+        at = xml.index(f'<c r="{ref}"')
+        end = xml.index("</c>", at)
+        cell = xml[at:end].replace(f'<c r="{ref}"', f'<c r="{ref}"' + (f' t="{kind}"' if kind else ""), 1)
+        xml = xml[:at] + cell.replace("<v></v>", f"<v>{value}</v>") + xml[end:]
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+def test_identity_cells_filled_by_formulas_read_as_excel_shows_them(tmp_path):
+    # =VLOOKUP(...) for the clinician, =B2+1 for the next date: the value saved with the formula,
+    # not the formula's text, goes into findings and the ledger.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Note ID", "Date", "Client", "Clinician", "Note"])
+    ws.append(["F-1", "2026-03-02", "Ann Lee", '="Dana "&"Whitfield"', "Client wept. I changed the subject."])
+    ws.append(["F-2", "=B2+1", "Bob Ray", '="Dana "&"Whitfield"', "Client reviewed his week."])
+    wb.save(tmp_path / "f.xlsx")
+    _with_saved_values(tmp_path / "f.xlsx", {"D2": ("str", "Dana Whitfield"), "D3": ("str", "Dana Whitfield"),
+                                             "B3": ("", "46084")})
+    res = read_xlsx(tmp_path / "f.xlsx", Config())
+    assert [(n.clinician, n.date) for n in res.notes] == [("Dana Whitfield", "2026-03-02"),
+                                                         ("Dana Whitfield", "2026-03-03")]
+    assert not any("fix the cells" in w or "has no" in w for w in res.warnings), res.warnings

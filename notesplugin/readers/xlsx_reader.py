@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
-from itertools import islice
+from itertools import islice, zip_longest
 from pathlib import Path
 
 import openpyxl
@@ -53,6 +53,18 @@ def _text(value):
     return value
 
 
+def _shown(rows, saved, cols: set[int]):
+    """Rows whose formula cells in `cols` (identity columns) hold the value saved with the formula
+    (what Excel shows), from the same sheet read values-only, row for row."""
+    for row, values in zip_longest(rows, saved, fillvalue=None):
+        if row is None:
+            return
+        if values and any(isinstance(row[c], Formula) for c in cols if c < len(row)):
+            row = tuple(_text(values[c]) if c in cols and c < len(values) and isinstance(v, Formula) else v
+                        for c, v in enumerate(row))
+        yield row
+
+
 def _values(ws):
     """Rows of cell values, formulas marked: a formula is not note text (a summary sheet's counts)."""
     for row in ws.iter_rows():
@@ -66,6 +78,7 @@ def _read(path: Path, config: Config) -> ReadResult:
     notes: list[Note] = []
     skipped = again = formulas = 0
     found = False
+    cached = None  # the workbook's saved values, opened only for identity cells that are formulas
     first_rows: list = []
     header_rows: dict[str, int] = {}
     not_notes: list[str] = []
@@ -99,6 +112,17 @@ def _read(path: Path, config: Config) -> ReadResult:
             if layout is None:
                 first_rows = first_rows or head
                 continue
+            ids = {c for role, c in layout.roles.items() if role != "note"} - set(layout.text_cols)
+            if any(isinstance(row[c], Formula) for row in head[layout.header_row:] for c in ids if c < len(row)):
+                # Client, clinician or date filled by a formula (=VLOOKUP(...), =B2+1): what Excel
+                # shows is the value it saved with the formula, read from a second, values-only pass.
+                if cached is None:
+                    cached = open_workbook(path, read_only=True, data_only=True, keep_links=False)
+                shown = cached[ws.title]
+                shown.reset_dimensions()
+                ws.reset_dimensions()
+                rows = _shown(_values(ws), shown.iter_rows(values_only=True), ids)
+                head = list(islice(rows, SCAN_ROWS))
             before = len(notes)
             reader = RowReader(layout, file=path_text(path), stem=path_text(path.stem), sheet=ws.title, day_first=config.day_first)
             number = layout.header_row
@@ -125,6 +149,8 @@ def _read(path: Path, config: Config) -> ReadResult:
                          f"open it in Excel and save it again as .xlsx") from None
     finally:
         wb.close()
+        if cached is not None:
+            cached.close()
     if not found and not_notes:
         raise InputError(f"{path.name}: no note text found: the note column of sheet '{not_notes[0]}' holds "
                          "formulas or numbers (a summary?), not notes; export the notes themselves")
