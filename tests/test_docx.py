@@ -663,3 +663,37 @@ def test_a_letterhead_before_the_first_of_several_notes_is_not_a_note(tmp_path, 
     told = [w for w in res.warnings if "before the first note (a title or letterhead)" in w]
     assert told == ([f"chart.docx: {dropped} short line{'s' if dropped > 1 else ''} before the first note (a title or "
                      f"letterhead) {'were' if dropped > 1 else 'was'} not checked"] if dropped else [])
+
+
+def test_a_note_framed_in_a_one_column_layout_table_keeps_its_nested_header(tmp_path):
+    # A common template: per note, a one-cell frame holding the header table and the narrative.
+    d = Document()
+    for nid, client, text in (("NS-1", "Ann Lee", T1 + " " + T2), ("NS-2", "Bob Ray", T3)):
+        frame = d.add_table(rows=1, cols=1).cell(0, 0)
+        head = frame.add_table(rows=2, cols=4)
+        for c, (label, value) in enumerate((("Note ID", nid), ("Date of Service", "03/02/2026"),
+                                           ("Client", client), ("Clinician", "Dana Whitfield"))):
+            head.cell(0, c).text, head.cell(1, c).text = label, value
+        frame.add_paragraph(text)
+        d.add_paragraph("")
+    d.save(tmp_path / "framed.docx")
+    res = read_docx(tmp_path / "framed.docx", CFG)
+    assert [(n.note_id, n.client, n.clinician, n.date) for n in res.notes] == [
+        ("NS-1", "Ann Lee", "Dana Whitfield", "2026-03-02"), ("NS-2", "Bob Ray", "Dana Whitfield", "2026-03-02")]
+    assert res.notes[0].text.endswith(T1 + " " + T2)
+    dest = tmp_path / "framed_out.docx"
+    write_docx(_source(tmp_path / "framed.docx"), dest, res.notes, [_finding(res.notes[0], T2)])
+    assert _anchored(dest) == {"0": T2}
+
+
+def test_a_header_table_of_labels_over_values_is_read_by_column(tmp_path):
+    d = Document()
+    head = d.add_table(rows=2, cols=4)
+    for c, (label, value) in enumerate((("Note ID", "LV-1"), ("Date of Service", "03/02/2026"), ("Client", "Ann Lee"),
+                                       ("Clinician", "Dana Whitfield"))):
+        head.cell(0, c).text, head.cell(1, c).text = label, value
+    d.add_paragraph(T1)
+    d.save(tmp_path / "over.docx")
+    (note,) = read_docx(tmp_path / "over.docx", CFG).notes
+    assert (note.note_id, note.client, note.clinician, note.date, note.text) == (
+        "LV-1", "Ann Lee", "Dana Whitfield", "2026-03-02", T1)

@@ -142,6 +142,9 @@ def _table_header(tbl, index: dict, roles: dict[str, str], note_labels: set[str]
     """A header table: label|value rows (2 or 4 cells), cells holding `Label: value`,
     and one-cell title rows. A row whose label is a note label ("Progress Note") or
     whose value is long holds note text: its cells go to `body`, as do later rows."""
+    over = _labels_over_values(tbl, index, roles)
+    if over is not None:
+        return over
     pairs: list[tuple[str, str]] = []
     body: list = []
     for tr in tbl.iterchildren(W_TR):
@@ -172,6 +175,30 @@ def _table_header(tbl, index: dict, roles: dict[str, str], note_labels: set[str]
             else:
                 pairs.append((label, value))
     header = _header_if_enough(pairs, roles)
+    if header:
+        header.body = body
+    return header
+
+
+def _labels_over_values(tbl, index: dict, roles: dict[str, str]) -> _Header | None:
+    """A header of labels across its first row and their values in the row below ("Note ID |
+    Date of Service | Client | Clinician" over "NS-1 | 03/02/2026 | ..."); later rows of one
+    filled cell (the narrative) are note text. Read pairwise, the labels would be each other's values."""
+    rows = [list(tr.iterchildren(W_TC)) for tr in tbl.iterchildren(W_TR)]
+    if len(rows) < 2 or len(rows[0]) < 2 or len(rows[1]) != len(rows[0]):
+        return None
+    labels = [_cell_text(tc, index) for tc in rows[0]]
+    values = [_cell_text(tc, index) for tc in rows[1]]
+    named = [t for t in labels if t]
+    if len(named) < 2 or not all(roles.get(norm_label(t)) for t in named) or any(roles.get(norm_label(v)) for v in values if v):
+        return None
+    body = []
+    for tcs in rows[2:]:
+        filled = [tc for tc in tcs if _cell_text(tc, index)]
+        if len(filled) > 1:
+            return None  # more rows of data: not a header
+        body += filled
+    header = _header_if_enough([(lb, v) for lb, v in zip(labels, values) if lb], roles)
     if header:
         header.body = body
     return header
@@ -275,10 +302,22 @@ def _blocks(container, index: dict):
             if child in index:
                 yield child
                 yield from (p for p in child.iter(W_P) if p is not child and p in index)
+        elif child.tag == W_TBL and _layout_table(child):
+            for tr in child.iterchildren(W_TR):  # a frame around the note: read what it holds
+                for tc in tr.iterchildren(W_TC):
+                    yield from _blocks(tc, index)
         elif child.tag == W_TBL:
             yield child
         elif child.tag != W_SECTPR:
             yield from _blocks(child, index)
+
+
+def _layout_table(tbl) -> bool:
+    """A one-column table holding another table: a template's frame around a note (its header
+    table and narrative inside), not a table of data. Its contents are read as the body's."""
+    rows = list(tbl.iterchildren(W_TR))
+    cells = [tc for tr in rows for tc in tr.iterchildren(W_TC)]
+    return bool(rows) and len(cells) == len(rows) and any(tc.find(W_TBL) is not None for tc in cells)
 
 
 def _line_headers(paras: list, roles: dict[str, str]) -> dict[int, tuple[int, _Header]]:
