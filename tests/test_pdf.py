@@ -12,7 +12,7 @@ import pytest
 
 pdfium = pytest.importorskip("pypdfium2")
 from pypdf import PdfReader, PdfWriter  # noqa: E402
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject  # noqa: E402
+from pypdf.generic import ArrayObject, BooleanObject, DictionaryObject, NameObject, TextStringObject  # noqa: E402
 
 from notesplugin.config import Config  # noqa: E402
 from notesplugin.model import InputError  # noqa: E402
@@ -573,6 +573,16 @@ def test_text_typed_into_a_form_field_is_read(tmp_path):
     result, _ = read_pdf(path, Config())
     assert "I changed the subject to her work schedule." in result.notes[0].text
     assert PdfReader(path).get_fields()["narrative"]["/V"]  # the input itself is not flattened
+    # A filler that sets /NeedAppearances and writes no appearance (the typed text is only the
+    # field's value): every viewer draws it, and so is it read.
+    w = PdfWriter(clone_from=PdfReader(path))
+    for annot in w.pages[0]["/Annots"]:
+        del annot.get_object()[NameObject("/AP")]
+    w._root_object["/AcroForm"][NameObject("/NeedAppearances")] = BooleanObject(True)
+    w.write(tmp_path / "no_appearance.pdf")
+    assert "/AP" not in PdfReader(tmp_path / "no_appearance.pdf").pages[0]["/Annots"][0].get_object()
+    result, _ = read_pdf(tmp_path / "no_appearance.pdf", Config())
+    assert "I changed the subject to her work schedule." in result.notes[0].text
 
 
 def test_on_a_page_drawn_turned_the_highlight_covers_the_sentence_not_the_line(tmp_path):

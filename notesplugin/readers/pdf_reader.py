@@ -79,6 +79,10 @@ def open_pdf(path: Path) -> tuple[pdfium.PdfDocument, tuple[str, int] | None, st
 def _lines(doc: pdfium.PdfDocument, name: str, max_chars: int) -> tuple[list[list[Line]], list[tuple]]:
     pages, boxes, total = [], [], 0
     forms = pdfium_c.FPDF_GetFormType(doc.raw) != pdfium_c.FORMTYPE_NONE
+    if forms:
+        # With the form environment, pdfium draws fields a filler left without appearances
+        # (/NeedAppearances true: the typed text is only the field's value), as viewers do.
+        doc.init_forms()
     for i in range(len(doc)):
         try:
             page = doc[i]
