@@ -796,3 +796,42 @@ def test_a_line_ending_on_i_inside_a_sentence_wraps_and_a_browser_address_footer
     assert [n.text for n in result.notes] == [
         "Session focus: Client cried about her mother's death. I quickly changed the subject to her work schedule.",
         "Session focus: Client was tearful about losing his old job today. We reviewed the plan for next session."]
+
+
+def test_a_report_laid_out_as_a_table_of_notes_is_read_row_by_row(tmp_path):
+    # "Service Notes Report": one row per note, the note's text wrapped in its cell; it was read
+    # as one note of no one, two clients' findings merged into it.
+    from reportlab.pdfgen import canvas
+    from notesplugin.model import Finding
+    from notesplugin.writers.pdf_writer import quads
+    path = tmp_path / "report.pdf"
+    c = canvas.Canvas(str(path), pagesize=(612, 792))
+    c.setFont("Helvetica", 9)
+    c.drawString(40, 740, "Service Notes Report - Riverbend Counseling")
+    cols = (40, 95, 160, 215, 300)
+    for x, h in zip(cols, ("Note ID", "Date", "Client", "Clinician", "Note")):
+        c.drawString(x, 710, h)
+    rows = [("T-1", "2026-03-02", "Ann Lee", "Dana Whitfield", ["Client cried about her mother's death. I quickly",
+                                                                "changed the subject to her work schedule."]),
+            ("T-2", "2026-03-03", "Bob Ray", "Dana Whitfield", ["Client reviewed his week. Denies SI/HI."])]
+    y = 690
+    for *ident, lines in rows:
+        for x, v in zip(cols, ident):
+            c.drawString(x, y, v)
+        for line in lines:
+            c.drawString(cols[-1], y, line)
+            y -= 12
+        y -= 10
+    c.save()
+    result, source = read_pdf(path, Config())
+    assert [(n.note_id, n.client, n.clinician, n.date) for n in result.notes] == [
+        ("T-1", "Ann Lee", "Dana Whitfield", "2026-03-02"), ("T-2", "Bob Ray", "Dana Whitfield", "2026-03-03")]
+    note = result.notes[0]
+    assert note.text == "Client cried about her mother's death. I quickly changed the subject to her work schedule."
+    start = note.text.index("I quickly")
+    f = Finding(note_id=note.note_id, file=note.file, checklist="rescuing", item="R1", name="redirect",
+                status="flagged", topic="grief", evidence=note.text[start:], start=start, end=len(note.text),
+                location=note.location_of(start, len(note.text)))
+    boxes = quads(note, f, source)[1]
+    assert len(boxes) == 2 and min(b[0] for b in boxes) >= cols[-1] - 1  # the note cell only, not the ID or client
+    assert result.warnings == ["report.pdf: 1 line outside the notes table (a title or a footer) was not checked"]

@@ -26,6 +26,7 @@ from notesplugin.config import Config
 from notesplugin.escape import path_text
 from notesplugin.model import InputError, Note, PdfSource, ReadResult, Segment
 from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
+from notesplugin.readers.columns import detect_layout
 from notesplugin.readers.docx_reader import ROLES, header_values, norm_label, role_lookup
 from notesplugin.readers.pdf_text import Line, drop_running, joiner, page_lines, right_edges, starts_paragraph
 
@@ -154,6 +155,59 @@ def _table_row(line: Line) -> list[tuple[str, str]] | None:
     return [(lb.rstrip(": "), v) for lb, v in zip(labels, cells[1::2])]
 
 
+def _cells(line: Line) -> list[tuple[int, float, str]]:
+    """(index in the text, left x, text) of each cell of a line the reader cut at wide gaps."""
+    out, at = [], 0
+    for cell in line.text.split("\t"):
+        box = line.pdf.xs[at] if at < len(line.pdf.xs) else None
+        if cell.strip():
+            out.append((at, box[0] if box else line.left, cell))
+        at += len(cell) + 1
+    return out
+
+
+def _notes_table(body: list[Line], config: Config):
+    """A report laid out as a table, one row per note ("Note ID | Date | Client | Clinician | Note"),
+    read as a workbook's rows are, by the same column detector: (rows as (pairs, lines), where each
+    row's note text starts on its lines, lines left out); None when there is no such table. A line
+    with cells starts a row; a line of one cell under the note column goes on with its note."""
+    for h, line in enumerate(body[:20]):
+        head = _cells(line)
+        if len(head) < 3:
+            continue
+        layout = detect_layout([[c for _, _, c in head]], config)
+        if layout is None or "note" not in layout.roles or len(layout.roles) < 3 or len(layout.text_cols) != 1:
+            continue
+        xs = [x for _, x, _ in head]
+        note_x = xs[layout.roles["note"]]
+        rows: list[tuple[list, list[Line]]] = []
+        skips: dict[int, int] = {}
+        left_out = h  # a title above the table
+        for ln in body[h + 1:]:
+            cells = _cells(ln)
+            if [c for _, _, c in cells] == [c for _, _, c in head]:
+                continue  # the header again, on the next page
+            if len(cells) >= 2:
+                values: dict[int, tuple[int, str]] = {}
+                for at, x, text in cells:  # each cell under the column whose left edge is nearest before it
+                    col = max((k for k, cx in enumerate(xs) if cx <= x + 2.0), default=0)
+                    values.setdefault(col, (at, text))
+                pairs = [(layout.headers[c], values[c][1]) for role, c in layout.roles.items()
+                         if role != "note" and c in values]
+                rows.append((pairs, []))
+                if layout.roles["note"] in values:
+                    skips[id(ln)] = values[layout.roles["note"]][0]
+                    rows[-1][1].append(ln)
+            elif rows and cells and cells[0][1] >= note_x - 2.0:
+                skips[id(ln)] = cells[0][0]
+                rows[-1][1].append(ln)  # the note's text, wrapped in its cell
+            else:
+                left_out += 1
+        rows = [r for r in rows if r[1]]
+        return (rows, skips, left_out) if rows else None
+    return None
+
+
 def _note_cell(line: Line, note_labels: set[str]) -> int:
     """Where the text starts on a `Narrative<gap>text` line of a label|value table: after the
     note label's cell; 0 on any other line."""
@@ -265,6 +319,19 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     headers = _headers(body, roles, inline, note_labels)
     edges = right_edges(body)
 
+    table = _notes_table(body, config)  # before header blocks: its header row reads as label|value pairs
+    if table is not None:
+        rows, skips, left_out = table
+        notes = [_note(path, k + 1, pairs, lines, {}, roles, source, note_labels, config.day_first, skips)
+                 for k, (pairs, lines) in enumerate(rows)]
+        warnings = [f"{path.name}: {left_out} line{'s' if left_out > 1 else ''} outside the notes table (a title or "
+                    f"a footer) {'were' if left_out > 1 else 'was'} not checked"] if left_out else []
+        ids = [n.note_id for n in notes]
+        dupes = sorted({x for x in ids if ids.count(x) > 1})
+        if dupes:
+            warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
+        return ReadResult(notes, warnings, 0), source
+
     drafts: list[tuple[list, list[Line]]] = [([], [])]  # (header pairs, lines)
     i = 0
     while i < len(body):
@@ -310,17 +377,20 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
 
 
 def _note(path: Path, position: int, pairs: list, lines: list[Line], edges: dict[int, float],
-          roles: dict[str, str], source: PdfSource, note_labels: set[str], day_first: bool = False) -> Note:
+          roles: dict[str, str], source: PdfSource, note_labels: set[str], day_first: bool = False,
+          skips: dict[int, int] | None = None) -> Note:
+    """`skips`: where the note's text starts on a line of a notes table (id(line) -> index); its
+    lines are one cell's wrapped text, joined as wrapped (no right edge to measure there)."""
     parts: list[str] = []
     segs: list[Segment] = []
     pos = 0
     prev: Line | None = None
     for line in lines:
         if prev is not None:
-            sep = "\n" if starts_paragraph(prev, line, edges[id(prev)]) else joiner(prev, line)
+            sep = joiner(prev, line) if skips is not None or not starts_paragraph(prev, line, edges[id(prev)]) else "\n"
             parts.append(sep)
             pos += len(sep)
-        skip = _note_cell(line, note_labels)
+        skip = skips.get(id(line), 0) if skips is not None else _note_cell(line, note_labels)
         text = line.text[skip:]
         parts.append(text)
         segs.append(Segment(pos, pos + len(text), {"page": line.page, "line": line.number}, skip))
