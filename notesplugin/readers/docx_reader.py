@@ -190,7 +190,8 @@ def _labels_over_values(tbl, index: dict, roles: dict[str, str]) -> _Header | No
     labels = [_cell_text(tc, index) for tc in rows[0]]
     values = [_cell_text(tc, index) for tc in rows[1]]
     named = [t for t in labels if t]
-    if len(named) < 2 or not all(roles.get(norm_label(t)) for t in named) or any(roles.get(norm_label(v)) for v in values if v):
+    if len(named) < 2 or not all(roles.get(norm_label(t)) for t in named) \
+            or any(roles.get(norm_label(v)) for v in values if v):
         return None
     body = []
     for tcs in rows[2:]:

@@ -316,22 +316,35 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
     if not body:
         raise InputError(f"{path.name}: no note text found (only lines repeated on every page); {FIX_EXPORT}")
     source = PdfSource(pages=len(pages), javascript=javascript, encryption=encryption, digest=digest)
-    headers = _headers(body, roles, inline, note_labels)
-    edges = right_edges(body)
-
+    warnings: list[str] = []
     table = _notes_table(body, config)  # before header blocks: its header row reads as label|value pairs
     if table is not None:
         rows, skips, left_out = table
         notes = [_note(path, k + 1, pairs, lines, {}, roles, source, note_labels, config.day_first, skips)
                  for k, (pairs, lines) in enumerate(rows)]
-        warnings = [f"{path.name}: {left_out} line{'s' if left_out > 1 else ''} outside the notes table (a title or "
-                    f"a footer) {'were' if left_out > 1 else 'was'} not checked"] if left_out else []
-        ids = [n.note_id for n in notes]
-        dupes = sorted({x for x in ids if ids.count(x) > 1})
-        if dupes:
-            warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
-        return ReadResult(notes, warnings, 0), source
+        if left_out:
+            warnings.append(f"{path.name}: {left_out} line{'s' if left_out > 1 else ''} outside the notes table "
+                            f"(a title or a footer) {'were' if left_out > 1 else 'was'} not checked")
+    else:
+        notes = _header_notes(path, body, roles, inline, note_labels, source, config.day_first)
+    if unmapped:
+        listed = ", ".join(str(k + 1) for k in unmapped[:10]) + (", ..." if len(unmapped) > 10 else "")
+        warnings.append(f"{path.name}: the text of page{'s' if len(unmapped) > 1 else ''} {listed} cannot be read "
+                        "(fonts that map no letters) and was not checked; run OCR on the file, e.g. ocrmypdf")
+    if javascript:
+        warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
+    ids = [n.note_id for n in notes]
+    dupes = sorted({x for x in ids if ids.count(x) > 1})
+    if dupes:
+        warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
+    return ReadResult(notes, warnings, 0), source
 
+
+def _header_notes(path: Path, body: list[Line], roles: dict[str, str], inline, note_labels: set[str],
+                  source: PdfSource, day_first: bool) -> list[Note]:
+    """Notes split at header blocks, or without any at a repeated note title."""
+    headers = _headers(body, roles, inline, note_labels)
+    edges = right_edges(body)
     drafts: list[tuple[list, list[Line]]] = [([], [])]  # (header pairs, lines)
     i = 0
     while i < len(body):
@@ -354,26 +367,11 @@ def read_pdf(path: Path, config: Config) -> tuple[ReadResult, PdfSource]:
         elif not is_rule(None, body[i].text):
             drafts[-1][1].append(body[i])
         i += 1
-
     notes: list[Note] = []
-    warnings: list[str] = []
-    skipped = 0
     for pairs, lines in drafts:
-        if not lines:
-            continue
-        # Over-long notes are the pipeline's to skip and count, as for every format.
-        notes.append(_note(path, len(notes) + 1, pairs, lines, edges, roles, source, note_labels, config.day_first))
-    if unmapped:
-        listed = ", ".join(str(k + 1) for k in unmapped[:10]) + (", ..." if len(unmapped) > 10 else "")
-        warnings.append(f"{path.name}: the text of page{'s' if len(unmapped) > 1 else ''} {listed} cannot be read "
-                        "(fonts that map no letters) and was not checked; run OCR on the file, e.g. ocrmypdf")
-    if javascript:
-        warnings.append(f"{path.name}: the PDF holds JavaScript; it was not run and is left out of the annotated copy")
-    ids = [n.note_id for n in notes]
-    dupes = sorted({x for x in ids if ids.count(x) > 1})
-    if dupes:
-        warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
-    return ReadResult(notes, warnings, skipped), source
+        if lines:  # over-long notes are the pipeline's to skip and count, as for every format
+            notes.append(_note(path, len(notes) + 1, pairs, lines, edges, roles, source, note_labels, day_first))
+    return notes
 
 
 def _note(path: Path, position: int, pairs: list, lines: list[Line], edges: dict[int, float],

@@ -149,8 +149,8 @@ def drop_running(pages: list[list[Line]], boxes: list[tuple], keep=lambda line: 
                  field=lambda line: False) -> list[list[Line]]:
     """Remove page headers and footers: a line in the top/bottom band that repeats at the same
     height with the same text (page numbers aside) on at least 2 pages and half of them, or a
-    lone "Page 2 of 5" or a browser's address line ("https://... 2/3") there. `keep(line)` spares a line that only looks like one (a note title
-    at the top of every page when each note starts a page). `field(line)`: a note header's
+    lone "Page 2 of 5" or a browser's address line ("https://... 2/3") there. `keep(line)` spares
+    a line that only looks like one (a note title at the top of every page when each note starts a page). `field(line)`: a note header's
     `Label: value` line. When any such line in a page's band changes from page to page (a note
     ID, a date, a client), the band holds each page's own note header, and none of its field
     lines is dropped, not even the clinician's name that every note repeats."""

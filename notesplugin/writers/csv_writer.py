@@ -11,6 +11,7 @@ from pathlib import Path
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.sources import CsvSource
+from notesplugin.writers import changed_input
 from notesplugin.writers.xlsx_writer import ADDED, group_findings, note_key, summary
 
 NEWLINES = ("\r\n", "\n", "\r")
@@ -42,8 +43,7 @@ def write_csv(source: CsvSource, dest: Path, notes: list[Note], findings: list[F
     try:
         with open(src, "rb") as fin:
             if fin.seek(0, 2) != source.size or (source.ends and source.ends[-1] != source.size):
-                raise InputError(f"{src.name}: the file changed while it was being read, so no copy was written; "
-                                 "run the scan again")
+                raise changed_input(src.name)
             fin.seek(0)
             with atomic_path(dest, file_mode) as tmp, open(tmp, "wb") as out:
                 out.write(fin.read(len(source.bom)))

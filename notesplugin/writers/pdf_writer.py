@@ -26,6 +26,7 @@ from pypdf.generic import (
 from notesplugin.escape import path_text
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note, PdfSource
+from notesplugin.writers import changed_input
 from notesplugin.writers.comments import comment_text
 from notesplugin.writers.pdf_page import add_pages
 
@@ -217,8 +218,7 @@ def write_pdf(src: Path, dest: Path, notes: list[Note], findings: list[Finding],
         raise InputError(f"{name}: the annotated copy would overwrite the input; choose another output folder")
     data = src.read_bytes()
     if source.digest and hashlib.sha256(data).hexdigest() != source.digest:
-        raise InputError(f"{name}: the file changed while it was being read, so no copy was written; "
-                         "run the scan again")
+        raise changed_input(name)
     scripted = False  # JavaScript the reader's count of named scripts does not see (an open action)
     try:
         writer = None

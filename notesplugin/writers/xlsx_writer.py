@@ -20,6 +20,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from notesplugin.fileio import atomic_path
 from notesplugin.model import Finding, InputError, Note
 from notesplugin.sources import XlsxSource
+from notesplugin.writers import changed_input
 from notesplugin.writers.opc import Package, escape
 from notesplugin.writers.xlsx_parts import Book, Styles, count_sheet, merge_comments
 from notesplugin.writers.xlsx_sheet import Sheet, inline_cell
@@ -227,8 +228,7 @@ def write_xlsx(source: XlsxSource, dest: Path, notes: list[Note], findings: list
         raise ValueError(f"annotated copy must keep the extension {src.suffix}: {dest.name}")
     st = src.stat()
     if source.stamp is not None and (st.st_size, st.st_mtime_ns) != source.stamp:
-        raise InputError(f"{src.name}: the file changed while it was being read, so no copy was written; "
-                         "run the scan again")
+        raise changed_input(src.name)
     grouped = group_findings(notes, findings)
     by_sheet: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
