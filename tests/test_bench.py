@@ -25,6 +25,12 @@ def test_quick_benchmark_prints_figures_and_writes_json(tmp_path):
                   "--jobs 2", "pypdf open+save floor", "RSS: peak", "targets:", "phases: read"):
         assert label in text
     assert text.count("(target ") == 10  # one verdict line per target
+    # the ratios the issue sets at full size say that a quick run measured a smaller one
+    assert "DOCX folder scan / python-docx floor" in text
+    line = next(x for x in text.splitlines() if "DOCX folder scan / python-docx floor:" in x)
+    assert line.endswith("at 16 files (the target is for 500)")
+    engine = next(x for x in text.splitlines() if "notes/s on one core:" in x)
+    assert "(the target is for" not in engine
 
     fig = json.loads(out.read_text(encoding="utf-8"))
     assert fig["mode"] == "quick" and fig["cores"] >= 1
