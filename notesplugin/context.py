@@ -80,6 +80,13 @@ _ABBREVIATIONS = frozenset(
 )
 _SENT_END = re.compile(r"[.!?]+['\")\]]*[ \t]+(?=['\"(\[]?[A-Z0-9])")
 _NEWLINE = re.compile(r"[\r\n]+")
+# Voice dictation left unproofread keeps its spoken commands as words ("... since the funeral
+# period he began ... new paragraph S I denied comma no plan"): such a note has no full stops, so
+# without these it is one sentence and a finding could not point at the sentence that acted.
+_SPOKEN_COMMAND = re.compile(r"\b(?:new paragraph|next paragraph|full stop|comma|unquote|end quote)\b",
+                             re.IGNORECASE)
+_SPOKEN_STOP = re.compile(r"\b(?:period|full stop)\b(?![ \t]+of\b)[.,;:!?]*", re.IGNORECASE)
+_SPOKEN_BREAK = re.compile(r"\b(?:new|next) (?:paragraph|line)\b", re.IGNORECASE)
 # A label that opens a section: "S:", "Data:", "SI/HI:", "Risk Assessment:":
 # capitalised, then a colon and a space. At a line start up to four words
 # (matched, so "MEDICAL HISTORY:" is cut before MEDICAL only); inside a line
@@ -142,6 +149,16 @@ def _label_starts(text: str) -> list[int]:
     return out
 
 
+def _dictated(text: str) -> bool:
+    """Spoken punctuation: "period" said as a stop at least twice and more often than a full
+    stop is typed, beside a command no one types in a note ("comma", "new paragraph",
+    "unquote"). "Period" alone is an ordinary word."""
+    if "eriod" not in text and "ERIOD" not in text:
+        return False
+    stops = len(_SPOKEN_STOP.findall(text))
+    return stops >= 2 and stops > text.count(". ") and _SPOKEN_COMMAND.search(text) is not None
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) spans of the sentences of a note, whitespace trimmed, empty ones dropped."""
     cuts = {0, len(text)}
@@ -152,6 +169,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for m in _NEWLINE.finditer(text):
         cuts.add(m.end())
     cuts.update(_label_starts(text))
+    if _dictated(text):
+        cuts.update(m.end() for m in _SPOKEN_STOP.finditer(text))
+        for m in _SPOKEN_BREAK.finditer(text):
+            cuts.update((m.start(), m.end()))
     spans = []
     points = sorted(cuts)
     for a, b in zip(points, points[1:]):

@@ -220,3 +220,33 @@ def test_past_time_is_a_date_or_age_not_a_history_word():
     assert past_time("He cut himself at age 13.")
     assert not past_time("She has a history of depression.")
     assert not past_time("She argued with her husband last night.")
+
+
+def test_unproofread_dictation_splits_at_its_spoken_stops():
+    # voice dictation keeps its commands as words: without them the note is one sentence, and a
+    # finding in it would point at the whole note (and the model would read it as one)
+    text = ("client presented for individual session period he began talking about his dad and his voice broke "
+            "period then writer shifted the conversation over to work period client talked about workload "
+            "new paragraph S I H I denied comma no plan or intent period end of dictation")
+    parts = [text[a:b] for a, b in split_sentences(text)]
+    assert parts == ["client presented for individual session period",
+                     "he began talking about his dad and his voice broke period",
+                     "then writer shifted the conversation over to work period",
+                     "client talked about workload", "new paragraph",
+                     "S I H I denied comma no plan or intent period", "end of dictation"]
+
+
+def test_the_word_period_alone_does_not_split():
+    # "period" is an ordinary word in typed notes; only beside a command no one types does it stop
+    text = ("A difficult period followed the loss, a period of low mood. "
+            "Grace period on rent ends this week and the probation period ends in May")
+    parts = [text[a:b] for a, b in split_sentences(text)]
+    assert parts == ["A difficult period followed the loss, a period of low mood.",
+                     "Grace period on rent ends this week and the probation period ends in May"]
+    for typed in ("A period of low mood, comma splice noted. Period pain. Period tracker.",
+                  "Period pain; new line manager; period tracker app"):
+        assert [typed[a:b] for a, b in split_sentences(typed)] == [x.strip() for x in typed.replace(". ", ".|").split("|")]
+    # a spoken stop the transcriber also typed a full stop after stays one sentence end
+    text = "he said sorry period. writer reassured him period, comma then moved on"
+    assert [text[a:b] for a, b in split_sentences(text)] == ["he said sorry period.", "writer reassured him period,",
+                                                            "comma then moved on"]
