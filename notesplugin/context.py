@@ -150,13 +150,18 @@ def _label_starts(text: str) -> list[int]:
 
 
 def _dictated(text: str) -> bool:
-    """Spoken punctuation: "period" said as a stop at least twice and more often than a full
-    stop is typed, beside a command no one types in a note ("comma", "new paragraph",
-    "unquote"). "Period" alone is an ordinary word."""
-    if "eriod" not in text and "ERIOD" not in text:
-        return False
-    stops = len(_SPOKEN_STOP.findall(text))
-    return stops >= 2 and stops > text.count(". ") and _SPOKEN_COMMAND.search(text) is not None
+    """Spoken punctuation: "period" or "full stop" said as a stop at least twice and more often
+    than a full stop is typed, beside a command no one types in a note ("comma", "new
+    paragraph", "unquote"); with no such command, three times or more in a note that types
+    no full stop at all. "Period" alone is an ordinary word."""
+    if "eriod" not in text and "ull stop" not in text:  # the quick way out for almost every note
+        low = text.lower()
+        if "period" not in low and "full stop" not in low:
+            return False
+    stops, typed = len(_SPOKEN_STOP.findall(text)), text.count(". ")
+    if _SPOKEN_COMMAND.search(text) is not None:
+        return stops >= 2 and stops > typed
+    return stops >= 3 and not typed and not text.rstrip().endswith(".")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -250,3 +250,15 @@ def test_the_word_period_alone_does_not_split():
     text = "he said sorry period. writer reassured him period, comma then moved on"
     assert [text[a:b] for a, b in split_sentences(text)] == ["he said sorry period.", "writer reassured him period,",
                                                             "comma then moved on"]
+
+
+def test_dictation_in_full_stops_or_periods_alone_splits_too():
+    # UK speakers say "full stop"; some speakers say nothing but "period" (no comma, no new paragraph)
+    uk = "visit to mrs marsh full stop new line she cried about ken full stop i moved us on to the bins full stop"
+    assert [uk[a:b] for a, b in split_sentences(uk)] == ["visit to mrs marsh full stop", "new line",
+                                                          "she cried about ken full stop",
+                                                          "i moved us on to the bins full stop"]
+    bare = "sofia session period she was crying about her friend period i said it would all work out period"
+    assert len(split_sentences(bare)) == 3
+    # with no command word, a typed full stop anywhere means the note is typed, not dictated
+    assert len(split_sentences(bare.replace(" period", ".", 1))) == 1
