@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -175,6 +175,20 @@ def parse_date(value: Any, day_first: bool = False) -> str | None:
     return got if got is None or "1900" <= got[:4] <= "2199" else None
 
 
+def date_order(value: Any) -> str | None:
+    """"day" or "month" for a slashed date only one order can read, "either" for one both can
+    ("05/03/2026"), None otherwise (ISO, words, Excel dates, the same day and month)."""
+    m = _US_DATE.match(value.strip()) if isinstance(value, str) else None
+    if not m:
+        return None
+    a, b = int(m[1]), int(m[2])
+    if a > 12 >= b:
+        return "day"
+    if b > 12 >= a:
+        return "month"
+    return "either" if a != b and a <= 12 and b <= 12 else None
+
+
 def _parse_date(value: Any, day_first: bool = False) -> str | None:
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -265,6 +279,10 @@ class RowReader:
         self.formula_rows = 0  # rows skipped whose note cell is a formula (its text is not in the file as text)
         self._heads = [(c, " ".join(layout.headers[c].split()).casefold()) for c in layout.text_cols
                        if c < len(layout.headers) and layout.headers[c]]
+        # "25/12/2026" proves a file day-first and "12/25/2026" month-first; the dates either way
+        # ("05/03/2026") are read in the practice's order, then settled by the file's own proof.
+        self._proof: dict[bool, str] = {}
+        self._either: dict[int, str] = {}  # id(note) -> its date as written
 
     def note(self, row: Sequence[Any], row_number: int, position: int) -> Note | None:
         lay = self.layout
@@ -318,9 +336,37 @@ class RowReader:
         note_id = given = cell_str(get("note_id"))
         if not note_id:
             note_id = f"{self.stem}:{self.sheet}:{row_number}" if self.sheet is not None else f"{self.stem}:{row_number}"
-        return Note(note_id=note_id, file=self.file, text="\n".join(parts), segments=tuple(segs),
+        note = Note(note_id=note_id, file=self.file, text="\n".join(parts), segments=tuple(segs),
                     clinician=cell_str(get("clinician")), client=cell_str(get("client")), date=iso,
                     fields=fields, position=position, id_given=bool(given))
+        order = date_order(raw_date)
+        if order == "either":
+            self._either[id(note)] = raw_date
+        elif order is not None:
+            self._proof.setdefault(order == "day", raw_date.strip())
+        return note
+
+    def settle_dates(self, notes: list[Note], name: str) -> tuple[list[Note], list[str]]:
+        """The notes with their either-way dates in the order the file itself proves, and a
+        line saying so; one line too when the file proves both orders (a mixed column)."""
+        if not self._either or not self._proof:
+            return notes, []
+        if len(self._proof) == 2:
+            return notes, [f"{name}: the date column mixes day-first ({self._proof[True]}) and month-first "
+                           f"({self._proof[False]}) dates; dates that read either way follow [practice] dates"]
+        day_first = next(iter(self._proof))
+        if day_first == self.day_first:
+            return notes, []
+        out, example = [], ""
+        for n in notes:
+            raw = self._either.get(id(n))
+            if raw is not None:
+                n = replace(n, date=parse_date(raw, day_first))
+                example = example or f"{raw.strip()} is {n.date}"
+            out.append(n)
+        said = "day-first" if day_first else "month-first"
+        return out, [f"{name}: dates read {said} ({self._proof[day_first]} in the file can only be {said}, so "
+                     f"{example}); if that is wrong, fix the cells or set [practice] dates in notesplugin.toml"]
 
 
 def unattributed_warning(name: str, notes: Sequence[Note]) -> list[str]:

@@ -232,6 +232,7 @@ def read_csv(path: Path, config: Config) -> ReadResult:
                                  "or synced); wait for it to finish, or export the notes again as CSV")
     except OSError as exc:
         raise _cannot_read(path, exc) from None
-    return ReadResult(notes, warnings + skipped_warning(path.name, reader.skipped, reader.headers_again)
+    notes, dated = reader.settle_dates(notes, path.name)
+    return ReadResult(notes, warnings + dated + skipped_warning(path.name, reader.skipped, reader.headers_again)
                       + unattributed_warning(path.name, notes),
                       reader.skipped, source)

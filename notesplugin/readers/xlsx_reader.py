@@ -82,6 +82,7 @@ def _read(path: Path, config: Config) -> ReadResult:
     first_rows: list = []
     header_rows: dict[str, int] = {}
     not_notes: list[str] = []
+    settled: list[str] = []  # a sheet's dates read in the order its own cells prove
     try:
         sheets = [ws for ws in wb.worksheets if hasattr(ws, "iter_rows")]  # not chartsheets
         # A hidden sheet beside visible ones is the export's own ("Deleted notes", an audit
@@ -136,6 +137,8 @@ def _read(path: Path, config: Config) -> ReadResult:
                 note = reader.note(row, number, len(notes))
                 if note:
                     notes.append(note)
+            notes[before:], dated = reader.settle_dates(notes[before:], f"{path.name} '{ws.title}'")
+            settled += dated
             if len(notes) == before and reader.non_text:
                 not_notes.append(ws.title)  # a header like a notes sheet, but no cell of text under it
                 continue
@@ -159,5 +162,6 @@ def _read(path: Path, config: Config) -> ReadResult:
     shown = ", ".join(f"'{t}'" for t in hidden[:5]) + (", ..." if len(hidden) > 5 else "")
     unread = [f"{path.name}: hidden sheet{'s' if len(hidden) > 1 else ''} {shown} not read; unhide "
               f"{'them' if len(hidden) > 1 else 'it'} in Excel to check {'their' if len(hidden) > 1 else 'its'} notes"] if hidden else []
-    return ReadResult(notes, unread + skipped_warning(path.name, skipped, again, formulas) + unattributed_warning(path.name, notes),
+    return ReadResult(notes, unread + settled + skipped_warning(path.name, skipped, again, formulas)
+                      + unattributed_warning(path.name, notes),
                       skipped, XlsxSource(path, header_rows, (st.st_size, st.st_mtime_ns)))
