@@ -534,3 +534,39 @@ def test_identity_cells_filled_by_formulas_read_as_excel_shows_them(tmp_path):
     assert [(n.clinician, n.date) for n in res.notes] == [("Dana Whitfield", "2026-03-02"),
                                                          ("Dana Whitfield", "2026-03-03")]
     assert not any("fix the cells" in w or "has no" in w for w in res.warnings), res.warnings
+
+
+def test_a_clinician_and_date_merged_down_their_group_of_notes_reach_every_note(tmp_path):
+    # a report-style export merges the clinician's and the date's cells down each group of rows;
+    # only the top cell holds the value (hostile battery 6: the rest had no clinician or date)
+    from datetime import datetime
+
+    import openpyxl
+
+    from notesplugin.config import Config
+    from notesplugin.readers.xlsx_reader import read_xlsx
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "Weekly notes report"  # a title and a blank row above the header
+    ws.append([])
+    ws.append(["Clinician", "Date", "Client", "Note", "Clinic"])
+    rows = [("Dr. Ann Lee", datetime(2026, 4, 6), "A.", "Cl tearful about her father."),
+            (None, None, "B.", "Cl angry at work."), (None, None, "C.", "Cl calm."),
+            ("Bob Ray", datetime(2026, 4, 7), "D.", "Cl flat."), (None, None, "E.", "Cl anxious.")]
+    for r in rows:
+        ws.append(list(r) + [None])
+    ws["E4"] = "North"  # a merge across columns is left alone, and so is a column no role reads
+    ws.merge_cells("A4:A6")
+    ws.merge_cells("B4:B6")
+    ws.merge_cells("A7:A8")
+    ws.merge_cells("B7:B8")
+    ws.merge_cells("E4:E8")
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    res = read_xlsx(path, Config())
+    got = [(n.clinician, n.date, n.client, n.segments[0].location["row"]) for n in res.notes]
+    assert got == [("Dr. Ann Lee", "2026-04-06", "A.", 4), ("Dr. Ann Lee", "2026-04-06", "B.", 5),
+                   ("Dr. Ann Lee", "2026-04-06", "C.", 6), ("Bob Ray", "2026-04-07", "D.", 7),
+                   ("Bob Ray", "2026-04-07", "E.", 8)]
+    assert [n.fields.get("Clinic") for n in res.notes] == ["North", None, None, None, None]
+    assert not any("no clinician" in w or "no date" in w for w in res.warnings)

@@ -8,6 +8,7 @@ from itertools import islice, zip_longest
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils import column_index_from_string
 
 from notesplugin.config import Config
 from notesplugin.escape import path_text
@@ -71,6 +72,43 @@ def _values(ws):
         yield tuple(Formula(c.value) if c.data_type == "f" else _text(c.value) for c in row)
 
 
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+
+
+class _MergedDown:
+    """Cells merged down one column, from the sheet's XML (a read-only sheet does not parse its
+    <mergeCells>, which follow the rows). Ranges across columns are left alone."""
+
+    def __init__(self, wb, ws):
+        self.under: dict[tuple[int, int], tuple[int, int]] = {}  # (row, col) -> its merge's top cell
+        self.top: dict[tuple[int, int], object] = {}  # a top cell's value, once its row is read
+        archive, name = getattr(wb, "_archive", None), getattr(ws, "_worksheet_path", None)
+        if archive is None or not name:
+            return
+        refs, tail = set(), b""
+        with archive.open(name) as fh:
+            while chunk := fh.read(1 << 20):
+                buf = tail + chunk
+                refs.update(m.groups() for m in _MERGE.finditer(buf))
+                tail = buf[-120:]  # a ref cut between two chunks is found whole in the next buffer
+        for c1, r1, c2, r2 in refs:
+            if c1 == c2 and int(r2) > int(r1):
+                col = column_index_from_string(c1.decode()) - 1
+                self.under.update({(r, col): (int(r1), col) for r in range(int(r1) + 1, int(r2) + 1)})
+        self.tops = set(self.under.values())
+
+    def fill(self, row: tuple, number: int, cols: set[int]) -> tuple:
+        """The row (1-based `number`) with each empty cell of `cols` under a merge holding its value."""
+        for c in cols:
+            if c >= len(row):
+                continue
+            if (number, c) in self.tops:
+                self.top[number, c] = row[c]
+            elif row[c] is None and (number, c) in self.under:
+                row = row[:c] + (self.top.get(self.under[number, c]),) + row[c + 1:]
+        return row
+
+
 def _read(path: Path, config: Config) -> ReadResult:
     st = path.stat()
     wb = open_workbook(path, read_only=True, data_only=False, keep_links=False)
@@ -124,6 +162,11 @@ def _read(path: Path, config: Config) -> ReadResult:
                 ws.reset_dimensions()
                 rows = _shown(_values(ws), shown.iter_rows(values_only=True), ids)
                 head = list(islice(rows, SCAN_ROWS))
+            merged = _MergedDown(wb, ws)
+            if merged.under and ids:
+                # a clinician's or a date's cell merged down its group of notes is in each row of it
+                head = [merged.fill(row, n, ids) for n, row in enumerate(head, 1)]
+                rows = (merged.fill(row, n, ids) for n, row in enumerate(rows, len(head) + 1))
             before = len(notes)
             reader = RowReader(layout, file=path_text(path), stem=path_text(path.stem), sheet=ws.title, day_first=config.day_first)
             number = layout.header_row
