@@ -13,8 +13,10 @@ import openpyxl
 import pytest
 from docx import Document
 from docx.enum.section import WD_SECTION
+from docx.oxml.ns import qn
 
 from notesplugin.config import Config
+from notesplugin.model import InputError
 from notesplugin.pipeline import scan
 from notesplugin.readers import read
 from notesplugin.docx_text import body_paragraphs, paragraph_text
@@ -277,3 +279,85 @@ def test_a_second_note_id_always_starts_a_new_header(tmp_path):
         ("G-1", "2026-03-02", "A. Smith"), ("G-2", "2026-03-09", "A. Smith"), ("G-3", "2026-03-16", "A. Smith")]
     assert "Date: 02/01/2026\nReferral Source: PCP\nD: Client denied SI/HI." in result.notes[1].text
     assert any("kept as note text" in w for w in result.warnings)
+
+
+# One paragraph a note, its lines ended by soft breaks (Shift+Enter): (clinician, client, date, text).
+SOFT = [
+    ("Dr. Ann Lee", "Client A", "03/14/2026", "Client arrived on time and reported a difficult week. When he broke "
+     "down crying about his dog dying, I quickly changed the subject to his new apartment. We agreed to meet again."),
+    ("Bob Ray, LCSW", "Client B", "03/15/2026", "Client reviewed coping skills and practiced paced breathing. "
+     "Plan: continue weekly sessions."),
+    ("Maria Gomez, PsyD", "Client C", "03/16/2026", "Session focused on sleep hygiene; client reports an "
+     "improved routine.\nHomework: sleep diary."),
+]
+REDIRECT = "When he broke down crying about his dog dying, I quickly changed the subject to his new apartment."
+
+
+def _soft_paragraph(doc, lines: list[str]) -> None:
+    """One paragraph, its lines ended by soft breaks (`<w:br/>`)."""
+    p = doc.add_paragraph()
+    for k, line in enumerate(lines):
+        run = p.add_run(line)
+        if k < len(lines) - 1:
+            run.add_break()
+
+
+def _soft_break_docx(path: Path) -> Path:
+    """The export: "Clinician: X<br/>Client: Y<br/>Date of service: Z<br/>note text", a blank paragraph between."""
+    doc = Document()
+    for clinician, client, date, text in SOFT:
+        _soft_paragraph(doc, [f"Clinician: {clinician}", f"Client: {client}", f"Date of service: {date}",
+                              *text.split("\n")])
+        doc.add_paragraph()
+    doc.save(path)
+    return path
+
+
+def test_notes_written_as_one_paragraph_with_soft_line_breaks_are_read(tmp_path):
+    path = _soft_break_docx(tmp_path / "soft.docx")
+    result = read(path, CFG)[1]
+    assert [(n.clinician, n.client, n.date, n.text) for n in result.notes] == [
+        (clinician, client, _iso(date), text) for clinician, client, date, text in SOFT]
+    assert result.warnings == []
+    plist = body_paragraphs(Document(str(path)).element.body)
+    for n in result.notes:  # the note text is the paragraph's tail, one segment
+        (seg,) = n.segments
+        ptext = paragraph_text(plist[seg.location["paragraph"]])[0]
+        assert ptext[seg.offset:] == n.text
+
+
+def test_soft_break_note_is_annotated_on_the_flagged_sentence(tmp_path):
+    path = _soft_break_docx(tmp_path / "soft.docx")
+    res = scan([path], tmp_path / "out", CFG, ledger=False, summary=False)
+    (file,) = res.files
+    assert file.ok, file.error
+    (flagged,) = [f for f in file.findings if f.status == "flagged"]
+    assert (flagged.evidence, flagged.clinician, flagged.date) == (REDIRECT, "Dr. Ann Lee", "2026-03-14")
+    body = Document(file.output).element.body
+    (start,) = body.iter(qn("w:commentRangeStart"))
+    anchored, on = [], False
+    for el in body.iter(qn("w:commentRangeStart"), qn("w:commentRangeEnd"), qn("w:r")):
+        if el.tag != qn("w:r"):
+            on = el is start
+        elif on:
+            anchored.append(el)
+    assert "".join(t.text for r in anchored for t in r.iter(qn("w:t"))) == REDIRECT
+    assert all(r.find(f"{qn('w:rPr')}/{qn('w:highlight')}") is not None for r in anchored)
+
+
+def test_a_value_on_the_line_after_its_label_stays_the_field(tmp_path):
+    doc = Document()
+    _soft_paragraph(doc, ["Clinician:", "Dr. Ann Lee", "Date:", "03/14/2026", "Client met with writer."])
+    doc.save(tmp_path / "bare.docx")
+    (note,) = read(tmp_path / "bare.docx", CFG)[1].notes
+    assert (note.clinician, note.date, note.text) == ("Dr. Ann Lee", "2026-03-14", "Client met with writer.")
+
+
+def test_a_body_of_headers_without_note_text_is_not_called_empty(tmp_path):
+    doc = Document()
+    for line in ("Clinician: Dr. Ann Lee", "Client: Client A", "Date: 03/14/2026"):
+        doc.add_paragraph(line)
+    doc.save(tmp_path / "headers.docx")
+    with pytest.raises(InputError, match="headers.docx: no note text found") as err:
+        read(tmp_path / "headers.docx", CFG)
+    assert "empty" not in str(err.value) and "header lines" in str(err.value)

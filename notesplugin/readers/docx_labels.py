@@ -4,7 +4,8 @@ One paragraph may hold several fields, separated by tabs, runs of spaces, " | "
 or line breaks ("Client: Jane D.    DOS: 03/02/2026    Provider: A. Smith");
 labels may be bold or wrapped in markdown asterisks; a label may be followed by
 its value in the next chunk ("Client:\tJane"). Known role labels are also found
-inside a single-spaced line ("Client: Jane D. DOS: 03/02/2026").
+inside a single-spaced line ("Client: Jane D. DOS: 03/02/2026"). A paragraph's soft line
+breaks (Shift+Enter) end its lines as paragraph ends do (see soft_lines).
 """
 from __future__ import annotations
 
@@ -59,6 +60,30 @@ def label_pairs(text: str, inline: re.Pattern | None = None) -> list[tuple[str, 
             label, value = m[1], value[m.end():]
         out.append((label, _clean(value)))
     return out or None
+
+
+def _bare_label(line: str, after: str) -> bool:
+    """"Client:" with its value alone on the next line ("Jane D."): one field over two lines."""
+    pairs = label_pairs(line)
+    return bool(pairs) and not _clean(pairs[-1][1]) and label_pairs(after) is None
+
+
+def soft_lines(text: str, keep: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """[(offset, line)]: `text` cut at its line breaks but those at `keep` (page breaks). An
+    export may write a note as one paragraph, "Clinician: X<br/>Client: Y<br/>Date: Z<br/>text",
+    so a header field ends at a soft break as at a paragraph end. Blank lines stay with the
+    line before them (or the first line after): the lines join back into `text` with "\n"."""
+    keep = set(keep)
+    cuts = [k for k, c in enumerate(text) if c == "\n" and k not in keep]
+    out: list[tuple[int, str]] = []
+    start = 0
+    for k, cut in enumerate(cuts):
+        line, after = text[start:cut], text[cut + 1:cuts[k + 1] if k + 1 < len(cuts) else len(text)]
+        if line.strip() and after.strip() and not _bare_label(line, after):
+            out.append((start, line))
+            start = cut + 1
+    out.append((start, text[start:]))
+    return out
 
 
 def is_rule(p, text: str) -> bool:

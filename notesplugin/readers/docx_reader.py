@@ -12,6 +12,8 @@ a repeated "Progress Note" title split the notes.
 Note titles and rules are never note text. Two header blocks with no text
 between them are one header (a signature block then the next note's header).
 A one-note file without a header block takes its fields from the page header.
+A soft line break (Shift+Enter) ends a line as a paragraph end does: each line of a
+paragraph is read as one (a note written "Clinician: X<br/>Client: Y<br/>Date: Z<br/>text").
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from notesplugin.readers.columns import Layout, detect_layout, norm_header, pars
 from notesplugin.readers.columns import role_lookup as column_lookup
 from notesplugin.readers.docx_bounds import Block, note_starts
 from notesplugin.readers.wraps import unwrap
-from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs
+from notesplugin.readers.docx_labels import inline_labels, is_rule, label_pairs, soft_lines
 from notesplugin.docx_text import (
     NOTE_REFS, W_P, body_paragraphs, note_paragraphs, note_parts, page_break_offsets, paragraph_text,
 )
@@ -73,8 +75,22 @@ class _Para:
     text: str
     loc: dict
     title: bool = False
-    pairs: list | None = None  # `Label: value` fields when the paragraph is made of them
+    pairs: list | None = None  # `Label: value` fields when the line is made of them
     sep: bool = False  # a note title ("Progress Note") or a horizontal rule: never note text
+    offset: int = 0  # where this line starts in the paragraph's text (soft breaks make lines)
+    first: bool = True  # the paragraph's first / last line: a break before / after it is theirs
+    last: bool = True
+
+    def page_breaks(self) -> list[int]:
+        """Offsets in `text` of the page breaks inside this line."""
+        end = self.offset + len(self.text)
+        return [k - self.offset for k in page_break_offsets(self.p) if self.offset <= k < end]
+
+    def break_before(self) -> bool:
+        return self.first and bool(self.p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]"))
+
+    def section_end(self) -> bool:
+        return self.last and bool(self.p.xpath("./w:pPr/w:sectPr"))
 
 
 @dataclass
@@ -106,6 +122,29 @@ def _style(p) -> str:
     return styles[0].lower() if styles else ""
 
 
+def _lines(p, index: dict, note_labels: set[str], inline) -> list[_Para]:
+    """A body paragraph as items, one per line (see soft_lines)."""
+    text = unwrap(paragraph_text(p)[0])  # a soft break inside a sentence is a space
+    lines = soft_lines(text, page_break_offsets(p))
+    out = []
+    for k, (offset, line) in enumerate(lines):
+        sep = is_rule(p, line) or _note_title(p, line.strip(), note_labels)
+        out.append(_Para(p, line, {"paragraph": index[p]}, _is_title(p, line.strip(), note_labels),
+                         label_pairs(line, inline), sep, offset, k == 0, k == len(lines) - 1))
+    return out
+
+
+def _add_piece(draft: _Draft, text: str, loc: dict, offset: int) -> None:
+    """Add a line of note text; the next line of the same paragraph extends its piece, so a
+    paragraph read as lines is still one segment, as the writer and the records expect."""
+    if draft.pieces:
+        last, last_loc, last_offset = draft.pieces[-1]
+        if last_loc == loc and "paragraph" in loc and last_offset + len(last) + 1 == offset:
+            draft.pieces[-1] = (last + "\n" + text, loc, last_offset)
+            return
+    draft.pieces.append((text, loc, offset))
+
+
 def _is_title(p, text: str, note_labels: set[str]) -> bool:
     style = _style(p)
     if style.startswith("heading") or style in ("title", "subtitle"):
@@ -113,11 +152,13 @@ def _is_title(p, text: str, note_labels: set[str]) -> bool:
     return len(text) <= 80 and norm_label(text) in note_labels
 
 
-def _all_bold(p, text: str) -> bool:
+def _all_bold(para: _Para) -> bool:
     """A short line in bold runs only ("Peer Support Progress Note"): a title when a header follows."""
+    text = para.text.strip()
     if not text or ":" in text or len(text) > 80:
         return False
-    runs = [r for r, s, e in paragraph_text(p)[1] if e > s]
+    lo, hi = para.offset, para.offset + len(para.text)
+    runs = [r for r, s, e in paragraph_text(para.p)[1] if e > s and s < hi and e > lo]
     return bool(runs) and all(r.xpath("./w:rPr/w:b[not(@w:val='0' or @w:val='false')]") for r in runs)
 
 
@@ -421,10 +462,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
     items: list = []
     for n_tbl, block in _enumerate_tables(_blocks(body, index)):
         if block.tag == W_P:
-            text = unwrap(paragraph_text(block)[0])  # a soft break inside a sentence is a space
-            sep = is_rule(block, text) or _note_title(block, text.strip(), note_labels)
-            items.append(_Para(block, text, {"paragraph": index[block]}, _is_title(block, text.strip(), note_labels),
-                               label_pairs(text, inline), sep))
+            items.extend(_lines(block, index, note_labels, inline))
         else:
             rows = [_grid_texts(tr, index) for tr in block.iterchildren(W_TR)]
             layout = _notes_table(rows, config, lookup)
@@ -441,7 +479,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
         k = i - 1
         while k >= 0 and isinstance(items[k], _Para) and not items[k].text.strip():
             k -= 1
-        if k >= 0 and isinstance(items[k], _Para) and _all_bold(items[k].p, items[k].text.strip()):
+        if k >= 0 and isinstance(items[k], _Para) and _all_bold(items[k]):
             items[k].title = True
     headers, kept_as_text = _note_starts(items, headers, roles)
     row_tables = any(isinstance(item, tuple) and item[0] == "rows" for item in items)
@@ -454,7 +492,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
     def flush_pending() -> None:
         for para in pending:
             if para.text.strip():
-                drafts[-1].pieces.append((para.text, para.loc, 0))
+                _add_piece(drafts[-1], para.text, para.loc, para.offset)
         pending.clear()
 
     i = 0
@@ -477,7 +515,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
                         drafts[-1].pieces.append((text, _cell_loc(p, item[1], item[2], index), 0))
             i = last + 1
             continue
-        if isinstance(item, _Para) and item.sep and not page_break_offsets(item.p):
+        if isinstance(item, _Para) and item.sep and not item.page_breaks():
             # Without header blocks, a rule or a repeated note title starts the next note.
             title = bool(item.text.strip()) and not is_rule(item.p, item.text)
             if not title:
@@ -494,7 +532,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
                 drafts.pop()
             drafts += row_drafts + [_Draft()]  # text after the table is not the last row's
         elif isinstance(item, _Para):
-            breaks = split_on_pages and (page_break_offsets(item.p) or item.p.xpath("./w:pPr/w:sectPr"))
+            breaks = split_on_pages and (item.page_breaks() or item.section_end())
             if (item.title or not item.text.strip()) and not breaks:
                 pending.append(item)
             else:
@@ -562,8 +600,7 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
         raise InputError(f"{path.name}: the notes are imported HTML or RTF (altChunk) that Word converts on opening; "
                          "open the file in Word, save it, and scan it again")
     if not notes and not warnings:
-        raise InputError(f"{path.name}: no note text found; the body is empty (headers and footers are "
-                         "not read) - export the notes as ordinary paragraphs")
+        raise InputError(_no_text(path, plist))
     warnings.extend(_unattributed(notes, path))
     if chunks:
         warnings.append(f"{path.name}: {chunks} part{'s' if chunks > 1 else ''} of the document {'are' if chunks > 1 else 'is'} "
@@ -578,6 +615,15 @@ def read_docx(path: Path, config: Config, doc: WordPackage | None = None) -> Rea
     if dupes:
         warnings.append(f"{path.name}: note IDs used more than once: {', '.join(dupes[:5])}")
     return ReadResult(notes, warnings, skipped, DocxSource(path, doc))
+
+
+def _no_text(path: Path, plist: list) -> str:
+    """Why a file gave no note: an empty body, or one holding only headers, titles and rules."""
+    if not any(paragraph_text(p)[0].strip() for p in plist):
+        return (f"{path.name}: no note text found; the body is empty (headers and footers are not read) - "
+                "export the notes as ordinary paragraphs")
+    return (f"{path.name}: no note text found; the body holds only header lines (`Label: value`), titles "
+            "or rules, with no note text under a header - check that each note's text follows its header")
 
 
 def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: dict[str, str]):
@@ -601,8 +647,7 @@ def _note_starts(items: list, headers: dict[int, tuple[int, _Header]], roles: di
     def signal(i: int) -> bool:
         it = items[i]
         return isinstance(it, _Para) and bool(
-            it.sep or it.title or page_break_offsets(it.p) or it.p.xpath("./w:pPr/w:sectPr")
-            or it.p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]"))
+            it.sep or it.title or it.page_breaks() or it.section_end() or it.break_before())
 
     blocks = [Block(i, last, role_set(h), frozenset(norm_label(label) for label, _ in h.pairs),
                     any(roles.get(norm_label(label)) is None for label, _ in h.pairs), goes_on(i, last))
@@ -694,19 +739,18 @@ def _cell_loc(p, tbl, n_tbl: int, index: dict) -> dict:
 
 
 def _add_paragraph(drafts: list[_Draft], para: _Para, split_on_pages: bool) -> None:
-    """Add a paragraph; without header blocks, page breaks start new notes."""
-    p, text = para.p, para.text
-    if split_on_pages and p.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0' or @w:val='false')]") \
-            and drafts[-1].pieces:
+    """Add a paragraph's line; without header blocks, page breaks start new notes."""
+    text = para.text
+    if split_on_pages and para.break_before() and drafts[-1].pieces:
         drafts.append(_Draft())
-    cuts = page_break_offsets(p) if split_on_pages else []
+    cuts = para.page_breaks() if split_on_pages else []
     start = 0
     for k, cut in enumerate(cuts + [len(text)]):
         piece = text[start:cut]
         if piece.strip():
-            drafts[-1].pieces.append((piece, para.loc, start))
+            _add_piece(drafts[-1], piece, para.loc, para.offset + start)
         if k < len(cuts) and drafts[-1].pieces:
             drafts.append(_Draft())
         start = cut + 1  # the break itself is one "\n"
-    if split_on_pages and p.xpath("./w:pPr/w:sectPr") and drafts[-1].pieces:
+    if split_on_pages and para.section_end() and drafts[-1].pieces:
         drafts.append(_Draft())
