@@ -239,3 +239,64 @@ def test_two_columns_named_note_are_both_read(tmp_path):
     (note,) = read_csv(src, Config()).notes
     assert note.text == "Individual Progress Note\nClient wept. I changed the subject."
     assert [s.location["column"] for s in note.segments] == ["C", "D"]
+
+
+# ---- line ends and padding exporters leave (hostile6 c03, c04) -------------------------
+
+def _copy_rows(res, tmp_path) -> tuple[bytes, list[list[str]]]:
+    """The annotated copy's bytes, and its rows as the csv module reads them."""
+    dest = tmp_path / "copy.csv"
+    assert write_csv(res.source, dest, res.notes, []) == []
+    raw = dest.read_bytes()
+    return raw, list(csv.reader(io.StringIO(raw.rstrip(b"\x00").decode("utf-8"), newline="")))
+
+
+@pytest.mark.parametrize("ends", [("\r", "\r", "\r", "\r"), ("\r\n", "\r", "\n", "")])
+def test_cr_records_around_a_cells_lf_line_breaks(tmp_path, ends):
+    # Excel for Mac ends records in CR, but a line break typed in a cell (Alt-Enter) is LF: a note
+    # with more line breaks than the file has records made the reader split at LF, and refuse the file.
+    rows = [["Clinician", "Client", "Date", "Note"],
+            ["Dr. Ann Lee", "Client A", "2026-03-02", "S: tired\n\nO: tearful\n\nA: grieving\n\nP: weekly"],
+            ["Bob Ray, LCSW", "Client B", "2026-03-03", "Client wept about his job."],
+            ["Dr. Ann Lee", "Client C", "2026-03-04", "Client reviewed her week."]]
+    src = tmp_path / "mac.csv"
+    text = ""
+    for row, end in zip(rows, ends):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerow(row)  # "\r\n": a cell holding either is quoted
+        text += buf.getvalue()[:-2] + end
+    assert text.count("\n") > text.count("\r")
+    src.write_bytes(text.encode("utf-8"))
+    res = read_csv(src, Config())
+    assert len(res.notes) == 3
+    assert [n.clinician for n in res.notes] == ["Dr. Ann Lee", "Bob Ray, LCSW", "Dr. Ann Lee"]
+    assert res.notes[0].text == "S: tired\n\nO: tearful\n\nA: grieving\n\nP: weekly"
+    raw, copy = _copy_rows(res, tmp_path)
+    assert copy == [rows[0] + list(ADDED)] + [row + ["", "", "", "", "no findings", ""] for row in rows[1:]]
+    assert raw.count(b"\r") == text.count("\r")  # each record keeps its own line end
+
+
+@pytest.mark.parametrize("last_end", ["\r\n", ""])
+def test_nul_padding_after_the_last_record_is_not_read(tmp_path, last_end):
+    # An exporter filled out its last block with NULs: 512 of them were judged binary data.
+    text = ('Clinician,Client,Date,Note\r\n'
+            '"Bob Ray, LCSW",Client A,2026-03-02,"Client wept.\r\nI changed the subject."\r\n'
+            'Dr. Ann Lee,Client B,2026-03-03,Client reviewed her week.' + last_end)
+    src = tmp_path / "padded.csv"
+    src.write_bytes(text.encode("utf-8") + b"\x00" * 512)
+    res = read_csv(src, Config())
+    assert [n.clinician for n in res.notes] == ["Bob Ray, LCSW", "Dr. Ann Lee"]
+    assert res.notes[0].text == "Client wept.\nI changed the subject."
+    assert res.notes[1].text == "Client reviewed her week." and not res.warnings
+    raw, copy = _copy_rows(res, tmp_path)
+    assert raw.endswith(last_end.encode() + b"\x00" * 512)  # the padding kept as it was, nothing added to it
+    assert raw.count(b"\x00") == 512
+    assert copy == [["Clinician", "Client", "Date", "Note", *ADDED],
+                    ["Bob Ray, LCSW", "Client A", "2026-03-02", "Client wept.\r\nI changed the subject.",
+                     "", "", "", "", "no findings", ""],
+                    ["Dr. Ann Lee", "Client B", "2026-03-03", "Client reviewed her week.",
+                     "", "", "", "", "no findings", ""]]
+    for binary in (bytes(range(256)) * 20, b"\x00" * 512):  # still refused, as before
+        src.write_bytes(binary)
+        with pytest.raises(InputError, match=r"padded\.csv: not a text CSV \(binary data\)"):
+            read_csv(src, Config())

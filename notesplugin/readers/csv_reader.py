@@ -8,7 +8,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
+from functools import cache
 from itertools import islice
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from notesplugin.sources import CsvSource
 DELIMITERS = (",", ";", "\t", "|")
 MAX_BYTES = 500 * 1024 * 1024
 HEAD = 65536
+CHUNK = 1 << 20
 BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 LATIN_FALLBACK = "notesplugin-latin1"  # cp1252's five undefined bytes read as latin-1
 csv.field_size_limit(2**31 - 1)  # notes are long; the default 128 KB cell limit is too small
@@ -43,53 +46,74 @@ def _cannot_read(path: Path, exc: OSError) -> InputError:
     return InputError(f"{path.name}: cannot read the file ({exc.strerror}); check the path and permissions")
 
 
-def _sep(encoding: str, newline: str) -> bytes:
-    # "\r\n" files split at "\n" too (the line keeps its "\r"); only old Mac files split at "\r"
-    return ("\r" if newline == "\r" else "\n").encode(encoding)
+@cache
+def _line_end(encoding: str) -> re.Pattern[bytes]:
+    """CRLF, a bare CR or LF in the file's encoding (CRLF first: it is one line end, not two)."""
+    cr, lf = "\r".encode(encoding), "\n".encode(encoding)
+    return re.compile(b"|".join(map(re.escape, (cr + lf, cr, lf))))
 
 
-def _raw_lines(fh, sep: bytes, unit: int) -> Iterator[bytes]:
-    """Lines of a binary file, each with its separator; `unit`: code unit size (2 for UTF-16)."""
-    if sep == b"\n":
-        # the fast path: the file splits on b"\n" itself. Not `yield from fh`: closing an
-        # abandoned generator would then close the shared file too.
-        for raw in fh:
-            yield raw
-        return
-    buf = b""
-    while True:
-        chunk = fh.read(1 << 20)
+def _raw_lines(fh, stop: int, encoding: str) -> Iterator[bytes]:
+    """The lines of fh up to byte `stop`, each with its line end, split as io's newline="" splits
+    text: at CRLF, LF or a bare CR, however they mix. No one line end can be picked for a file:
+    Excel for Mac ends its records in CR, while a line break typed in a cell (Alt-Enter) is LF."""
+    ends, cr = _line_end(encoding), "\r".encode(encoding)
+    unit = len(cr)  # 2 in UTF-16, where a line end counts only at an even offset
+    pending: list[bytes] = []  # the start of a line that runs on past the chunk
+    while (left := stop - fh.tell()) > 0:
+        chunk = fh.read(min(CHUNK, left))
         if not chunk:
             break
-        buf += chunk
+        if len(chunk) < left and chunk.endswith(cr):  # its LF may open the next chunk: read the CR again
+            fh.seek(-unit, 1)
+            chunk = chunk[:-unit]
         start = 0
-        while True:
-            i = buf.find(sep, start)
-            while i != -1 and i % unit:  # a separator lookalike across two code units
-                i = buf.find(sep, i + 1)
-            if i == -1:
-                break
-            yield buf[start:i + len(sep)]
-            start = i + len(sep)
-        buf = buf[start:]
-    if buf:
-        yield buf
+        for m in ends.finditer(chunk):
+            if m.start() % unit:  # a line-end lookalike across two code units
+                continue
+            if pending:
+                pending.append(chunk[start:m.end()])
+                yield b"".join(pending)
+                pending = []
+            else:
+                yield chunk[start:m.end()]
+            start = m.end()
+        if start < len(chunk):
+            pending.append(chunk[start:])
+    if pending:
+        yield b"".join(pending)
 
 
-def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
-    """(bom, encoding, error handler, warnings): BOM first, then UTF-8, then a per-file fallback."""
+def _nul_padding(fh, size: int) -> int:
+    """How many NUL bytes pad the end of the file: some exporters fill out their last block with them."""
+    pad = 0
+    while pad < size:
+        n = min(HEAD, size - pad)
+        fh.seek(size - pad - n)
+        kept = len(fh.read(n).rstrip(b"\x00"))
+        pad += n - kept
+        if kept:
+            break
+    return pad
+
+
+def _encoding(path: Path, fh, head: bytes, text_end: int) -> tuple[bytes, str, str, list[str]]:
+    """(bom, encoding, error handler, warnings): BOM first, then UTF-8, then a per-file fallback.
+    `text_end`: where the NUL padding at the end of the file starts; the padding is not judged."""
     for bom, enc in BOMS:
         if head.startswith(bom):
             return bom, enc, "strict" if enc == "utf-8" else "replace", []
     notes: list[str] = []
     if b"\x00" in head[:4096]:
-        kind = text_nuls(head[:4096])
+        sample = head[:min(4096, text_end)]
+        kind = text_nuls(sample) if sample else ""  # NULs alone are no text
         if kind.startswith("utf-16"):
             return b"", kind, "replace", [f"{path.name}: read as {kind.upper()} (no byte-order mark); "
                                          "export as CSV UTF-8 to avoid this"]
         if not kind:
             raise InputError(f"{path.name}: not a text CSV (binary data); export the notes again as CSV (UTF-8)")
-        notes.append(f"{path.name}: NUL bytes in the file were left out of the notes (the copy keeps them)")
+        if b"\x00" in sample:
+            notes.append(f"{path.name}: NUL bytes in the file were left out of the notes (the copy keeps them)")
     fh.seek(0)
     utf8 = codecs.getincrementaldecoder("utf-8")()
     try:  # the common case, at C speed
@@ -123,16 +147,15 @@ def _encoding(path: Path, fh, head: bytes) -> tuple[bytes, str, str, list[str]]:
 class _Records:
     """csv.reader over a binary file that also tracks the byte offset where each record ends."""
 
-    def __init__(self, fh, start: int, encoding: str, errors: str, newline: str, delimiter: str):
+    def __init__(self, fh, start: int, stop: int, encoding: str, errors: str, delimiter: str):
         self.end = start
-        self._fh, self._enc, self._errors = fh, encoding, errors
-        self._sep, self._unit = _sep(encoding, newline), 2 if encoding.startswith("utf-16") else 1
+        self._fh, self._stop, self._enc, self._errors = fh, stop, encoding, errors
         fh.seek(start)
         self.reader = csv.reader(self._lines(), delimiter=delimiter, quotechar='"', doublequote=True)
 
     def _lines(self) -> Iterator[str]:
         enc, errors = self._enc, self._errors
-        for raw in _raw_lines(self._fh, self._sep, self._unit):
+        for raw in _raw_lines(self._fh, self._stop, enc):
             self.end += len(raw)
             yield raw.decode(enc, errors)
 
@@ -150,21 +173,10 @@ def _excel_text(value: str) -> str:
     return value
 
 
-def _newline(text: str) -> str:
-    """The record end the file uses most: a multi-line note's own line break (an LF inside quotes in
-    Excel's "CSV (Macintosh)", whose records end in CR) does not decide it."""
-    crlf = text.count("\r\n")
-    cr, lf = text.count("\r") - crlf, text.count("\n") - crlf
-    if crlf and crlf >= max(cr, lf):
-        return "\r\n"
-    return "\r" if cr > lf else "\n"
-
-
-def _dialect(path: Path, fh, start: int, encoding: str, errors: str, config: Config):
-    """(delimiter, newline, layout, first rows) under the delimiter whose header best matches the roles."""
+def _dialect(path: Path, fh, start: int, stop: int, encoding: str, errors: str, config: Config):
+    """(delimiter, layout, first rows) under the delimiter whose header best matches the roles."""
     fh.seek(start)
-    text = fh.read(HEAD).decode(encoding, "replace")
-    newline = _newline(text)
+    text = fh.read(min(HEAD, stop - start)).decode(encoding, "replace")
     try:
         first = csv.Sniffer().sniff(text, delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
@@ -173,7 +185,7 @@ def _dialect(path: Path, fh, start: int, encoding: str, errors: str, config: Con
     best: tuple[str, Layout | None, list[list[str]]] | None = None
     for delim in dict.fromkeys((first, *DELIMITERS)):
         try:
-            head = [row for row, _ in islice(_Records(fh, start, encoding, errors, newline, delim), SCAN_ROWS)]
+            head = [row for row, _ in islice(_Records(fh, start, stop, encoding, errors, delim), SCAN_ROWS)]
         except csv.Error:
             continue
         layout = detect_layout(head, config, lookup)
@@ -181,7 +193,7 @@ def _dialect(path: Path, fh, start: int, encoding: str, errors: str, config: Con
             best = (delim, layout, head)
     if best is None:
         raise InputError(f"{path.name}: not a readable CSV; export the notes again as CSV (UTF-8)")
-    return best[0], newline, best[1], best[2]
+    return best[0], best[1], best[2]
 
 
 def _ends_in_quotes(fh, start: int, size: int, encoding: str, errors: str, delimiter: str) -> bool:
@@ -206,8 +218,12 @@ def read_csv(path: Path, config: Config) -> ReadResult:
             raise InputError(f"{path.name}: CSV is over {MAX_BYTES // 2**20} MB; split the export")
         with open(path, "rb") as fh:
             head = fh.read(HEAD)
-            bom, encoding, errors, warnings = _encoding(path, fh, head)
-            delim, newline, layout, first = _dialect(path, fh, len(bom), encoding, errors, config)
+            pad = _nul_padding(fh, size)
+            bom, encoding, errors, warnings = _encoding(path, fh, head, size - pad)
+            if encoding.startswith("utf-16"):
+                pad -= pad % 2  # the last character's own NUL byte is text
+            stop = size - pad  # the records are read up to the padding
+            delim, layout, first = _dialect(path, fh, len(bom), stop, encoding, errors, config)
             if layout is None:
                 raise no_note_column(path.name, seen_columns(first))
             source = CsvSource(path, size, encoding, errors, bom, delim, layout.header_row)
@@ -215,7 +231,7 @@ def read_csv(path: Path, config: Config) -> ReadResult:
             notes: list[Note] = []
             ends, fields = source.ends, source.fields
             try:
-                for number, (row, end) in enumerate(_Records(fh, len(bom), encoding, errors, newline, delim), 1):
+                for number, (row, end) in enumerate(_Records(fh, len(bom), stop, encoding, errors, delim), 1):
                     ends.append(end)
                     fields.append(len(row))
                     if number > layout.header_row:
@@ -227,9 +243,12 @@ def read_csv(path: Path, config: Config) -> ReadResult:
             except csv.Error:
                 raise InputError(f"{path.name}: damaged CSV (unbalanced quotes); "
                                  "export the notes again as CSV") from None
-            if ends and _ends_in_quotes(fh, ends[-2] if len(ends) > 1 else len(bom), size, encoding, errors, delim):
+            if ends and _ends_in_quotes(fh, ends[-2] if len(ends) > 1 else len(bom), stop, encoding, errors, delim):
                 raise InputError(f"{path.name}: the file ends inside a quoted note (cut off, or still being written "
                                  "or synced); wait for it to finish, or export the notes again as CSV")
+            if pad:  # a record of no cells: the copy keeps the padding as it is, and adds nothing to it
+                ends.append(size)
+                fields.append(0)
     except OSError as exc:
         raise _cannot_read(path, exc) from None
     notes, dated = reader.settle_dates(notes, path.name)

@@ -156,8 +156,10 @@ def sniff(path: Path, want: str | None = None) -> str:
                              f"rename it to {path.stem}{SAVE_AS[got]}")
         return got
     if want == "csv":
+        # NUL padding an exporter left at the end of the file is not judged (the reader skips it)
+        sample = (head.rstrip(b"\x00") if size <= len(head) else head)[:4096]
         if b"\x00" in head[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")) \
-                and not text_nuls(head[:4096]):
+                and not (sample and text_nuls(sample)):
             raise InputError(f"{name}: binary data, not a CSV text file; export the notes again as .csv")
         return "csv"
     if b"\x00" not in head[:4096] and (b"," in head[:4096] or b"\t" in head[:4096] or b";" in head[:4096]):
