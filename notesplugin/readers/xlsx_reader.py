@@ -162,8 +162,8 @@ def _read(path: Path, config: Config) -> ReadResult:
                 ws.reset_dimensions()
                 rows = _shown(_values(ws), shown.iter_rows(values_only=True), ids)
                 head = list(islice(rows, SCAN_ROWS))
-            merged = _MergedDown(wb, ws)
-            if merged.under and ids:
+            merged = _MergedDown(wb, ws) if ids else None  # the sheet's XML is read again only when it can matter
+            if merged and merged.under:
                 # a clinician's or a date's cell merged down its group of notes is in each row of it
                 head = [merged.fill(row, n, ids) for n, row in enumerate(head, 1)]
                 rows = (merged.fill(row, n, ids) for n, row in enumerate(rows, len(head) + 1))
